@@ -1,0 +1,53 @@
+"""Shared fixtures: the real test data, and small synthetic datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from uqsurrogate.data import make_dataset
+
+DATA = Path(__file__).parent / "data"
+MD_PROFILES = DATA / "nanoconfinement-md" / "md-profiles"
+LAMMPS = DATA / "lammps-ave-chunk"
+CATION_LMP = LAMMPS / "cation_density.lmp.dat"
+ANION_LMP = LAMMPS / "anion_density.lmp.dat"
+LAMMPS_INPUTS = {"h": 4.5, "c": 0.5, "d_plus": 0.4, "d_minus": 0.6, "sigma": -0.015}
+
+
+@pytest.fixture
+def run_dirs() -> list[Path]:
+    dirs = sorted(p for p in MD_PROFILES.iterdir() if p.is_dir())
+    assert len(dirs) == 5
+    return dirs
+
+
+def synthetic(n: int = 4, n_bins: int = 20, seed: int = 0, with_true: bool = True):
+    """A small valid training dataset with random but physical values."""
+    rng = np.random.default_rng(seed)
+    h = rng.uniform(4, 5, n)
+    edges = np.linspace(-0.5, 0.5, n_bins + 1)
+    z = h[:, None] * 0.5 * (edges[1:] + edges[:-1])[None, :]
+    true = rng.uniform(0.1, 2.0, (n, 2, n_bins))
+    sem = 0.02 * true
+    return make_dataset(
+        {
+            "h": h,
+            "c": rng.uniform(0.1, 2, n),
+            "d_plus": rng.uniform(0.2, 0.63, n),
+            "d_minus": rng.uniform(0.2, 0.63, n),
+            "sigma": rng.uniform(-0.02, -0.01, n),
+        },
+        z,
+        true + sem * rng.standard_normal(true.shape),
+        sem,
+        density_true=true if with_true else None,
+        attrs={"title": "synthetic test data"},
+    )
+
+
+@pytest.fixture
+def small_ds():
+    return synthetic()

@@ -1,0 +1,53 @@
+"""Atomic file writes: write a temporary file beside the target, then rename it.
+
+A crash, a full disk or a Ctrl-C at any point leaves either the old file or the new one
+under the final name, never a half-written one.  The temporary file lives in the same
+directory, so the final :func:`os.replace` is a rename within one file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write to; rename it onto ``path`` on success.
+
+    Parameters
+    ----------
+    path : path-like
+        The final file name.  Its directory must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        A not-yet-existing temporary file in the same directory.  Write the whole file
+        there.  If the ``with`` block raises, the temporary file is removed and ``path``
+        is left as it was.
+    """
+    final = Path(path)
+    directory = final.parent if str(final.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"cannot write {final}: directory {directory} does not exist")
+    tmp = directory / f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        with contextlib.suppress(OSError):  # not every file system lets a directory be fsync'd
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

@@ -1,0 +1,223 @@
+"""The ``uqsurrogate`` command line.
+
+Every subcommand has ``--help``.  Errors in what the user gave (a bad file, a value out of
+range) print one clear line and exit with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._version import __version__
+
+logger = logging.getLogger("uqsurrogate")
+
+_INPUTS_HELP = "inputs as NAME=VALUE pairs joined by commas, e.g. h=4.5,c=0.5,d_plus=0.4,d_minus=0.6,sigma=-0.015"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class UsageError(Exception):
+    """A problem with the command line itself."""
+
+
+def parse_inputs(text: str) -> dict[str, float]:
+    """Parse ``h=4.5,c=0.5,...`` into a dict, checking names against the contract's inputs.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    dict of str to float
+    """
+    from .data.schema import INPUTS
+
+    out: dict[str, float] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep:
+            raise UsageError(f"inputs {text!r}: {item!r} is not NAME=VALUE")
+        if name not in INPUTS:
+            raise UsageError(f"inputs {text!r}: unknown input {name!r}; known inputs are {', '.join(INPUTS)}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise UsageError(f"inputs {text!r}: {name} = {value!r} is not a number") from None
+    missing = [k for k in INPUTS if k not in out]
+    if missing:
+        raise UsageError(f"inputs {text!r}: missing {', '.join(missing)}; {_INPUTS_HELP}")
+    return {k: out[k] for k in INPUTS}
+
+
+def _cmd_import_md(args: argparse.Namespace) -> int:
+    from .data.io import save_dataset
+    from .data.lammps import read_lammps_run
+    from .data.runs import runs_to_dataset
+    from .data.tables import read_run_folder, read_table_run
+
+    if args.out.exists() and not args.force:
+        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    runs = []
+    for spec in args.run_dir or []:
+        if len(spec) > 2:
+            raise UsageError(f"--run-dir takes a folder and optionally INPUTS, got {len(spec)} values: {spec}")
+        runs.append(read_run_folder(spec[0], parse_inputs(spec[1]) if len(spec) == 2 else None))
+    for cation, anion, inputs in args.tables or []:
+        runs.append(read_table_run(cation, anion, parse_inputs(inputs)))
+    for cation, anion, inputs in args.lammps or []:
+        runs.append(
+            read_lammps_run(
+                cation,
+                anion,
+                parse_inputs(inputs),
+                units=args.units,
+                length_scale=args.length_scale,
+                origin=args.origin,
+                column=args.column,
+                error=args.error,
+                skip_blocks=args.skip_blocks,
+            )
+        )
+    if not runs:
+        raise UsageError("nothing to import: give at least one --run-dir, --tables or --lammps")
+    attrs = {"history": f"{_now()} uqsurrogate {__version__}: uqsurrogate {shlex.join(args.argv)}"}
+    if args.title:
+        attrs["title"] = args.title
+    ds = runs_to_dataset(runs, args.bins, attrs=attrs)
+    save_dataset(ds, args.out)
+    print(f"wrote {args.out}: {ds.sizes['sample']} samples x {ds.sizes['bin']} bins")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .data.io import load_dataset
+    from .data.schema import check
+    from .data.summary import summarize
+    from .datasets import example_path
+
+    if (args.path is None) == (args.example is None):
+        raise UsageError("give either a FILE or --example NAME")
+    path = example_path(args.example) if args.example else Path(args.path)
+    ds = load_dataset(path, validate=False)
+    problems = check(ds)
+    if problems:
+        print(f"{path} breaks the training-data contract:")
+        print("\n".join(f"  - {p}" for p in problems))
+        return 1
+    print(summarize(ds, name=str(args.example or path)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``uqsurrogate`` command."""
+    parser = argparse.ArgumentParser(
+        prog="uqsurrogate",
+        description="Uncertainty quantification and sensitivity analysis around ML surrogates of MD simulations.",
+    )
+    parser.add_argument("--version", action="version", version=f"uqsurrogate {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser(
+        "import-md",
+        help="bring MD density profiles into a training-data netCDF file",
+        description=(
+            "Import MD density profiles (three-column z n err tables, or LAMMPS fix ave/chunk files), "
+            "rebin them onto a common number of equal bins across the slit, and write one netCDF file "
+            "that follows the training-data contract. Every option that names a source can repeat."
+        ),
+        epilog=(
+            "examples:\n"
+            "  uqsurrogate import-md --run-dir md-profiles/lammps_T0.001_Z3_p1_nminus1_c0.5_d0.474_a0.627_i0_S100000 "
+            "--out data.nc\n"
+            "  uqsurrogate import-md --lammps cation.dat anion.dat h=4.5,c=0.5,d_plus=0.4,d_minus=0.6,sigma=-0.015 "
+            "--units real --out data.nc"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--run-dir",
+        nargs="+",
+        action="append",
+        metavar=("DIR", "INPUTS"),
+        help="a nanoconfinement-md run folder (p_density_profile.dat, n_density_profile.dat); its name gives "
+        "the inputs unless INPUTS follows",
+    )
+    p.add_argument(
+        "--tables",
+        nargs=3,
+        action="append",
+        metavar=("CATION", "ANION", "INPUTS"),
+        help="two three-column files (z nm, density mol/L, error mol/L) and the run's inputs",
+    )
+    p.add_argument(
+        "--lammps",
+        nargs=3,
+        action="append",
+        metavar=("CATION", "ANION", "INPUTS"),
+        help="two LAMMPS fix ave/chunk files (density/number per bin/1d chunk) and the run's inputs",
+    )
+    p.add_argument("--units", default="real", help="LAMMPS units style of --lammps files (default: real)")
+    p.add_argument("--length-scale", type=float, help="with --units lj: the LJ length unit in nm")
+    p.add_argument("--origin", type=float, default=0.0, help="slit midplane in the LAMMPS length unit (default 0)")
+    p.add_argument("--column", default="density/number", help="LAMMPS column to read (default density/number)")
+    p.add_argument(
+        "--error",
+        choices=("paper-eq4", "sem"),
+        default="paper-eq4",
+        help="error from LAMMPS blocks: the paper's Eq. 4 spread (default) or the standard error of the mean",
+    )
+    p.add_argument("--skip-blocks", type=int, default=0, help="leading LAMMPS blocks to discard (default 0)")
+    p.add_argument("--bins", type=int, help="bins per profile (default: the finest run's bin count)")
+    p.add_argument("--title", help="dataset title")
+    p.add_argument("--out", type=Path, required=True, help="netCDF file to write")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_cmd_import_md)
+
+    p = sub.add_parser(
+        "info",
+        help="summarise a training-data file",
+        description="Print the inputs and their ranges, the bins and the error levels of a training-data file, "
+        "or every way it breaks the data contract.",
+    )
+    p.add_argument("path", nargs="?", metavar="FILE", help="a training-data netCDF file")
+    p.add_argument("--example", metavar="NAME", help="a dataset shipped with the package instead: real-md")
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``uqsurrogate`` command; return its exit status."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except (UsageError, ValueError, OSError, ImportError) as err:
+        if args.debug:
+            raise
+        print(f"uqsurrogate {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"uqsurrogate {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Warning classes of uqsurrogate, all in one place.
+
+Filter them as a group with ``warnings.simplefilter("ignore", UQSurrogateWarning)``.
+"""
+
+__all__ = [
+    "UQSurrogateWarning",
+    "DataQualityWarning",
+    "ExtrapolationWarning",
+]
+
+
+class UQSurrogateWarning(UserWarning):
+    """Base class of every warning that uqsurrogate issues."""
+
+
+class DataQualityWarning(UQSurrogateWarning):
+    """Imported or generated data is usable but suspicious (for example, points dropped)."""
+
+
+class ExtrapolationWarning(UQSurrogateWarning):
+    """A model is evaluated outside the input ranges it was trained on."""
