@@ -78,7 +78,7 @@ def test_truncated_netcdf_is_refused(tmp_path, small_ds):
 
 @pytest.mark.filterwarnings("ignore:The specified chunks separate")
 def test_lazy_open_chunked_along_sample(tmp_path, small_ds):
-    pytest.importorskip("dask")
+    import dask  # noqa: F401  (in the test extra)
     path = save_dataset(small_ds, tmp_path / "d.nc")
     ds = load_dataset(path, lazy=True, chunks=3)
     try:
@@ -90,7 +90,7 @@ def test_lazy_open_chunked_along_sample(tmp_path, small_ds):
 
 
 def test_large_file_opens_lazily(tmp_path, small_ds, monkeypatch):
-    pytest.importorskip("dask")
+    import dask  # noqa: F401  (in the test extra)
     path = save_dataset(small_ds, tmp_path / "d.nc")
     monkeypatch.setattr(data_io, "memory_budget", lambda: 1000)  # "larger than memory"
     ds = load_dataset(path)
@@ -104,7 +104,7 @@ def test_large_file_opens_lazily(tmp_path, small_ds, monkeypatch):
 
 
 def test_bad_chunks(tmp_path, small_ds):
-    pytest.importorskip("dask")
+    import dask  # noqa: F401  (in the test extra)
     path = save_dataset(small_ds, tmp_path / "d.nc")
     with pytest.raises(ValueError, match="chunks = 0"):
         load_dataset(path, lazy=True, chunks=0)

@@ -145,7 +145,7 @@ def test_make_dataset_validates():
 
 
 def test_lazy_dataset_is_checked_chunkwise(small_ds):
-    pytest.importorskip("dask")
+    import dask  # noqa: F401  (in the test extra)
     ds = small_ds.copy(deep=True)
     ds["density"][3, 1, 2] = -1.0
     lazy = ds.chunk({"sample": 1})
