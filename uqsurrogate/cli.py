@@ -100,6 +100,55 @@ def _cmd_import_md(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulators import ElectrolyteSimulator, NoiseModel, SlitModel, simulate
+    from .simulators.design import paper_grid, random_design, read_design, sobol_design
+
+    parts = args.out.with_name(args.out.name + ".parts")
+    if args.out.exists() and not args.force:
+        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    if args.design == "paper-grid":
+        if args.n is not None:
+            raise UsageError("--n does not apply to --design paper-grid (it has 4,050 points)")
+        design = paper_grid()
+    elif args.design in ("sobol", "random"):
+        if args.n is None:
+            raise UsageError(f"--design {args.design} needs --n N, the number of points")
+        if args.seed is None:
+            raise UsageError(f"--design {args.design} needs --seed S, so that the design can be reproduced")
+        make = sobol_design if args.design == "sobol" else random_design
+        design = make(args.n, seed=args.seed)
+    else:
+        design = read_design(args.design)
+        if args.n is not None:
+            raise UsageError("--n does not apply to a design file (it has its own rows)")
+    simulator = ElectrolyteSimulator(
+        model=SlitModel(
+            temperature=args.temperature, permittivity=args.permittivity, wall=args.wall, functional=args.functional
+        ),
+        noise=NoiseModel(
+            lateral_area=args.lateral_area, n_blocks=args.blocks, configs_per_block=args.configs_per_block,
+            error=args.error,
+        ),
+        n_bins=args.bins,
+    )
+    n = len(design["h"])
+    if parts.is_dir():
+        print(f"resuming the unfinished run in {parts}")
+    simulate(
+        design,
+        args.out,
+        simulator=simulator,
+        seed=args.seed,
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+        progress=None if not args.quiet else False,
+        design_name=args.design,
+    )
+    print(f"wrote {args.out}: {n} samples x {args.bins} bins")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .data.io import load_dataset
     from .data.schema import check
@@ -186,6 +235,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="netCDF file to write")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_cmd_import_md)
+
+    p = sub.add_parser(
+        "simulate",
+        help="make training data with the embedded reference simulator (cDFT + MD-like noise)",
+        description=(
+            "Run the confined-electrolyte simulator over a design of inputs and write a training-data "
+            "netCDF file with density, density_sem and density_true. Work is saved in chunks to OUT.parts/; "
+            "after a crash or Ctrl-C, the same command resumes where it stopped."
+        ),
+        epilog=(
+            "examples:\n"
+            "  uqsurrogate simulate --design paper-grid --out grid.nc --seed 0 --workers 2\n"
+            "  uqsurrogate simulate --design sobol --n 256 --out sobol.nc --seed 1\n"
+            "  uqsurrogate simulate --design inputs.csv --out mine.nc --seed 2   # header: h c d_plus d_minus sigma"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--design", required=True, metavar="paper-grid|sobol|random|FILE",
+                   help="the paper's 4,050-point grid, scrambled Sobol' or uniform random points in the paper's "
+                   "input box, or a table with a header row h c d_plus d_minus sigma")
+    p.add_argument("--n", type=int, help="number of points for sobol and random designs")
+    p.add_argument("--out", type=Path, required=True, help="netCDF file to write")
+    p.add_argument("--seed", type=int, help="seed of the design and the noise (default: fresh, recorded in the file)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument("--chunk-size", type=int, default=64, help="samples per saved chunk (default 64)")
+    p.add_argument("--bins", type=int, default=502, help="equal bins across the slit (default 502)")
+    p.add_argument("--wall", choices=("soft", "hard"), default="soft", help="WCA walls as in the MD (default) or hard walls")
+    p.add_argument("--functional", choices=("wbii", "rosenfeld", "none"), default="wbii",
+                   help="hard-sphere functional (default White Bear II; none: point ions)")
+    p.add_argument("--temperature", type=float, default=298.0, help="K (default 298)")
+    p.add_argument("--permittivity", type=float, default=80.0, help="relative permittivity (default 80)")
+    p.add_argument("--lateral-area", type=float, default=64.0, help="noise model: box area in nm^2 (default 64)")
+    p.add_argument("--blocks", type=int, default=10, help="noise model: blocks per run (default 10)")
+    p.add_argument("--configs-per-block", type=int, default=15000, help="noise model: configurations per block")
+    p.add_argument("--error", choices=("paper-eq4", "sem"), default="paper-eq4", help="error estimator (default Eq. 4)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
         "info",

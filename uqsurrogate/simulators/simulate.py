@@ -1,0 +1,275 @@
+"""Run the reference simulator over a design: in parallel, in chunks, resumably.
+
+:class:`ElectrolyteSimulator` turns one input into exact and MD-like profiles;
+:func:`simulate` runs a whole design and writes a training dataset.  Work is cut into
+chunks of samples; each finished chunk is written atomically to ``OUT.parts/``, so a
+crash or a Ctrl-C loses at most the chunks in progress, and running the same command
+again resumes.  Each sample's noise is drawn from its own stream,
+``SeedSequence(seed, spawn_key=(index,))``, so the output does not depend on the number
+of workers or the chunk size.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from .._atomic import atomic_path
+from .._version import __version__
+from ..data.io import load_dataset, save_dataset
+from ..data.schema import INPUTS, SPECIES, make_dataset
+from .electrolyte import ConvergenceError, SlitModel, solve_slit
+from .noise import NoiseModel
+
+__all__ = ["ElectrolyteSimulator", "simulate"]
+
+logger = logging.getLogger(__name__)
+
+#: nm^-3 in mol/L.
+_NM3_TO_MOLAR = 1 / (6.02214076e23 * 1e-24)
+
+
+def _seed_entropy(seed: int | None) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"seed = {seed!r}; use an integer >= 0 (or None for a fresh one, recorded in the output)")
+    return int(seed)
+
+
+@dataclass(frozen=True)
+class ElectrolyteSimulator:
+    """The embedded reference simulator: cDFT profiles plus MD-like noise.
+
+    Parameters
+    ----------
+    model : SlitModel
+        Physics and numerics of the cDFT solver.
+    noise : NoiseModel
+        The MD-like sampling noise.
+    n_bins : int, default 502
+        Equal bins over (-h/2, h/2), as in the paper.
+    """
+
+    model: SlitModel = field(default_factory=SlitModel)
+    noise: NoiseModel = field(default_factory=NoiseModel)
+    n_bins: int = 502
+
+    def __post_init__(self) -> None:
+        if int(self.n_bins) != self.n_bins or self.n_bins < 2:
+            raise ValueError(f"n_bins = {self.n_bins!r}; it must be an integer >= 2")
+
+    def settings(self) -> dict:
+        """Every parameter of the simulator and its noise model, as plain JSON-able values."""
+        return {
+            "model": dataclasses.asdict(self.model),
+            "bjerrum_length_nm": self.model.bjerrum_length,
+            "noise": self.noise.as_dict(),
+            "n_bins": self.n_bins,
+        }
+
+    def exact(self, h: float, c: float, d_plus: float, d_minus: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+        """Exact bin-averaged profiles.
+
+        Returns
+        -------
+        z : numpy.ndarray, shape (n_bins,)
+            Bin centres, nm.
+        density : numpy.ndarray, shape (2, n_bins)
+            (cation, anion), mol/L.
+        """
+        try:
+            sol = solve_slit(h, c, d_plus, d_minus, sigma, self.model, n_bins=self.n_bins)
+        except ConvergenceError:
+            logger.info("retrying h=%g c=%g d+=%g d-=%g sigma=%g with gentler mixing", h, c, d_plus, d_minus, sigma)
+            careful = dataclasses.replace(
+                self.model, mixing=0.15, anderson_memory=10, max_iter=4 * self.model.max_iter
+            )
+            sol = solve_slit(h, c, d_plus, d_minus, sigma, careful, n_bins=self.n_bins)
+        z, dens = sol.bin_average(self.n_bins)
+        return z, dens * _NM3_TO_MOLAR
+
+    def run(self, design: Mapping[str, np.ndarray], seed: int, start: int = 0) -> xr.Dataset:
+        """Simulate every point of a design, in this process.
+
+        Parameters
+        ----------
+        design : mapping of str to array_like, each of shape (n,)
+            The inputs h, c, d_plus, d_minus, sigma.
+        seed : int
+            Seed of the whole run; sample ``start + i`` draws its noise from
+            ``SeedSequence(seed, spawn_key=(start + i,))``.
+        start : int, default 0
+            Index of the first point in the whole design.
+
+        Returns
+        -------
+        xarray.Dataset
+            A training dataset with ``density_true``.
+        """
+        missing = [k for k in INPUTS if k not in design]
+        if missing:
+            raise ValueError(f"design lacks inputs {missing}; it needs {list(INPUTS)}")
+        x = {k: np.atleast_1d(np.asarray(design[k], dtype=float)) for k in INPUTS}
+        n = x["h"].size
+        z = np.empty((n, self.n_bins))
+        true = np.empty((n, len(SPECIES), self.n_bins))
+        dens, sem = np.empty_like(true), np.empty_like(true)
+        for i in range(n):
+            args = [float(x[k][i]) for k in INPUTS]
+            z[i], true[i] = self.exact(*args)
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(start + i,)))
+            dens[i], sem[i] = self.noise.sample(true[i], args[0] / self.n_bins, rng)
+        return make_dataset(
+            x,
+            z,
+            dens,
+            sem,
+            density_true=true,
+            attrs={
+                "title": "confined electrolyte: cDFT density profiles with MD-like noise",
+                "source": f"uqsurrogate {__version__} reference simulator (White Bear II FMT + mean-field "
+                "electrostatics, canonical, soft WCA walls)",
+                "simulator": json.dumps(self.settings()),
+                "seed": str(seed),
+            },
+        )
+
+
+def _design_digest(design: Mapping[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in INPUTS:
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(np.asarray(design[name], dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def _run_chunk(simulator: ElectrolyteSimulator, design: dict, seed: int, start: int, path: str) -> int:
+    ds = simulator.run(design, seed, start)
+    save_dataset(ds, path)
+    return len(design["h"])
+
+
+def simulate(
+    design: Mapping[str, np.ndarray],
+    out: str | os.PathLike,
+    *,
+    simulator: ElectrolyteSimulator | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    chunk_size: int = 64,
+    progress: bool | None = None,
+    design_name: str = "user",
+) -> Path:
+    """Simulate a design and write a training dataset, resumably.
+
+    Parameters
+    ----------
+    design : mapping of str to array_like, each of shape (n,)
+        The inputs h (nm), c (mol/L), d_plus, d_minus (nm), sigma (C/m2).
+    out : path-like
+        The netCDF file to write.  Finished chunks live in ``OUT.parts/`` until the end.
+    simulator : ElectrolyteSimulator, optional
+    seed : int, optional
+        Seed of the noise.  None draws a fresh one and records it in the output.
+    workers : int, default 1
+        Processes.
+    chunk_size : int, default 64
+        Samples per chunk (the unit of work, of checkpointing and of resumption).
+    progress : bool, optional
+        Show a progress bar; by default only on a terminal.
+    design_name : str, default "user"
+        Recorded in the output's attributes.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+    """
+    simulator = simulator or ElectrolyteSimulator()
+    out = Path(out)
+    missing = [k for k in INPUTS if k not in design]
+    if missing:
+        raise ValueError(f"design lacks inputs {missing}; it needs {list(INPUTS)}")
+    design = {k: np.atleast_1d(np.asarray(design[k], dtype=float)) for k in INPUTS}
+    n = design["h"].size
+    if any(v.shape != (n,) for v in design.values()):
+        raise ValueError(f"design inputs have different lengths: { {k: v.size for k, v in design.items()} }")
+    if n == 0:
+        raise ValueError("design is empty")
+    if int(workers) != workers or workers < 1:
+        raise ValueError(f"workers = {workers!r}; it must be an integer >= 1")
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ValueError(f"chunk_size = {chunk_size!r}; it must be an integer >= 1")
+    parts = out.with_name(out.name + ".parts")
+    manifest = {
+        "design_sha256": _design_digest(design),
+        "n": n,
+        "chunk_size": int(chunk_size),
+        "simulator": simulator.settings(),
+        "uqsurrogate": __version__,
+    }
+    manifest_path = parts / "manifest.json"
+    if parts.is_dir() and manifest_path.is_file():
+        old = json.loads(manifest_path.read_text())
+        seed_entropy = int(old.get("seed"))
+        if seed is not None and int(seed) != seed_entropy:
+            raise ValueError(f"{parts} holds a run with seed {seed_entropy}, not {seed}; delete it to start over")
+        old.pop("seed", None)
+        if old != json.loads(json.dumps(manifest)):
+            raise ValueError(
+                f"{parts} holds an unfinished run of another design or other simulator settings; "
+                "delete it to start over, or rerun the original command to finish it"
+            )
+        logger.info("resuming the unfinished run in %s", parts)
+    else:
+        seed_entropy = _seed_entropy(seed)
+        parts.mkdir(parents=True, exist_ok=True)
+        with atomic_path(manifest_path) as tmp:
+            tmp.write_text(json.dumps({**manifest, "seed": seed_entropy}, indent=1))
+    starts = list(range(0, n, int(chunk_size)))
+    paths = [parts / f"chunk-{s // chunk_size:06d}.nc" for s in starts]
+    todo = [(s, p) for s, p in zip(starts, paths) if not p.is_file()]
+    done_samples = n - sum(min(chunk_size, n - s) for s, _ in todo)
+    if done_samples:
+        logger.info("%d of %d samples already done", done_samples, n)
+    quiet = None if progress is None else not progress  # tqdm: None = quiet when not on a terminal
+    with tqdm(total=n, initial=done_samples, unit="input", desc="simulate", disable=quiet, dynamic_ncols=True) as bar:
+        chunk = {s: {k: v[s : s + chunk_size] for k, v in design.items()} for s, _ in todo}
+        if workers == 1:
+            for s, p in todo:
+                bar.update(_run_chunk(simulator, chunk[s], seed_entropy, s, str(p)))
+        else:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=int(workers)) as pool:
+                futures = [pool.submit(_run_chunk, simulator, chunk[s], seed_entropy, s, str(p)) for s, p in todo]
+                try:
+                    for fut in concurrent.futures.as_completed(futures):
+                        bar.update(fut.result())
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+    pieces = [load_dataset(p) for p in paths]
+    ds = xr.concat(pieces, dim="sample", data_vars="all", coords="different", compat="equals",
+                   combine_attrs="drop_conflicts")
+    ds.attrs.update(
+        {
+            "design": design_name,
+            "seed": str(seed_entropy),
+            "history": f"uqsurrogate {__version__} simulate: {n} samples, chunks of {chunk_size}",
+        }
+    )
+    save_dataset(ds, out)
+    shutil.rmtree(parts)
+    return out
