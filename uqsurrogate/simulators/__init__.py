@@ -11,7 +11,7 @@
 from .design import PAPER_BOUNDS, paper_grid, random_design, read_design, sobol_design
 from .electrolyte import ConvergenceError, SlitModel, SlitSolution, bjerrum_length, solve_slit
 from .noise import NoiseModel
-from .simulate import ElectrolyteSimulator, simulate
+from .runner import ElectrolyteSimulator, simulate
 
 __all__ = [
     "PAPER_BOUNDS",

@@ -361,7 +361,7 @@ def solve_slit(
         except FloatingPointError:
             if not hist_x:
                 raise ConvergenceError(f"packing too high at the start: h={h}, c={c}, d+={d_plus}, d-={d_minus}")
-            x = hist_x[-1]
+            x = hist_x[-1].reshape(2, n_cells)
             hist_x.clear()
             hist_r.clear()
             beta *= 0.5
