@@ -35,6 +35,7 @@ _SERIES_BELOW = 1e-2
 
 def _phi23(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """φ2, φ2', φ3, φ3' of White Bear II at packing fraction ``x`` (any shape)."""
+    x = np.asarray(x, dtype=float)
     small = x < _SERIES_BELOW
     xs = np.where(small, 0.5, x)  # the closed forms only where they are accurate
     lg = np.log1p(-xs)
@@ -42,19 +43,19 @@ def _phi23(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     dg = -2 * xs - 2 * lg
     k = 2 * xs - 3 * xs**2 + 2 * xs**3 + 2 * (1 - xs) ** 2 * lg
     dk = -4 * xs + 6 * xs**2 - 4 * (1 - xs) * lg
-    p2, dp2 = g / xs, dg / xs - g / xs**2
-    p3, dp3 = k / xs**2, dk / xs**2 - 2 * k / xs**3
-    # φ2 = Σ_{n>=3} 2 x^(n-1) / (n(n-1));  φ3 = 4x/3 - Σ_{n>=4} 4 x^(n-2) / (n(n-1)(n-2))
-    s2 = x**2 / 3 + x**3 / 6 + x**4 / 10 + x**5 / 15 + x**6 / 21
-    ds2 = 2 * x / 3 + x**2 / 2 + 2 * x**3 / 5 + x**4 / 3 + 2 * x**5 / 7
-    s3 = 4 * x / 3 - x**2 / 6 - x**3 / 15 - x**4 / 30 - 2 * x**5 / 105
-    ds3 = 4 / 3 - x / 3 - x**2 / 5 - 2 * x**3 / 15 - 2 * x**4 / 21
-    return (
-        np.where(small, s2, p2),
-        np.where(small, ds2, dp2),
-        np.where(small, s3, p3),
-        np.where(small, ds3, dp3),
-    )
+    out = [np.array(a, dtype=float) for a in (g / xs, dg / xs - g / xs**2, k / xs**2, dk / xs**2 - 2 * k / xs**3)]
+    if small.any():
+        # φ2 = Σ_{n>=3} 2 x^(n-1) / (n(n-1));  φ3 = 4x/3 - Σ_{n>=4} 4 x^(n-2) / (n(n-1)(n-2))
+        t = x[small]
+        series = [
+            t**2 / 3 + t**3 / 6 + t**4 / 10 + t**5 / 15 + t**6 / 21,
+            2 * t / 3 + t**2 / 2 + 2 * t**3 / 5 + t**4 / 3 + 2 * t**5 / 7,
+            4 * t / 3 - t**2 / 6 - t**3 / 15 - t**4 / 30 - 2 * t**5 / 105,
+            4 / 3 - t / 3 - t**2 / 5 - 2 * t**3 / 15 - 2 * t**4 / 21,
+        ]
+        for arr, ser in zip(out, series):
+            arr[small] = ser
+    return tuple(out)
 
 
 class Derivatives(NamedTuple):
