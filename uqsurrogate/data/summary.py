@@ -88,6 +88,7 @@ def summarize(ds: xr.Dataset, name: str = "dataset", max_sources: int = 10) -> s
             out.append(f"  ... and {len(sources) - max_sources} more")
     for key in ("source", "references", "history"):
         if key in ds.attrs:
+            text = str(ds.attrs[key])
             out.append("")
-            out.append(f"{key.capitalize()}: {ds.attrs[key]}")
+            out.append(f"{key.capitalize()}: {text if len(text) <= 300 else text[:297] + '...'}")
     return "\n".join(out)
