@@ -149,6 +149,77 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .data.io import load_dataset
+    from .surrogate import PRESETS, SurrogateTrainer, TrainingConfig
+
+    if args.out.exists() and not args.force:
+        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    settings = dict(PRESETS[args.preset])
+    for key in ("learning_rate", "schedule", "batch_size", "output_scale", "dropout"):
+        value = getattr(args, key)
+        if value is not None:
+            settings[key] = value
+    if args.hidden:
+        settings["hidden"] = tuple(args.hidden)
+    config = TrainingConfig(
+        loss=args.loss, epochs=args.epochs, seed=args.seed, patience=args.patience,
+        checkpoint_every=args.checkpoint_every, test_fraction=args.test_fraction, **settings,
+    )
+    ds = load_dataset(args.data)
+    checkpoint = args.out.with_name(args.out.name + ".checkpoint")
+    if (checkpoint / "state.json").is_file():
+        print(f"resuming from the checkpoint in {checkpoint}")
+    trainer = SurrogateTrainer(config, checkpoint_dir=checkpoint, progress=None if not args.quiet else False)
+    trainer.fit(ds)
+    trainer.save(args.out, overwrite=args.force)
+    SurrogateTrainer.clear_checkpoint(checkpoint)
+    hist = trainer.history_
+    print(
+        f"wrote {args.out}: {config.loss} loss, {len(hist['loss'])} epochs, best validation MSE "
+        f"{min(hist['val_mse_hard']):.4g} at epoch {trainer.best_epoch_}"
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data.io import load_dataset, save_results
+    from .data.schema import input_names
+    from .surrogate import load_artifact, surrogate_metrics
+    from .surrogate.training import data_digest
+
+    if args.out.exists() and not args.force:
+        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    surrogate = load_artifact(args.model)
+    ds = load_dataset(args.data)
+    names = input_names(ds)
+    if names != surrogate.input_names:
+        raise UsageError(f"the data's inputs {names} differ from the model's {surrogate.input_names}")
+    training = surrogate.metadata["training"]
+    same = data_digest(ds) == training["data_sha256"]
+    split = args.split
+    if split == "auto":
+        split = "test" if same else "all"
+    if split == "test":
+        if not same:
+            raise UsageError("--split test needs the model's own training data (its hash differs); use --split all")
+        ds = ds.isel(sample=np.asarray(training["split"]["test_index"], dtype=int))
+    X = np.stack([ds[k].values for k in names], axis=1)
+    metrics = surrogate_metrics(surrogate.predict(X), ds)
+    metrics.attrs.update({"model": str(args.model), "data": str(args.data), "split": split})
+    save_results(metrics, args.out)
+    for ref in metrics["reference"].values:
+        m = metrics.sel(reference=ref)
+        print(
+            f"{ref:>6}: MSE {float(m['mse']):.3g} (mol/L)^2, RMSE+ {float(m['rmse_mean'][0]):.3g} "
+            f"RMSE- {float(m['rmse_mean'][1]):.3g} mol/L, success rate {float(m['success_rate_mean']):.3f}"
+        )
+    print(f"wrote {args.out} ({split} split, {ds.sizes['sample']} samples)")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .data.io import load_dataset
     from .data.schema import check
@@ -273,6 +344,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "train",
+        help="train the soft-label surrogate on a training-data file",
+        description=(
+            "Train the paper's network (256 and 512 units, dropout 0.2, Glorot-normal, Adam, batch 32) on a "
+            "seeded 0.8/0.2 split, keep the best validation weights, and write a model directory. "
+            "Checkpoints go to OUT.checkpoint/; rerun the same command to resume."
+        ),
+        epilog="example:\n  uqsurrogate train grid.nc --out model/ --loss soft-label --epochs 300 --seed 0 --preset tuned",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", type=Path, metavar="DATA", help="training-data netCDF file")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("--loss", choices=("mse", "soft-label", "chi2"), default="soft-label",
+                   help="mse (BaseNN), soft-label (ModNN, fresh N(y, eps^2) labels every step), or chi2 "
+                   "(inverse-variance weights); default soft-label")
+    p.add_argument("--epochs", type=int, default=1500, help="epoch budget (default 1500)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, weights, shuffling and soft labels")
+    p.add_argument("--preset", choices=("paper", "tuned"), default="paper",
+                   help="paper: Adam 2e-4 constant, outputs in mol/L; tuned: 2e-3 cosine decay, outputs scaled")
+    p.add_argument("--learning-rate", type=float, help="override the preset's initial learning rate")
+    p.add_argument("--schedule", choices=("constant", "cosine"), help="override the preset's schedule")
+    p.add_argument("--batch-size", type=int, help="override the preset's batch size")
+    p.add_argument("--output-scale", choices=("none", "max"), help="override the preset's output scaling")
+    p.add_argument("--dropout", type=float, help="override the dropout rate (0.2)")
+    p.add_argument("--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer widths (default 256 512)")
+    p.add_argument("--patience", type=int, help="early stopping: epochs without a better validation MSE")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction (default 0.2)")
+    p.add_argument("--checkpoint-every", type=int, default=25, help="epochs between checkpoints (default 25)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="accuracy of a model on a training-data file (the paper's Eqs. 7-10)",
+        description=(
+            "Predict the samples of DATA with MODEL and write the paper's metrics (test MSE, RMSE per bin, "
+            "per system, success rate, interface and bulk MSE), against the labels and, where the data have "
+            "it, against the exact density_true."
+        ),
+    )
+    p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
+    p.add_argument("data", type=Path, metavar="DATA", help="training-data netCDF file")
+    p.add_argument("--out", type=Path, required=True, help="netCDF file for the metrics")
+    p.add_argument("--split", choices=("auto", "test", "all"), default="auto",
+                   help="test: the model's held-out samples (DATA must be its training data); all: every sample; "
+                   "auto (default): test if DATA is the training data, else all")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser(
         "info",

@@ -17,7 +17,7 @@ import xarray as xr
 from .._atomic import atomic_path
 from .schema import validate as _validate
 
-__all__ = ["load_dataset", "save_dataset", "memory_budget"]
+__all__ = ["load_dataset", "memory_budget", "save_dataset", "save_results"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,21 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike, *, validate: bool = Tr
         _netcdf_ready(ds).to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
     logger.info("wrote %s (%d samples)", path, ds.sizes.get("sample", 0))
     return path
+
+
+def save_results(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write any results Dataset (metrics, sensitivities) to netCDF-4, atomically.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return save_dataset(ds, path, validate=False)
 
 
 def load_dataset(

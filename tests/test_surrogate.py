@@ -1,0 +1,265 @@
+"""Surrogate training, losses, the artifact, and the metrics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from uqsurrogate.cli import main
+from uqsurrogate.data import input_names, load_dataset
+from uqsurrogate.simulators import ElectrolyteSimulator, sobol_design
+from uqsurrogate.surrogate import (
+    ArtifactError,
+    SurrogateTrainer,
+    TrainingConfig,
+    load_artifact,
+    split_indices,
+    surrogate_metrics,
+)
+from uqsurrogate.surrogate import training as training_module
+from uqsurrogate.surrogate.losses import make_loss
+
+
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    """48 simulator runs on 16 bins: real profiles, with zero-error bins at the walls."""
+    return ElectrolyteSimulator(n_bins=16).run(sobol_design(48, seed=3), seed=3)
+
+
+def quick(**kw) -> TrainingConfig:
+    base = dict(loss="mse", epochs=8, hidden=(32, 32), dropout=0.0, learning_rate=3e-3, seed=1, batch_size=8,
+                output_scale="max")
+    base.update(kw)
+    return TrainingConfig(**base)
+
+
+def inputs_of(ds):
+    return np.stack([ds[k].values for k in input_names(ds)], axis=1)
+
+
+def test_training_reduces_the_loss(small_data):
+    trainer = SurrogateTrainer(quick(epochs=25), progress=False).fit(small_data)
+    hist = trainer.history_
+    assert len(hist["loss"]) == 25
+    assert hist["loss"][-1] < 0.5 * hist["loss"][0]
+    assert min(hist["val_mse_hard"]) < 0.5 * hist["val_mse_hard"][0]
+    assert trainer.best_epoch_ == 1 + int(np.argmin(hist["val_mse_hard"]))
+
+
+def test_best_weights_are_restored(small_data):
+    trainer = SurrogateTrainer(quick(epochs=12, learning_rate=3e-2), progress=False).fit(small_data)
+    test = small_data.isel(sample=trainer.test_index_)
+    pred = trainer.surrogate().predict(inputs_of(test))
+    scale = np.asarray(trainer.metadata_["outputs"]["scale"])
+    scaled_mse = np.mean(((pred.reshape(len(test.sample), -1) - test["density"].values.reshape(
+        len(test.sample), -1)) / scale) ** 2)
+    assert scaled_mse == pytest.approx(min(trainer.history_["val_mse_hard"]), rel=1e-4)
+
+
+def test_same_seed_same_weights(small_data):
+    a = SurrogateTrainer(quick(loss="soft-label"), progress=False).fit(small_data).model_.get_weights()
+    b = SurrogateTrainer(quick(loss="soft-label"), progress=False).fit(small_data).model_.get_weights()
+    c = SurrogateTrainer(quick(loss="soft-label", seed=2), progress=False).fit(small_data).model_.get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_split_is_seeded_and_disjoint():
+    tr, te = split_indices(100, 0.2, 7)
+    assert len(te) == 20 and len(tr) == 80 and not set(tr) & set(te)
+    np.testing.assert_array_equal(split_indices(100, 0.2, 7)[1], te)
+    assert not np.array_equal(split_indices(100, 0.2, 8)[1], te)
+
+
+def _loss_value(name, y, eps, pred, **kw):
+    fn = make_loss(name, **kw)
+    return np.asarray(fn(np.concatenate([y, eps], axis=1).astype("float32"), pred.astype("float32")))
+
+
+def test_soft_label_loss_keeps_hard_labels_where_eps_is_zero():
+    rng = np.random.default_rng(0)
+    y, pred = rng.uniform(size=(64, 10)), rng.uniform(size=(64, 10))
+    np.testing.assert_allclose(_loss_value("soft-label", y, 0 * y, pred), np.mean((y - pred) ** 2, axis=1),
+                               rtol=1e-6)
+
+
+def test_soft_label_loss_draws_fresh_labels_with_the_right_spread():
+    rng = np.random.default_rng(1)
+    y, pred = rng.uniform(size=(256, 50)), rng.uniform(size=(256, 50))
+    eps = np.full_like(y, 0.1)
+    eps[:, :10] = 0.0
+    fn = make_loss("soft-label", seed=5)
+    packed = np.concatenate([y, eps], axis=1).astype("float32")
+    draws = np.array([np.asarray(fn(packed, pred.astype("float32"))).mean() for _ in range(40)])
+    assert np.unique(draws).size == 40  # new labels on every call
+    # E[(Y - p)^2] = (y - p)^2 + eps^2; the mean over 40 x 12,800 outputs is within a few 1e-4
+    expected = np.mean((y - pred) ** 2 + eps**2)
+    assert draws.mean() == pytest.approx(expected, abs=5e-4)
+
+
+def test_chi2_loss_is_inverse_variance_weighting():
+    rng = np.random.default_rng(2)
+    y, pred, eps = rng.uniform(size=(8, 6)), rng.uniform(size=(8, 6)), rng.uniform(0, 0.1, size=(8, 6))
+    eps[0, 0] = 0
+    w = 1 / (eps**2 + 0.01**2)
+    expected = np.mean(w * (y - pred) ** 2, axis=1) / w.mean()
+    np.testing.assert_allclose(_loss_value("chi2", y, eps, pred, error_floor=0.01), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="chi2 needs a floor > 0"):
+        make_loss("chi2")
+
+
+def test_bad_config():
+    for kw, match in [({"loss": "hinge"}, "loss = 'hinge'"), ({"epochs": 0}, "epochs = 0"),
+                      ({"learning_rate": -1}, "learning_rate = -1"), ({"test_fraction": 1.0}, "test_fraction = 1.0"),
+                      ({"schedule": "step"}, "schedule = 'step'")]:
+        with pytest.raises(ValueError, match=match):
+            TrainingConfig(**kw)
+
+
+@pytest.fixture(scope="module")
+def saved_model(small_data, tmp_path_factory):
+    trainer = SurrogateTrainer(quick(loss="chi2"), progress=False).fit(small_data)
+    path = trainer.save(tmp_path_factory.mktemp("m") / "model")
+    return trainer, path
+
+
+def test_reloaded_artifact_predicts_exactly(saved_model, small_data):
+    trainer, path = saved_model
+    X = inputs_of(small_data)
+    np.testing.assert_array_equal(load_artifact(path).predict(X), trainer.surrogate().predict(X))
+    meta = json.loads((path / "metadata.json").read_text())
+    assert [i["name"] for i in meta["inputs"]] == ["h", "c", "d_plus", "d_minus", "sigma"]
+    assert meta["inputs"][0]["units"] == "nm" and meta["outputs"]["units"] == "mol/L"
+    assert meta["outputs"]["z_convention"] == "uniform-slit"
+    assert meta["training"]["loss"] == "chi2" and meta["training"]["seed"] == 1
+    assert len(meta["training"]["data_sha256"]) == 64 and meta["format_version"] == 1
+    assert not list(path.glob("*.pkl")) and sorted(p.name for p in path.iterdir()) == ["metadata.json",
+                                                                                       "model.keras"]
+    np.testing.assert_allclose(load_artifact(path).z(small_data["h"].values), small_data["z"].values, atol=1e-12)
+
+
+def _copy(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_corrupted_weights_are_refused(saved_model, tmp_path):
+    path = _copy(saved_model[1], tmp_path / "m")
+    raw = bytearray((path / "model.keras").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (path / "model.keras").write_bytes(bytes(raw))
+    with pytest.raises(ArtifactError, match="does not match the recorded"):
+        load_artifact(path)
+
+
+def test_other_format_version_is_refused(saved_model, tmp_path):
+    path = _copy(saved_model[1], tmp_path / "m")
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["format_version"] = 99
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="format version 99; this uqsurrogate .* reads version 1"):
+        load_artifact(path)
+
+
+def test_broken_or_missing_metadata(saved_model, tmp_path):
+    path = _copy(saved_model[1], tmp_path / "m")
+    (path / "metadata.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        load_artifact(path)
+    (path / "metadata.json").unlink()
+    with pytest.raises(ArtifactError, match="metadata.json is missing"):
+        load_artifact(path)
+    with pytest.raises(ArtifactError, match="no such model directory"):
+        load_artifact(tmp_path / "nothing")
+
+
+def test_mismatched_metadata_is_refused(saved_model, tmp_path):
+    path = _copy(saved_model[1], tmp_path / "m")
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["outputs"]["n_bins"] = 17
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="2 x 17 outputs"):
+        load_artifact(path)
+
+
+def test_resume_from_checkpoint(small_data, tmp_path, monkeypatch):
+    cfg = quick(epochs=6, checkpoint_every=2)
+    ckpt = tmp_path / "ckpt"
+    real = training_module._Progress.update
+    seen = []
+
+    def interrupt(self, logs):
+        seen.append(1)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        real(self, logs)
+
+    monkeypatch.setattr(training_module._Progress, "update", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        SurrogateTrainer(cfg, checkpoint_dir=ckpt, progress=False).fit(small_data)
+    assert json.loads((ckpt / "state.json").read_text())["epoch"] == 2
+    monkeypatch.setattr(training_module._Progress, "update", real)
+    resumed = SurrogateTrainer(cfg, checkpoint_dir=ckpt, progress=False).fit(small_data)
+    assert len(resumed.history_["loss"]) == 6
+    assert json.loads((ckpt / "state.json").read_text())["epoch"] == 6
+    with pytest.raises(ValueError, match="another configuration or dataset"):
+        SurrogateTrainer(quick(epochs=7, checkpoint_every=2), checkpoint_dir=ckpt, progress=False).fit(small_data)
+
+
+def test_metrics_equal_direct_numpy():
+    rng = np.random.default_rng(4)
+    n, b = 5, 8
+    h = np.full(n, 2.0)
+    z = np.broadcast_to(-1 + (np.arange(b) + 0.5) * 2 / b, (n, b))
+    y = rng.uniform(0.5, 1.5, (n, 2, b))
+    true = y + rng.normal(0, 0.01, y.shape)
+    eps = np.full(y.shape, 0.05)
+    eps[:, :, 0] = 0
+    pred = y + rng.normal(0, 0.05, y.shape)
+    from uqsurrogate.data import make_dataset
+
+    ds = make_dataset({"h": h}, z, y, eps, density_true=true)
+    m = surrogate_metrics(pred, ds, interface=0.25, bulk=0.25)
+    for ref, target in (("labels", y), ("truth", true)):
+        mm = m.sel(reference=ref)
+        assert float(mm["mse"]) == pytest.approx(sum(((target - pred) ** 2).ravel()) / (n * 2 * b))
+        for s in range(2):
+            for k in range(b):
+                assert float(mm["rmse_bin"][s, k]) == pytest.approx(np.sqrt(np.mean((target[:, s, k] - pred[:, s, k]) ** 2)))
+            assert float(mm["rmse_mean"][s]) == pytest.approx(np.mean(np.sqrt(np.mean((target[:, s] - pred[:, s]) ** 2, axis=0))))
+        for j in range(n):
+            hits = sum(abs(target[j, s, k] - pred[j, s, k]) < eps[j, s, k] for s in range(2) for k in range(b))
+            assert float(mm["success_rate"][j]) == pytest.approx(hits / (2 * b))
+            assert float(mm["rmse_sample"][j, 1]) == pytest.approx(np.sqrt(np.mean((target[j, 1] - pred[j, 1]) ** 2)))
+        # bins 0 and 7 are within 0.25 nm of a wall (centres 0.125 nm away); bins 3, 4 within 0.25 nm of z = 0
+        assert float(mm["mse_interface"]) == pytest.approx(np.mean((target - pred)[:, :, [0, 7]] ** 2))
+        assert float(mm["mse_bulk"]) == pytest.approx(np.mean((target - pred)[:, :, [3, 4]] ** 2))
+    assert m["rmse_bin"].attrs["units"] == "mol/L"
+
+
+def test_train_and_evaluate_cli(small_data, tmp_path, capsys):
+    data = tmp_path / "d.nc"
+    from uqsurrogate.data import save_dataset
+
+    save_dataset(small_data, data)
+    model = tmp_path / "model"
+    assert main(["train", str(data), "--out", str(model), "--loss", "soft-label", "--epochs", "3", "--seed", "0",
+                 "--hidden", "16", "16", "--quiet"]) == 0
+    assert (model / "model.keras").is_file() and not (tmp_path / "model.checkpoint").exists()
+    assert main(["evaluate", str(model), str(data), "--out", str(tmp_path / "m.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "truth" in out and "success rate" in out and "test split" in out
+    metrics = xr.load_dataset(tmp_path / "m.nc")
+    assert list(metrics["reference"].values) == ["labels", "truth"]
+    assert metrics.attrs["split"] == "test" and metrics.sizes["sample"] == 10
+    assert main(["train", str(data), "--out", str(model), "--epochs", "2"]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "nomodel"), str(data), "--out", str(tmp_path / "x.nc")]) == 2
+    assert "no such model directory" in capsys.readouterr().err

@@ -1,0 +1,116 @@
+"""Accuracy metrics of the paper (Eqs. 7-10), against the labels and against the truth.
+
+For predictions ŷ (sample j, species, bin k) and references y:
+
+* ``mse`` — Eq. 7, the mean of (y - ŷ)² over every sample and all P = 2 n_bins outputs;
+* ``rmse_bin`` — Eq. 8, RMSE_k per species and bin, over samples;
+* ``rmse_mean`` — the paper's average RMSE± = mean over bins of RMSE_k, per species;
+* ``rmse_sample`` — Eq. 9, RMSE_j per sample and species, over bins;
+* ``success_rate`` — Eq. 10, A_j: the fraction of a sample's P outputs with
+  |y - ŷ| < ε (ε = ``density_sem``; the step function is strict, so a bin with ε = 0
+  never counts as a success, as in the paper); ``success_rate_mean`` averages it;
+* ``mse_interface`` and ``mse_bulk`` — the MSE over bins within ``interface`` nm of either
+  wall, and over bins within ``bulk`` nm of the midplane (the paper's Fig. 3 inset).
+
+Every metric has a ``reference`` dim: ``labels`` (the noisy ``density``, as the paper could
+measure) and, where the data have it, ``truth`` (``density_true``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .._version import __version__
+from ..data.schema import CONVENTIONS, SPECIES
+
+__all__ = ["surrogate_metrics"]
+
+
+def surrogate_metrics(
+    prediction: np.ndarray, ds: xr.Dataset, *, interface: float = 0.2, bulk: float = 0.1
+) -> xr.Dataset:
+    """Compute the paper's accuracy metrics.
+
+    Parameters
+    ----------
+    prediction : numpy.ndarray, shape (n_samples, 2, n_bins)
+        Predicted densities, mol/L, for the samples of ``ds`` in order.
+    ds : xarray.Dataset
+        A training dataset (the test split, usually).
+    interface : float, default 0.2
+        nm from either wall that count as the interface.
+    bulk : float, default 0.1
+        nm from the midplane that count as the bulk.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``reference``, ``sample``, ``species``, ``bin``; units mol/L (rates are
+        dimensionless).
+    """
+    pred = np.asarray(prediction, dtype=float)
+    y = np.asarray(ds["density"].values, dtype=float)
+    if pred.shape != y.shape:
+        raise ValueError(f"prediction has shape {pred.shape}; expected {y.shape} to match the dataset")
+    refs = {"labels": y}
+    if "density_true" in ds:
+        refs["truth"] = np.asarray(ds["density_true"].values, dtype=float)
+    eps = np.asarray(ds["density_sem"].values, dtype=float)
+    z = np.asarray(ds["z"].values, dtype=float)
+    if "h" in ds:
+        to_wall = np.asarray(ds["h"].values, dtype=float)[:, None] / 2 - np.abs(z)
+    else:
+        to_wall = (z.max(axis=1, keepdims=True) - z.min(axis=1, keepdims=True)) / 2 - np.abs(z)
+    near = np.broadcast_to((to_wall <= interface)[:, None, :], y.shape)
+    middle = np.broadcast_to((np.abs(z) <= bulk)[:, None, :], y.shape)
+
+    out = {k: [] for k in ("mse", "rmse_bin", "rmse_mean", "rmse_sample", "success_rate", "success_rate_mean",
+                           "mse_interface", "mse_bulk")}
+    for ref in refs.values():
+        sq = (ref - pred) ** 2
+        rmse_bin = np.sqrt(sq.mean(axis=0))
+        success = (np.abs(ref - pred) < eps).mean(axis=(1, 2))
+        out["mse"].append(sq.mean())
+        out["rmse_bin"].append(rmse_bin)
+        out["rmse_mean"].append(rmse_bin.mean(axis=1))
+        out["rmse_sample"].append(np.sqrt(sq.mean(axis=2)))
+        out["success_rate"].append(success)
+        out["success_rate_mean"].append(success.mean())
+        out["mse_interface"].append(sq[near].mean() if near.any() else np.nan)
+        out["mse_bulk"].append(sq[middle].mean() if middle.any() else np.nan)
+    sq_units = "mol2 L-2"
+    variables = {
+        "mse": (("reference",), out["mse"], {"units": sq_units, "long_name": "test MSE over all outputs (Eq. 7)"}),
+        "rmse_bin": (("reference", "species", "bin"), out["rmse_bin"],
+                     {"units": "mol/L", "long_name": "RMSE per bin over samples (Eq. 8)"}),
+        "rmse_mean": (("reference", "species"), out["rmse_mean"],
+                      {"units": "mol/L", "long_name": "average RMSE over bins"}),
+        "rmse_sample": (("reference", "sample", "species"), out["rmse_sample"],
+                        {"units": "mol/L", "long_name": "RMSE per sample over bins (Eq. 9)"}),
+        "success_rate": (("reference", "sample"), out["success_rate"],
+                         {"units": "1", "long_name": "fraction of outputs within the MD error bar (Eq. 10)"}),
+        "success_rate_mean": (("reference",), out["success_rate_mean"],
+                              {"units": "1", "long_name": "mean success rate"}),
+        "mse_interface": (("reference",), out["mse_interface"],
+                          {"units": sq_units, "long_name": f"MSE within {interface} nm of a wall"}),
+        "mse_bulk": (("reference",), out["mse_bulk"],
+                     {"units": sq_units, "long_name": f"MSE within {bulk} nm of the midplane"}),
+    }
+    coords = {
+        "reference": ("reference", list(refs), {"long_name": "what the prediction is compared with"}),
+        "species": ("species", list(SPECIES)),
+        "bin": ("bin", np.arange(y.shape[2])),
+    }
+    return xr.Dataset(
+        variables,
+        coords=coords,
+        attrs={
+            "Conventions": CONVENTIONS,
+            "title": "surrogate accuracy (Kadupitiya et al., Eqs. 7-10)",
+            "n_samples": int(y.shape[0]),
+            "interface_nm": interface,
+            "bulk_nm": bulk,
+            "uqsurrogate_version": __version__,
+        },
+    )

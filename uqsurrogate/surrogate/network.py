@@ -1,0 +1,85 @@
+"""The paper's regression network, in Keras 3 on TensorFlow.
+
+Inputs (min-max scaled to [0, 1] on the training split) -> Dense(256, ReLU) -> Dropout(0.2)
+-> Dense(512, ReLU) -> Dropout(0.2) -> Dense(P, softplus), with P = 2 x n_bins
+(cation bins, then anion bins), Xavier-normal (Glorot) initialisation.
+
+The output activation is softplus: densities cannot be negative, and unlike ReLU it
+never stops passing gradient (a ReLU output unit pushed below zero for every input is
+dead for good).  Its outputs are > 0; bins no ion reaches come out at ~1e-4 of the output
+scale and can be clipped to 0 by the caller (the model function does, where the training
+data were 0 in every sample).
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["build_network", "import_keras"]
+
+
+def import_keras():
+    """Import Keras with a clear error if TensorFlow is missing.
+
+    Unless the user set ``TF_CPP_MIN_LOG_LEVEL``, TensorFlow's C++ start-up chatter (no GPU
+    found, CPU features, a failed cuInit on a machine without a GPU) is silenced; Python
+    exceptions are unaffected.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+    except ImportError as err:  # pragma: no cover - TensorFlow is a runtime dependency
+        raise ImportError(
+            "the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'"
+        ) from err
+    return keras
+
+
+def build_network(
+    n_inputs: int,
+    n_outputs: int,
+    hidden: tuple[int, ...] = (256, 512),
+    dropout: float = 0.2,
+    seed: int = 0,
+):
+    """Build the (uncompiled) regression network.
+
+    Parameters
+    ----------
+    n_inputs : int
+    n_outputs : int
+        P, the number of densities predicted (2 x n_bins).
+    hidden : tuple of int, default (256, 512)
+        Units of the hidden layers.
+    dropout : float, default 0.2
+        Dropout rate after each hidden layer.
+    seed : int, default 0
+        Seeds the Glorot-normal initialisers and the dropout masks.
+
+    Returns
+    -------
+    keras.Model
+        Maps (batch, n_inputs) to (batch, n_outputs).
+    """
+    keras = import_keras()
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout = {dropout!r}; allowed: [0, 1)")
+    inputs = keras.Input(shape=(n_inputs,), name="inputs")
+    x = inputs
+    for k, units in enumerate(hidden):
+        x = keras.layers.Dense(
+            units,
+            activation="relu",
+            kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 101 * k),
+            name=f"hidden_{k + 1}",
+        )(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=seed + 101 * k + 1, name=f"dropout_{k + 1}")(x)
+    outputs = keras.layers.Dense(
+        n_outputs,
+        activation="softplus",
+        kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 997),
+        name="densities",
+    )(x)
+    return keras.Model(inputs, outputs, name="surrogate")
