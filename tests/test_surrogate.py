@@ -140,7 +140,7 @@ def test_reloaded_artifact_predicts_exactly(saved_model, small_data):
     assert len(meta["training"]["data_sha256"]) == 64 and meta["format_version"] == 1
     assert not list(path.glob("*.pkl")) and sorted(p.name for p in path.iterdir()) == ["metadata.json",
                                                                                        "model.keras"]
-    np.testing.assert_allclose(load_artifact(path).z(small_data["h"].values), small_data["z"].values, atol=1e-12)
+    np.testing.assert_allclose(load_artifact(path).z(inputs_of(small_data)), small_data["z"].values, atol=1e-12)
 
 
 def _copy(src, dst):

@@ -220,6 +220,44 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_linear(text: str | None, option: str) -> dict[str, float]:
+    """``h=-0.5,d=0.02`` -> {"h": -0.5, "d": 0.02}."""
+    out: dict[str, float] = {}
+    for item in filter(None, (t.strip() for t in (text or "").split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"{option} {text!r}: {item!r} is not NAME=NUMBER") from None
+        if not sep:
+            raise UsageError(f"{option} {text!r}: {item!r} is not NAME=NUMBER")
+    return out
+
+
+def _cmd_import_model(args: argparse.Namespace) -> int:
+    from .model_function import ModelFunction
+    from .surrogate.legacy import import_legacy_model
+
+    if args.out.exists() and not args.force:
+        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    names = [s.strip() for s in args.inputs.split(",")]
+    units = [s.strip() for s in args.units.split(",")]
+    if len(names) != len(units):
+        raise UsageError(f"--inputs has {len(names)} names but --units has {len(units)} units")
+    start, width = _parse_linear(args.z_start, "--z-start"), _parse_linear(args.z_width, "--z-width")
+    unknown = [k for k in {**start, **width} if k not in names]
+    if unknown:
+        raise UsageError(f"--z-start/--z-width use {unknown}, which are not among --inputs {names}")
+    path = import_legacy_model(
+        args.keras2, args.scaler, args.out, input_names=names, input_units=units,
+        species=[s.strip() for s in args.species.split(",")],
+        z_affine={"start": start, "width": width} if (start or width) else None,
+        overwrite=args.force, description=args.description or "",
+    )
+    print(f"wrote {path}: {ModelFunction.from_artifact(path).describe()}")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .data.io import load_dataset
     from .data.schema import check
@@ -395,6 +433,34 @@ def build_parser() -> argparse.ArgumentParser:
                    "auto (default): test if DATA is the training data, else all")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "import-model",
+        help="convert a legacy Keras-2 surrogate and its scikit-learn scaler into a model directory",
+        description=(
+            "Convert a Keras-2 HDF5 model (which Keras 3 cannot load) and an old scikit-learn MinMaxScaler "
+            "pickle (read with a restricted unpickler that accepts only the scaler's numbers and runs no code) "
+            "into a uqsurrogate model directory. The defaults describe the nanoconfinement-md legacy surrogate."
+        ),
+        epilog=(
+            "example:\n  uqsurrogate import-model --keras2 my_model.h5 --scaler scaler.pkl --out legacy/"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--keras2", type=Path, required=True, help="Keras-2 HDF5 model file (.h5)")
+    p.add_argument("--scaler", type=Path, required=True, help="joblib/pickle of a scikit-learn MinMaxScaler")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("--inputs", default="h,valency_cation,valency_anion,c,d",
+                   help="input names in the network's order (default: h,valency_cation,valency_anion,c,d)")
+    p.add_argument("--units", default="nm,1,1,mol/L,nm", help="their units (default: nm,1,1,mol/L,nm)")
+    p.add_argument("--species", default="cation", help="what the outputs are, in equal blocks (default: cation)")
+    p.add_argument("--z-start", default="h=-0.5",
+                   help="first bin's left edge as a linear combination of inputs, nm (default: h=-0.5, i.e. -h/2)")
+    p.add_argument("--z-width", default="d=0.02", help="bin width as a linear combination of inputs, nm "
+                   "(default: d=0.02, the legacy front end's 0.02 d)")
+    p.add_argument("--description", help="free text stored with the model")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_cmd_import_model)
 
     p = sub.add_parser(
         "info",

@@ -94,7 +94,7 @@ class Surrogate:
 
         Returns
         -------
-        numpy.ndarray, shape (n, 2, n_bins)
+        numpy.ndarray, shape (n, n_species, n_bins)
             mol/L.
         """
         X = np.asarray(X, dtype=float)
@@ -106,17 +106,27 @@ class Surrogate:
             or [np.zeros((0, 2 * self.n_bins), "float32")]
         ).astype(float)
         out *= np.asarray(self.metadata["outputs"]["scale"], dtype=float)
-        return out.reshape(len(X), 2, self.n_bins)
+        return out.reshape(len(X), len(self.metadata["outputs"]["species"]), self.n_bins)
 
-    def z(self, h: np.ndarray) -> np.ndarray:
-        """Bin centres (nm) for slit widths ``h`` (n,) under the recorded z convention, shape (n, n_bins)."""
-        conv = self.metadata["outputs"]["z_convention"]
+    def z(self, X: np.ndarray) -> np.ndarray:
+        """Bin centres (nm) for inputs X (n, n_inputs) under the recorded z convention, shape (n, n_bins)."""
+        out = self.metadata["outputs"]
+        conv = out["z_convention"]
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        k = np.arange(self.n_bins) + 0.5
+        column = {name: X[:, i] for i, name in enumerate(self.input_names)}
         if conv == "uniform-slit":
-            k = np.arange(self.n_bins) + 0.5
-            h = np.asarray(h, dtype=float)[:, None]
+            h = column["h"][:, None]
             return -h / 2 + k[None, :] * h / self.n_bins
-        z = np.asarray(self.metadata["outputs"]["z"], dtype=float)
-        return np.broadcast_to(z, (np.size(h), z.size)).copy()
+        if conv == "affine":
+            lin = lambda terms: sum(c * column[name] for name, c in terms.items())  # noqa: E731
+            start = lin(out["affine"].get("start", {})) + np.zeros(len(X))
+            width = lin(out["affine"].get("width", {})) + np.zeros(len(X))
+            return start[:, None] + k[None, :] * width[:, None]
+        if conv == "fixed":
+            z = np.asarray(out["z"], dtype=float)
+            return np.broadcast_to(z, (len(X), z.size)).copy()
+        raise ArtifactError(f"the model records no z grid (z_convention = {conv!r})")
 
 
 def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -223,9 +233,10 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
     keras = import_keras()
     model = keras.saving.load_model(Path(path) / MODEL_FILE, compile=False, safe_mode=True)
     n_out = int(model.outputs[0].shape[-1])
-    if n_out != 2 * int(meta["outputs"]["n_bins"]) or int(model.inputs[0].shape[-1]) != len(meta["inputs"]):
+    n_species = len(meta["outputs"]["species"])
+    if n_out != n_species * int(meta["outputs"]["n_bins"]) or int(model.inputs[0].shape[-1]) != len(meta["inputs"]):
         raise ArtifactError(
             f"{path}: the network maps {model.inputs[0].shape[-1]} inputs to {n_out} outputs, but the metadata "
-            f"lists {len(meta['inputs'])} inputs and 2 x {meta['outputs']['n_bins']} outputs"
+            f"lists {len(meta['inputs'])} inputs and {n_species} x {meta['outputs']['n_bins']} outputs"
         )
     return Surrogate(model=model, metadata=meta, path=Path(path))

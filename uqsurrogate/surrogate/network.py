@@ -21,18 +21,37 @@ __all__ = ["build_network", "import_keras"]
 def import_keras():
     """Import Keras with a clear error if TensorFlow is missing.
 
-    Unless the user set ``TF_CPP_MIN_LOG_LEVEL``, TensorFlow's C++ start-up chatter (no GPU
-    found, CPU features, a failed cuInit on a machine without a GPU) is silenced; Python
-    exceptions are unaffected.
+    Unless the user set ``TF_CPP_MIN_LOG_LEVEL``, TensorFlow's start-up chatter (no GPU
+    found, CPU features, oneDNN notes; some of it is written before TensorFlow reads its
+    log level) is kept off the terminal: the process's stderr is pointed at /dev/null for
+    the duration of the first import.  Python exceptions are unaffected.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import sys
+
+    if "tensorflow" not in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        saved = None
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:  # no real stderr (some notebooks): nothing to hide
+            saved = None
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError as err:  # pragma: no cover - TensorFlow is a runtime dependency
+            raise ImportError("the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'") from err
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
     try:
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
     except ImportError as err:  # pragma: no cover - TensorFlow is a runtime dependency
-        raise ImportError(
-            "the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'"
-        ) from err
+        raise ImportError("the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'") from err
     return keras
 
 
