@@ -36,7 +36,7 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def f(model_dir):
-    return ModelFunction.from_artifact(model_dir[0], batch_size=7)
+    return ModelFunction.from_artifact(model_dir[0], batch_size=7, dtype=np.float64)
 
 
 def inputs(ds, n=None):
@@ -47,10 +47,11 @@ def inputs(ds, n=None):
 def test_matches_keras(model_dir, f):
     path, ds = model_dir
     X = inputs(ds)
-    got = f(X)
+    got = ModelFunction.from_artifact(path, batch_size=7)(X)
     ref = load_artifact(path).predict(X)
     ref[:, np.asarray(f.zero_outputs).reshape(2, -1)] = 0.0  # the model function pins never-occupied bins to 0
-    assert got.shape == (32, 2, 24) and got.dtype == np.float64
+    assert got.shape == (32, 2, 24) and got.dtype == np.float32
+    assert f(X).dtype == np.float64
     np.testing.assert_allclose(got, ref, rtol=2e-5, atol=1e-6)  # float32 arithmetic, scaling folded in
 
 
@@ -125,8 +126,8 @@ def test_input_policy(f, model_dir):
     with pytest.raises(ValueError, match=r"c = .* mol/L \(row 1\) is outside the training range \["):
         f(X)
     with pytest.warns(ExtrapolationWarning, match="outside the training range"):
-        ModelFunction.from_artifact(model_dir[0], extrapolation="warn")(X)
-    clipped = ModelFunction.from_artifact(model_dir[0], extrapolation="clip")(X)
+        ModelFunction.from_artifact(model_dir[0], extrapolation="warn", dtype=np.float64)(X)
+    clipped = ModelFunction.from_artifact(model_dir[0], extrapolation="clip", dtype=np.float64)(X)
     X2 = X.copy()
     X2[1, 1] = f.train_max[1]
     np.testing.assert_allclose(clipped, f(X2))

@@ -236,7 +236,7 @@ class ModelFunction:
     """A trained surrogate as a vectorised callable (see the module docstring).
 
     Build one with :meth:`from_artifact`.  Calling it checks the inputs (shape, dtype,
-    NaN, training ranges under ``extrapolation``) and returns float64 arrays.
+    NaN, training ranges under ``extrapolation``).
 
     Attributes
     ----------
@@ -251,6 +251,9 @@ class ModelFunction:
         Which species and bins are computed.
     batch_size : int
     extrapolation : {"raise", "warn", "clip"}
+    dtype : numpy dtype, default float32
+        Of density outputs (the network computes in float32; float64 would only double the
+        memory).  Observables are returned in float64 (n+ - n- cancels).
     """
 
     layers: list[Layer]
@@ -266,8 +269,9 @@ class ModelFunction:
     output: str = "density"
     species_index: np.ndarray | None = None
     bin_index: np.ndarray | None = None
-    batch_size: int = 65536
+    batch_size: int = 16384
     extrapolation: str = "raise"
+    dtype: Any = np.float32
     _fn: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -442,8 +446,8 @@ class ModelFunction:
         last = layers[-1]
         layers[-1] = Layer(last.weight[:, cols], last.bias[cols], last.activation)
         consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation) for L in layers]
-        scale = tf.constant(self.output_scale[cols], tf.float32)
-        keep = tf.constant((~self.zero_outputs[cols]).astype("float32"))
+        scale = self.output_scale[cols] * (~self.zero_outputs[cols])  # never-occupied bins pinned to 0
+        post = None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
         acts = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "softplus": tf.nn.softplus,
                 "tanh": tf.tanh}
 
@@ -452,7 +456,7 @@ class ModelFunction:
         def forward(x):
             for w, b, act in consts:
                 x = acts[act](tf.matmul(x, w) + b)
-            return x * scale * keep
+            return x if post is None else x * post
 
         self._fn = forward
         return forward
@@ -497,18 +501,22 @@ class ModelFunction:
 
         Returns
         -------
-        numpy.ndarray, shape (n, *output_shape), float64
+        numpy.ndarray, shape (n, *output_shape)
+            ``dtype`` for densities, float64 for observables.
         """
         x = self.check_inputs(X)
         fn = self._compiled()
         n = x.shape[0]
         cols = self._columns()
-        raw = np.empty((n, cols.size), dtype=np.float32)
         xf = x.astype(np.float32)
-        for start in range(0, n, int(self.batch_size)):
-            raw[start : start + self.batch_size] = fn(xf[start : start + self.batch_size]).numpy()
+        if n <= self.batch_size:
+            raw = fn(xf).numpy()
+        else:
+            raw = np.empty((n, cols.size), dtype=np.float32)
+            for start in range(0, n, int(self.batch_size)):
+                raw[start : start + self.batch_size] = fn(xf[start : start + self.batch_size]).numpy()
         if self.output == "density":
-            return raw.reshape(n, len(self.species_index), len(self.bin_index)).astype(np.float64)
+            return raw.reshape(n, len(self.species_index), len(self.bin_index)).astype(self.dtype, copy=False)
         dens = raw.reshape(n, 2, -1).astype(np.float64)
         if self.output == "charge_density":
             return charge_density(dens)

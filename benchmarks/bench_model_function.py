@@ -1,0 +1,142 @@
+"""Benchmark the model function: throughput against Keras predict and raw matrix multiplies.
+
+    python benchmarks/bench_model_function.py [--samples 1000000] [--batch 65536] [--json OUT]
+
+A network of the paper's shape (5 -> 256 -> 512 -> 1004) is trained for one epoch on 64
+simulator runs (throughput does not depend on the weights) and saved as an artifact.  In
+one process, on the same inputs, it times:
+
+* ``ModelFunction`` on all 1,004 outputs (samples/s);
+* Keras ``Model.predict`` on the same inputs, same batch size;
+* the raw floor: the same three float32 matrix multiplies (plus bias and activation) in
+  NumPy, batch by batch, with nothing else — the machine's practical limit;
+* ``ModelFunction`` restricted to 5 z values (both species): the speed-up of restriction;
+* the peak resident memory of a streamed mean and variance over all samples (measured in
+  a fresh subprocess, so it includes TensorFlow itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_model(root: Path) -> Path:
+    from uqsurrogate.simulators import ElectrolyteSimulator, sobol_design
+    from uqsurrogate.surrogate import SurrogateTrainer, TrainingConfig
+
+    ds = ElectrolyteSimulator().run(sobol_design(64, seed=0), seed=0)
+    trainer = SurrogateTrainer(TrainingConfig(loss="mse", epochs=1, seed=0), progress=False).fit(ds)
+    return trainer.save(root / "model")
+
+
+def timed(fn, *args, repeat: int = 2) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+STREAM_CHILD = """
+import resource, sys, time, numpy as np
+from uqsurrogate.model_function import ModelFunction, Moments, stream
+f = ModelFunction.from_artifact(sys.argv[1], batch_size=int(sys.argv[3]))
+n = int(sys.argv[2]); lo, hi = f.train_min, f.train_max
+def chunk(a, b):
+    rng = np.random.default_rng(a)   # each chunk seeded by its start: independent, reproducible
+    return lo + rng.random((b - a, lo.size)) * (hi - lo)
+t = time.perf_counter()
+m, = stream(f, chunk, [Moments()], n=n, chunk_size=int(sys.argv[4]))
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, float(m.mean.mean()))
+"""
+
+
+def main() -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--samples", type=int, default=1_000_000)
+    p.add_argument("--batch", type=int, default=16384)
+    p.add_argument("--stream-chunk", type=int, default=16384)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    from uqsurrogate.model_function import ModelFunction
+    from uqsurrogate.surrogate import load_artifact
+
+    res = {"machine": platform.platform(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+           "samples": args.samples, "batch_size": args.batch}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_model(Path(tmp))
+        f = ModelFunction.from_artifact(path, batch_size=args.batch)
+        rng = np.random.default_rng(0)
+        lo, hi = f.train_min, f.train_max
+        X = lo + rng.random((args.samples, lo.size)) * (hi - lo)
+        f(X[:1000])  # trace once
+        t_mf = timed(f, X)
+        res["model_function_samples_per_s"] = args.samples / t_mf
+
+        model = load_artifact(path).model
+        xs = ((X - lo) / (hi - lo)).astype("float32")
+        model.predict(xs[:1000], batch_size=args.batch, verbose=0)
+        t_keras = timed(lambda: model.predict(xs, batch_size=args.batch, verbose=0), repeat=1)
+        res["keras_predict_samples_per_s"] = args.samples / t_keras
+        # Model.predict as usually called, with its default batch of 32 (timed on a tenth, scaled)
+        tenth = xs[: max(1000, args.samples // 10)]
+        model.predict(tenth[:1000], verbose=0)
+        t_default = timed(lambda: model.predict(tenth, verbose=0), repeat=1) * args.samples / len(tenth)
+        res["keras_predict_default_batch_samples_per_s"] = args.samples / t_default
+        res["speedup_vs_keras_predict_default_batch"] = t_default / t_mf
+
+        Ws = [(L.weight.astype("float32"), L.bias.astype("float32")) for L in f.layers]
+
+        def raw(x):
+            for start in range(0, len(x), args.batch):
+                a = x[start : start + args.batch]
+                a = np.maximum(a @ Ws[0][0] + Ws[0][1], 0)
+                a = np.maximum(a @ Ws[1][0] + Ws[1][1], 0)
+                a = np.logaddexp(0, a @ Ws[2][0] + Ws[2][1])  # softplus
+            return a
+
+        def raw_matmul_only(x):
+            for start in range(0, len(x), args.batch):
+                a = x[start : start + args.batch]
+                a = a @ Ws[0][0]
+                a = a @ Ws[1][0]
+                a = a @ Ws[2][0]
+            return a
+
+        xf = X.astype("float32")
+        res["raw_numpy_with_activations_samples_per_s"] = args.samples / timed(raw, xf)
+        res["raw_matmul_only_samples_per_s"] = args.samples / timed(raw_matmul_only, xf)
+        res["speedup_vs_keras_predict"] = t_keras / t_mf
+        res["fraction_of_raw_matmul"] = res["model_function_samples_per_s"] / res["raw_matmul_only_samples_per_s"]
+
+        z = [-2.05, -1.95, -1.85, -1.55, -1.0]
+        g = f.restrict(z=z, h=4.5)
+        g(X[:1000])
+        t_g = timed(g, X)
+        res["restricted_5z_samples_per_s"] = args.samples / t_g
+        res["restriction_speedup"] = t_mf / t_g
+
+        out = subprocess.run([sys.executable, "-c", STREAM_CHILD, str(path), str(args.samples), str(args.batch),
+                              str(args.stream_chunk)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        res["stream_seconds"] = float(out[0])
+        res["stream_peak_rss_MiB"] = float(out[1])
+    print(json.dumps(res, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1))
+    return res
+
+
+if __name__ == "__main__":
+    main()
