@@ -1,0 +1,276 @@
+"""Sensitivity methods against closed forms, SALib itself, and each other."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from SALib.analyze import sobol as salib_analyze
+from SALib.sample import sobol as salib_sample
+
+from uqsurrogate.data.io import save_results
+from uqsurrogate.problem import Fixed, Normal, Problem, TruncNormal, Uniform, parse_distribution
+from uqsurrogate.sensitivity import nested, pce, sobol
+
+PI = np.pi
+ISHIGAMI = Problem({f"x{i}": Uniform(-PI, PI) for i in (1, 2, 3)})
+# Ishigami a = 7, b = 0.1 (Sobol' & Levitan 1999)
+ISH_S1 = np.array([0.3139, 0.4424, 0.0])
+ISH_ST = np.array([0.5576, 0.4424, 0.2437])
+
+
+def ishigami(X, a=7.0, b=0.1):
+    return np.sin(X[:, 0]) + a * np.sin(X[:, 1]) ** 2 + b * X[:, 2] ** 4 * np.sin(X[:, 0])
+
+
+def ishigami_outputs(X):  # several outputs with the same indices (affine maps) and one with others
+    y = ishigami(X)
+    return np.stack([y, 2 * y + 3, y**2], axis=1)
+
+
+G_A = np.array([0.0, 1.0, 4.5, 9.0, 99.0])
+G_PROBLEM = Problem({f"u{i}": Uniform(0, 1) for i in range(len(G_A))})
+
+
+def sobol_g(X):
+    return np.prod((np.abs(4 * X - 2) + G_A) / (1 + G_A), axis=1)[:, None]
+
+
+def g_exact():
+    v = 1 / (3 * (1 + G_A) ** 2)
+    total = np.prod(1 + v) - 1
+    return v / total, v * np.prod(1 + v) / (1 + v) / total
+
+
+# ------------------------------------------------------------------ Problem
+
+
+def test_problem_conversions():
+    p = Problem({"h": 4.5, "c": "0.3", "d_plus": Normal(0.4, 0.01), "d_minus": "normal(0.6, 0.015)",
+                 "sigma": TruncNormal(-0.015, 0.002, -0.02, -0.01)})
+    assert p.varied == ["d_plus", "d_minus", "sigma"] and p.fixed == {"h": 4.5, "c": 0.3}
+    salib = p.to_salib()
+    assert salib["dists"] == ["norm", "norm", "truncnorm"] and salib["bounds"][0] == [0.4, 0.01]
+    X = p.full(p.sample(5, seed=0))
+    assert X.shape == (5, 5) and np.all(X[:, 0] == 4.5)
+    u = np.full((1, 3), 0.5)
+    np.testing.assert_allclose(p.ppf(u)[0], [0.4, 0.6, -0.015])
+    assert p.units["d_plus"] == "nm" and "normal" in p.to_json()
+    assert len(p.marginals_chaospy()) == 3
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("normal(0.4)", "normal takes 2 numbers"), ("normal(0.4, -1)", "sd must be"), ("uniform(2, 1)", "low < high"),
+    ("beta(1, 2)", "unknown distribution 'beta'"), ("gauss", "expected a number or"),
+])
+def test_bad_distributions(spec, match):
+    with pytest.raises(ValueError, match=match):
+        parse_distribution(spec)
+
+
+def test_problem_errors():
+    with pytest.raises(ValueError, match="no input is varied"):
+        Problem({"h": 4.5})
+    with pytest.raises(TypeError, match="is not a distribution"):
+        Problem({"h": [1, 2]})
+    with pytest.raises(ValueError, match=r"in that order; missing \['sigma'\]"):
+        Problem({"h": Uniform(4, 5)}).check_names(["h", "sigma"])
+    assert isinstance(parse_distribution("3"), Fixed)
+
+
+# ------------------------------------------------------------------ sobol
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+def test_sobol_equals_salib(second_order):
+    n, seed = 1024, 5
+    ours = sobol(ishigami_outputs, ISHIGAMI, n, second_order=second_order, seed=seed, progress=False)
+    X = salib_sample.sample(ISHIGAMI.to_salib(), n, calc_second_order=second_order, scramble=True, seed=seed)
+    Y = ishigami_outputs(X)
+    for k in range(3):
+        ref = salib_analyze.analyze(ISHIGAMI.to_salib(), Y[:, k], calc_second_order=second_order, seed=seed)
+        np.testing.assert_allclose(ours["S1"][:, k], ref["S1"], atol=1e-8)
+        np.testing.assert_allclose(ours["ST"][:, k], ref["ST"], atol=1e-8)
+        # the same seed draws SALib's resamples: the CIs agree too
+        np.testing.assert_allclose(ours["S1_conf"][:, k], ref["S1_conf"], atol=1e-8)
+        np.testing.assert_allclose(ours["ST_conf"][:, k], ref["ST_conf"], atol=1e-8)
+        if second_order:
+            upper = np.triu_indices(3, 1)
+            np.testing.assert_allclose(ours["S2"].values[:, :, k][upper], ref["S2"][upper], atol=1e-8)
+            np.testing.assert_allclose(ours["S2_conf"].values[:, :, k][upper], ref["S2_conf"][upper], atol=1e-8)
+
+
+def test_sobol_cis_statistically_agree_with_salib_on_other_resamples():
+    n = 2048
+    ours = sobol(ishigami_outputs, ISHIGAMI, n, seed=1, resamples=400, progress=False)
+    X = salib_sample.sample(ISHIGAMI.to_salib(), n, scramble=True, seed=1, calc_second_order=False)
+    ref = salib_analyze.analyze(ISHIGAMI.to_salib(), ishigami(X), seed=99, num_resamples=400, calc_second_order=False)
+    # bootstrap sd from 400 resamples is known to about 1/sqrt(2 x 399) = 3.5 %; allow 20 %
+    np.testing.assert_allclose(ours["S1_conf"][:, 0], ref["S1_conf"], rtol=0.2)
+    np.testing.assert_allclose(ours["ST_conf"][:, 0], ref["ST_conf"], rtol=0.2)
+
+
+@pytest.mark.parametrize("estimator", ["saltelli2010", "janon2014", "martinez2011"])
+def test_sobol_ishigami_closed_form(estimator):
+    r = sobol(lambda X: ishigami(X)[:, None], ISHIGAMI, 2**14, estimator=estimator, seed=2, progress=False)
+    # tolerance: three bootstrap half-widths (about six standard errors), at least 0.01
+    tol1 = np.maximum(3 * r["S1_conf"].values[:, 0], 0.01)
+    tolt = np.maximum(3 * r["ST_conf"].values[:, 0], 0.01)
+    assert np.all(np.abs(r["S1"].values[:, 0] - ISH_S1) < tol1)
+    assert np.all(np.abs(r["ST"].values[:, 0] - ISH_ST) < tolt)
+
+
+@pytest.mark.parametrize("estimator", ["saltelli2010", "janon2014", "martinez2011"])
+def test_sobol_g_closed_form(estimator):
+    s1, st = g_exact()
+    r = sobol(sobol_g, G_PROBLEM, 2**14, estimator=estimator, seed=3, progress=False)
+    assert np.all(np.abs(r["S1"].values[:, 0] - s1) < np.maximum(3 * r["S1_conf"].values[:, 0], 0.01))
+    assert np.all(np.abs(r["ST"].values[:, 0] - st) < np.maximum(3 * r["ST_conf"].values[:, 0], 0.01))
+
+
+def test_rqmc_intervals_cover_the_truth():
+    r = sobol(lambda X: ishigami(X)[:, None], ISHIGAMI, 2**11, ci="rqmc", replicates=10, seed=4, progress=False)
+    assert r.attrs["ci"] == "rqmc" and r.attrs["model_evaluations"] == 10 * 2**11 * 5
+    # t-interval half-widths at 95 %: allow two of them (the truth is 4 decimals)
+    assert np.all(np.abs(r["S1"].values[:, 0] - ISH_S1) < 2 * r["S1_conf"].values[:, 0] + 2e-3)
+    assert np.all(np.abs(r["ST"].values[:, 0] - ISH_ST) < 2 * r["ST_conf"].values[:, 0] + 2e-3)
+
+
+def test_aggregated_indices_are_variance_weighted():
+    r = sobol(ishigami_outputs, ISHIGAMI, 1024, seed=6, progress=False)
+    v = r["variance"].values
+    for name in ("S1", "ST"):
+        expected = (r[name].values * v).sum(axis=1) / v.sum()
+        np.testing.assert_allclose(r[f"{name}_agg"].values, expected, rtol=1e-10)
+    assert np.all(r["S1_agg_conf"].values > 0)
+
+
+def test_chunking_does_not_change_the_result():
+    a = sobol(ishigami_outputs, ISHIGAMI, 512, seed=7, chunk_rows=5 * 7, progress=False)
+    b = sobol(ishigami_outputs, ISHIGAMI, 512, seed=7, progress=False)
+    for name in ("S1", "ST", "S1_conf", "ST_conf", "mean", "variance"):
+        np.testing.assert_allclose(a[name].values, b[name].values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b["mean"].values[0], 3.5, atol=0.05)  # E[Ishigami] = a/2
+
+
+def test_sobol_errors():
+    with pytest.raises(ValueError, match="n = 1000 is not a power of 2.*try n = 1024"):
+        sobol(ishigami_outputs, ISHIGAMI, 1000)
+    with pytest.raises(ValueError, match="estimator = 'homma'"):
+        sobol(ishigami_outputs, ISHIGAMI, 64, estimator="homma")
+    with pytest.raises(ValueError, match="ci = 'jackknife'"):
+        sobol(ishigami_outputs, ISHIGAMI, 64, ci="jackknife")
+
+
+# ------------------------------------------------------------------ pce
+
+
+def test_pce_ishigami_and_g():
+    r = pce(lambda X: ishigami(X)[:, None], ISHIGAMI, 2048, order=10, seed=0)
+    np.testing.assert_allclose(r["S1"].values[:, 0], ISH_S1, atol=2e-3)  # the printed exact values: 4 digits
+    np.testing.assert_allclose(r["ST"].values[:, 0], ISH_ST, atol=2e-3)
+    assert r["loo_error"].values[0] < 1e-3
+    np.testing.assert_allclose(r["mean"].values[0], 3.5, atol=1e-3)
+    s1, st = g_exact()
+    g = pce(sobol_g, G_PROBLEM, 4096, order=6, seed=0)
+    # |4u - 2| has a kink: the expansion converges slowly; order 6 gets within a few 1e-2
+    np.testing.assert_allclose(g["S1"].values[:, 0], s1, atol=0.04)
+    np.testing.assert_allclose(g["ST"].values[:, 0], st, atol=0.04)
+
+
+def test_pce_normal_inputs_linear_model_exact():
+    p = Problem({"a": Normal(1.0, 2.0), "b": Normal(-1.0, 0.5), "c": 3.0})
+    r = pce(lambda X: (2 * X[:, 0] + 4 * X[:, 1] + X[:, 2] + X[:, 0] * X[:, 1])[:, None], p, 64, order=2, seed=1)
+    # V = 4*4 + 16*0.25 + Var(ab): a b with independent normals: Var = 4*0.25 + 4*1 + 0.25*1 ... computed:
+    va, vb = 4.0, 0.25
+    ma, mb = 1.0, -1.0
+    # y = 2a + 4b + ab = (2 + mb) a' ... first-order parts: (2 + mb) a', (4 + ma) b', interaction a' b'
+    v1 = (2 + mb) ** 2 * va
+    v2 = (4 + ma) ** 2 * vb
+    v12 = va * vb
+    total = v1 + v2 + v12
+    np.testing.assert_allclose(r["S1"].values[:, 0], [v1 / total, v2 / total], rtol=1e-8)
+    np.testing.assert_allclose(r["ST"].values[:, 0], [(v1 + v12) / total, (v2 + v12) / total], rtol=1e-8)
+    assert r["loo_error"].values[0] < 1e-20
+
+
+def test_pce_needs_enough_samples():
+    with pytest.raises(ValueError, match="has 286 terms: use n >= 572"):
+        pce(lambda X: ishigami(X)[:, None], ISHIGAMI, 100, order=10)
+
+
+# ------------------------------------------------------------------ nested
+
+
+def two_input(X):
+    a, b = X[:, 0], X[:, 1]
+    return np.stack([a + 2 * b + 3 * a * b, 5 * a + 0 * b], axis=1)
+
+
+# y = a + 2b + 3ab, a, b ~ U(0, 1): E[y|a] = 1 + 2.5a, E[y|b] = 0.5 + 3.5b, interaction 9 Var(a')Var(b')
+V_A, V_B, V_AB = 6.25 / 12, 12.25 / 12, 9 / 144
+V_TOT = V_A + V_B + V_AB
+TWO = Problem({"a": Uniform(0, 1), "b": Uniform(0, 1)})
+
+
+def test_nested_known_indices_and_interaction():
+    r = nested(two_input, TWO, 2000, 2000, seed=0, progress=False)
+    # the outer-sample variance of a uniform: relative sd sqrt(0.8/2000) = 2 %; allow 4 sd
+    tol = 4 * np.sqrt(0.8 / 2000) * np.array([V_A, V_B]) / V_TOT
+    assert np.all(np.abs(r["S1_corrected"].values[:, 0] - [V_A / V_TOT, V_B / V_TOT]) < tol)
+    assert abs(r["S_interaction_corrected"].values[0] - V_AB / V_TOT) < tol.sum()
+    # second output depends on a only: S_a = 1, S_b = 0 exactly in the paper form up to noise
+    assert r["S1"].values[0, 1] == pytest.approx(1.0, abs=1e-9)
+    assert abs(r["S1_corrected"].values[1, 1]) < 1e-9
+
+
+def test_nested_bias_corrections_on_the_crossed_grid():
+    """Average many small grids: the paper form is biased up, the one-way ANOVA down, the two-way not."""
+    est = {"S1": [], "S1_corrected": [], "S1_oneway": []}
+    for seed in range(200):
+        r = nested(two_input, TWO, 6, 6, seed=seed, progress=False)
+        for k in est:
+            est[k].append(r[k].values[0, 0])
+    exact = V_A / V_TOT
+    mean = {k: np.mean(v) for k, v in est.items()}
+    se = {k: np.std(v, ddof=1) / np.sqrt(len(v)) for k, v in est.items()}
+    # with 6 x 6 draws the biases are several standard errors of the 200-grid average
+    assert mean["S1_oneway"] < exact - 4 * se["S1_oneway"]
+    assert abs(mean["S1_corrected"] - exact) < 4 * se["S1_corrected"] + 0.02
+
+
+def test_nested_streaming_and_surfaces():
+    r = nested(two_input, TWO, 50, 40, seed=2, surfaces=[0], chunk_rows=7, progress=False)
+    surf = r["response_surface"].values[0]
+    a, b = r["a"].values, r["b"].values
+    np.testing.assert_allclose(surf, a[:, None] + 2 * b[None, :] + 3 * a[:, None] * b[None, :], rtol=1e-12)
+    y = surf.ravel()
+    np.testing.assert_allclose(r["mean"].values[0], y.mean(), rtol=1e-12)
+    np.testing.assert_allclose(r["variance"].values[0], y.var(), rtol=1e-10)
+    np.testing.assert_allclose(r["S1"].values[0, 0], surf.mean(axis=1).var() / y.var(), rtol=1e-10)
+    assert np.all(np.diff(a) >= 0)
+    with pytest.raises(ValueError, match="exactly two varied inputs"):
+        nested(two_input, ISHIGAMI)
+
+
+# ------------------------------------------------------------------ all three on a smooth function
+
+
+def test_three_methods_agree_on_a_smooth_function(tmp_path):
+    p = Problem({"h": 4.5, "d_plus": Normal(0.4, 0.01), "d_minus": Normal(0.6, 0.015)})
+
+    def smooth(X):
+        dp, dm = X[:, 1], X[:, 2]
+        return np.stack([np.exp(3 * dp) + np.sin(4 * dm), dp * dm * 10 + dm**2], axis=1)
+
+    s = sobol(smooth, p, 2**13, seed=0, progress=False)
+    c = pce(smooth, p, 256, order=4, seed=0)
+    n = nested(smooth, p, 1000, 1000, seed=0, progress=False)
+    for k in range(2):
+        tol = 3 * s["S1_conf"].values[:, k] + 0.02
+        assert np.all(np.abs(s["S1"].values[:, k] - c["S1"].values[:, k]) < tol)
+        assert np.all(np.abs(n["S1_corrected"].values[:, k] - c["S1"].values[:, k]) < tol)
+    path = save_results(n, tmp_path / "sens.nc")
+    back = xr.load_dataset(path)
+    assert list(back["input"].values) == ["d_plus", "d_minus"] and back.attrs["method"] == "nested"
+    assert "Normal" in back.attrs["problem"] or "normal" in back.attrs["problem"]

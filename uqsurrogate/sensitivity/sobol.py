@@ -1,0 +1,390 @@
+"""Sobol' indices from Saltelli designs, vectorised over every output, in bounded memory.
+
+The design is SALib's (``SALib.sample.sobol``: scrambled Sobol' points, rows A, AB_1 ...
+AB_D, [BA_1 ... BA_D,] B for each of N base samples).  Instead of keeping the outputs, the
+method keeps sums over base samples of a few products per output —
+
+    Σa, Σb, Σa², Σb², Σab, and per input j: Σab_j, Σab_j², Σa·ab_j, Σb·ab_j
+    (second order also Σba_j and Σba_j·ab_k)
+
+— from which every estimator below follows exactly, so the memory does not grow with N.
+Bootstrap replicates are the same sums with each base sample weighted by how often the
+resample drew it: one (R x N_chunk) @ (N_chunk x stats) product per chunk, never an
+N x R matrix of outputs.
+
+Estimators (``estimator=``), each named for what it computes:
+
+* ``saltelli2010`` — S1 of Saltelli et al. (2010), mean(B (AB_j - A)) / V, and ST of
+  Jansen (1999), mean((A - AB_j)²) / 2V.  This is what ``SALib.analyze.sobol`` computes
+  (its docstring says Saltelli for both); the tests check equality to 1e-8.
+* ``janon2014`` — S1 of Janon et al. (2014), with ST of Jansen (1999).
+* ``martinez2011`` — S1 = corr(B, AB_j), ST = 1 - corr(A, AB_j) (Martinez 2011).
+
+V is the variance of the pooled A and B outputs.  Outputs are centred by their mean over
+all design rows (as SALib does), which the sums allow after the fact.  Second-order indices
+follow Saltelli (2002), as SALib.
+
+Confidence intervals (``ci=``):
+
+* ``bootstrap`` — resample base rows with replacement (SALib's scheme; with
+  ``resample_index`` or the same seed the CIs equal SALib's); half-width
+  z_(1+level)/2 x sd of the replicates.  Rows of one QMC design are not independent draws,
+  so this treats the design as if it were random: use it for random designs or as a rough
+  guide for large N.
+* ``rqmc`` — ``replicates`` independent scrambles of the Sobol' design, each of N base
+  samples; the estimate is their mean and the half-width t_(R-1) sd / sqrt(R).  Valid for
+  QMC, at R times the cost.
+
+Aggregated (generalised, variance-weighted) indices over all outputs,
+S_agg = Σ_k V_i^k / Σ_k Var Y^k, come with each, with CIs by the same scheme.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from itertools import combinations
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+from tqdm.auto import tqdm
+
+from .._random import as_generator
+from ..problem import Problem
+from ._common import base_attrs, dataset, index_attrs, output_labels
+
+__all__ = ["ESTIMATORS", "sobol", "sobol_from_outputs"]
+
+logger = logging.getLogger(__name__)
+
+ESTIMATORS = {
+    "saltelli2010": ("Saltelli et al. 2010", "Jansen 1999"),
+    "janon2014": ("Janon et al. 2014", "Jansen 1999"),
+    "martinez2011": ("Martinez 2011", "Martinez 2011"),
+}
+
+
+class _Layout:
+    """Index of each sufficient statistic in the (K, P) stack."""
+
+    def __init__(self, d: int, second_order: bool):
+        self.d, self.second = d, second_order
+        self.a, self.b, self.aa, self.bb, self.ab = range(5)
+        k = 5
+        self.abj = np.arange(k, k + d); k += d
+        self.abj2 = np.arange(k, k + d); k += d
+        self.a_abj = np.arange(k, k + d); k += d
+        self.b_abj = np.arange(k, k + d); k += d
+        self.pairs = list(combinations(range(d), 2)) if second_order else []
+        if second_order:
+            self.baj = np.arange(k, k + d); k += d
+            self.baj_abk = np.arange(k, k + len(self.pairs)); k += len(self.pairs)
+        self.k = k
+
+    def stats(self, g: np.ndarray) -> np.ndarray:
+        """Per-base-row statistics from grouped outputs g (nb, step, P) -> (nb, K, P)."""
+        d = self.d
+        a, b = g[:, 0], g[:, -1]
+        ab = g[:, 1 : 1 + d]
+        parts = [a, b, a * a, b * b, a * b]
+        out = np.empty((g.shape[0], self.k, g.shape[2]))
+        out[:, :5] = np.stack(parts, axis=1)
+        out[:, self.abj] = ab
+        out[:, self.abj2] = ab * ab
+        out[:, self.a_abj] = a[:, None] * ab
+        out[:, self.b_abj] = b[:, None] * ab
+        if self.second:
+            ba = g[:, 1 + d : 1 + 2 * d]
+            out[:, self.baj] = ba
+            j, k = np.array(self.pairs).T
+            out[:, self.baj_abk] = ba[:, j] * ab[:, k]
+        return out
+
+
+def _centre(s: np.ndarray, n: float, lay: _Layout) -> np.ndarray:
+    """Mean over every design row (A, AB_j, [BA_j,] B) from sums s (..., K, P), as SALib centres."""
+    m = s / n
+    rows = m[..., lay.a, :] + m[..., lay.b, :] + m[..., lay.abj, :].sum(axis=-2)
+    if lay.second:
+        rows = rows + m[..., lay.baj, :].sum(axis=-2)
+    return rows / (2 + lay.d * (2 if lay.second else 1))
+
+
+def _indices(
+    s: np.ndarray, n: float, lay: _Layout, estimator: str, c: np.ndarray | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(numerator, denominator) of every index from sums s (..., K, P) over n base rows.
+
+    ``c`` is the centre of the outputs (default: from ``s`` itself); bootstrap replicates
+    use the full sample's, as SALib standardises its outputs once.
+    """
+    m = s / n
+    a, b, aa, bb, ab = (m[..., i, :] for i in range(5))
+    abj, abj2 = m[..., lay.abj, :], m[..., lay.abj2, :]
+    a_abj, b_abj = m[..., lay.a_abj, :], m[..., lay.b_abj, :]
+    if c is None:
+        c = _centre(s, n, lay)
+    var = (aa + bb) / 2 - ((a + b) / 2) ** 2  # pooled A and B, ddof = 0
+    vard = var[..., None, :]
+    out = {}
+    if estimator == "saltelli2010":
+        out["S1"] = (b_abj - ab[..., None, :] - c[..., None, :] * (abj - a[..., None, :]), vard)
+    elif estimator == "janon2014":
+        mean = (b[..., None, :] + abj) / 2
+        out["S1"] = (b_abj - mean**2, (bb[..., None, :] + abj2) / 2 - mean**2)
+    else:  # martinez2011
+        cov = b_abj - b[..., None, :] * abj
+        sd = np.sqrt(np.clip((bb - b * b)[..., None, :] * (abj2 - abj**2), 0, None))
+        out["S1"] = (cov, sd)
+    if estimator == "martinez2011":
+        cov = a_abj - a[..., None, :] * abj
+        sd = np.sqrt(np.clip((aa - a * a)[..., None, :] * (abj2 - abj**2), 0, None))
+        out["ST"] = (sd - cov, sd)
+    else:
+        out["ST"] = ((aa[..., None, :] - 2 * a_abj + abj2) / 2, vard)
+    if lay.second:
+        s1num = out["S1"][0] if estimator == "saltelli2010" else (
+            b_abj - ab[..., None, :] - c[..., None, :] * (abj - a[..., None, :]))
+        baj = m[..., lay.baj, :]
+        nums = []
+        for p, (j, k) in enumerate(lay.pairs):
+            vjk = (m[..., lay.baj_abk[p], :] - ab
+                   - c * (baj[..., j, :] + abj[..., k, :] - a - b))
+            nums.append(vjk - s1num[..., j, :] - s1num[..., k, :])
+        out["S2"] = (np.stack(nums, axis=-2), var[..., None, :])
+    return out
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def _accumulate(
+    f: Callable, X: np.ndarray, lay: _Layout, n_base: int, weights: np.ndarray | None, chunk_rows: int | None,
+    progress: bool | None, shape_out: list, shift: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    step = lay.d * (2 if lay.second else 1) + 2
+    total = boot = None
+    nb_chunk = None
+    with tqdm(total=n_base * step, unit="eval", desc="sobol", disable=None if progress is None else not progress) as bar:
+        start = 0
+        while start < n_base:
+            if nb_chunk is None:
+                nb_chunk = 64  # first chunk small: learn the output size
+            stop = min(n_base, start + nb_chunk)
+            y = np.asarray(f(X[start * step : stop * step]), dtype=np.float64)
+            if not shape_out:
+                shape_out.append(y.shape[1:])
+            y = y.reshape(y.shape[0], -1)
+            if shift is None:
+                shift = y.mean(axis=0)  # a provisional centre keeps the sums well conditioned
+            q = lay.stats((y - shift).reshape(stop - start, step, -1))
+            part = q.sum(axis=0)
+            total = part if total is None else total + part
+            if weights is not None:
+                w = weights[:, start:stop]
+                b = (w @ q.reshape(stop - start, -1)).reshape(w.shape[0], lay.k, -1)
+                boot = b if boot is None else boot + b
+            bar.update((stop - start) * step)
+            start = stop
+            if chunk_rows is None:  # about 64 MiB of statistics per chunk
+                nb_chunk = max(1, int(64 * 2**20 // (8 * lay.k * y.shape[1])))
+            else:
+                nb_chunk = max(1, chunk_rows // step)
+    return total, boot, shift
+
+
+def sobol(
+    f: Callable,
+    problem: Problem,
+    n: int = 4096,
+    *,
+    second_order: bool = False,
+    estimator: str = "saltelli2010",
+    ci: str = "bootstrap",
+    resamples: int = 100,
+    replicates: int = 8,
+    conf_level: float = 0.95,
+    seed: int | None = None,
+    resample_index: np.ndarray | None = None,
+    chunk_rows: int | None = None,
+    progress: bool | None = None,
+) -> xr.Dataset:
+    """First-order, total and (optionally) second-order Sobol' indices of every output.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(X (m, n_inputs)) -> (m, ...)``: a ModelFunction or any vectorised function.
+    problem : Problem
+        The inputs; the fixed ones are inserted before calling ``f``.
+    n : int, default 4096
+        Base samples, a power of 2 (scrambled Sobol' points keep their balance only there).
+        The model is called n (D + 2) times, or n (2D + 2) with ``second_order``.
+    second_order : bool, default False
+    estimator : {"saltelli2010", "janon2014", "martinez2011"}, default "saltelli2010"
+    ci : {"bootstrap", "rqmc", "none"}, default "bootstrap"
+    resamples : int, default 100
+        Bootstrap replicates.
+    replicates : int, default 8
+        Independent scrambles for ``ci="rqmc"`` (the cost is ``replicates`` times larger).
+    conf_level : float, default 0.95
+    seed : int, optional
+        Seeds the scrambling and the bootstrap (SALib's scheme: the same seed gives SALib's
+        resamples).
+    resample_index : numpy.ndarray of int, shape (n, resamples), optional
+        Explicit bootstrap resamples, in SALib's layout.
+    chunk_rows : int, optional
+        Model rows per chunk; by default about 64 MiB of statistics per chunk.
+    progress : bool, optional
+
+    Returns
+    -------
+    xarray.Dataset
+        ``S1``, ``ST`` (input, *output dims), ``S1_conf``, ``ST_conf``, ``S2`` (input,
+        input_2, ...) if asked, ``S1_agg``, ``ST_agg`` (input) with ``*_conf``, ``variance``
+        and ``mean`` of the output.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator = {estimator!r}; allowed: {', '.join(ESTIMATORS)}")
+    if ci not in ("bootstrap", "rqmc", "none"):
+        raise ValueError(f"ci = {ci!r}; allowed: bootstrap, rqmc, none")
+    if int(n) != n or n < 2 or (int(n) & (int(n) - 1)):
+        good = 2 ** max(1, round(math.log2(max(n, 2))))
+        raise ValueError(
+            f"n = {n!r} is not a power of 2; scrambled Sobol' points are balanced only at powers of 2 "
+            f"(try n = {good})"
+        )
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level = {conf_level!r}; allowed: (0, 1)")
+    if hasattr(f, "input_names"):
+        problem.check_names(f.input_names)
+    from SALib.sample import sobol as saltelli
+
+    n = int(n)
+    d = len(problem.varied)
+    lay = _Layout(d, second_order)
+    rng = as_generator(seed)
+    seed_int = int(seed) if seed is not None else int(rng.integers(2**31))
+    salib_problem = problem.to_salib()
+
+    def design(scramble_seed: int) -> np.ndarray:
+        return problem.full(saltelli.sample(salib_problem, n, calc_second_order=second_order, scramble=True,
+                                            seed=scramble_seed))
+
+    shape_out: list = []
+    if ci == "rqmc":
+        if int(replicates) != replicates or replicates < 2:
+            raise ValueError(f"replicates = {replicates!r}; rqmc needs an integer >= 2")
+        seeds = np.random.SeedSequence(seed_int).generate_state(int(replicates))
+        reps, shift = [], None
+        for s in seeds:
+            total, _, shift = _accumulate(f, design(int(s)), lay, n, None, chunk_rows, progress, shape_out, shift)
+            reps.append(total)
+        sums = np.stack(reps)  # (R, K, P)
+        est = _indices(sums, n, lay, estimator)
+        point = {k: _ratio(*v).mean(axis=0) for k, v in est.items()}
+        half = stats.t.ppf(0.5 + conf_level / 2, len(reps) - 1)
+        conf = {k: half * _ratio(*v).std(axis=0, ddof=1) / math.sqrt(len(reps)) for k, v in est.items()}
+        agg_reps = {k: num.sum(axis=-1) / den.sum(axis=-1) for k, (num, den) in est.items()}
+        agg = {k: v.mean(axis=0) for k, v in agg_reps.items()}
+        agg_conf = {k: half * v.std(axis=0, ddof=1) / math.sqrt(len(reps)) for k, v in agg_reps.items()}
+        moments = sums.mean(axis=0)
+        n_eval = len(reps) * n * (lay.d * (2 if second_order else 1) + 2)
+    else:
+        weights = None
+        if ci == "bootstrap":
+            if resample_index is None:
+                if int(resamples) != resamples or resamples < 2:
+                    raise ValueError(f"resamples = {resamples!r}; it must be an integer >= 2")
+                resample_index = np.random.default_rng(seed_int).integers(n, size=(n, int(resamples)))
+            resample_index = np.asarray(resample_index)
+            if resample_index.ndim != 2 or resample_index.shape[0] != n:
+                raise ValueError(f"resample_index has shape {resample_index.shape}; expected ({n}, resamples)")
+            r_count = resample_index.shape[1]
+            weights = np.zeros((r_count, n), dtype=np.float64)
+            for r in range(r_count):
+                weights[r] = np.bincount(resample_index[:, r], minlength=n)
+        total, boot, shift = _accumulate(f, design(seed_int), lay, n, weights, chunk_rows, progress, shape_out)
+        est = _indices(total, n, lay, estimator)
+        point = {k: _ratio(*v) for k, v in est.items()}
+        agg = {k: num.sum(axis=-1) / den.sum(axis=-1) for k, (num, den) in est.items()}
+        conf, agg_conf = {}, {}
+        if boot is not None:
+            z = stats.norm.ppf(0.5 + conf_level / 2)
+            best = _indices(boot, n, lay, estimator, c=_centre(total, n, lay))
+            conf = {k: z * _ratio(*v).std(axis=0, ddof=1) for k, v in best.items()}
+            agg_conf = {k: z * (num.sum(axis=-1) / den.sum(axis=-1)).std(axis=0, ddof=1)
+                        for k, (num, den) in best.items()}
+        moments = total
+        n_eval = n * (lay.d * (2 if second_order else 1) + 2)
+
+    out_shape = shape_out[0]
+    dims, coords, yattrs = output_labels(f, problem, out_shape)
+    m = moments / n
+    # mean and variance of the output over the pooled A and B rows (independent draws)
+    variance = ((m[lay.aa] + m[lay.bb]) / 2 - ((m[lay.a] + m[lay.b]) / 2) ** 2).reshape(out_shape)
+    mean = (shift + (m[lay.a] + m[lay.b]) / 2).reshape(out_shape)
+
+    def shaped(v: np.ndarray, lead: int = 1) -> np.ndarray:
+        return v.reshape(v.shape[:lead] + tuple(out_shape))
+
+    variables = {
+        "S1": (["input", *dims], shaped(point["S1"]), index_attrs("S1")),
+        "ST": (["input", *dims], shaped(point["ST"]), index_attrs("ST")),
+        "S1_agg": (["input"], agg["S1"], {"units": "1", "long_name": "aggregated first-order index"}),
+        "ST_agg": (["input"], agg["ST"], {"units": "1", "long_name": "aggregated total-order index"}),
+        "variance": (dims, variance, {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance"}),
+        "mean": (dims, mean, {**yattrs, "long_name": "output mean"}),
+    }
+    if conf:
+        variables["S1_conf"] = (["input", *dims], shaped(conf["S1"]), index_attrs("S1_conf"))
+        variables["ST_conf"] = (["input", *dims], shaped(conf["ST"]), index_attrs("ST_conf"))
+        variables["S1_agg_conf"] = (["input"], agg_conf["S1"], {"units": "1"})
+        variables["ST_agg_conf"] = (["input"], agg_conf["ST"], {"units": "1"})
+    if second_order:
+        full = np.full((d, d, int(np.prod(out_shape))), np.nan)
+        full_conf = np.full_like(full, np.nan)
+        for p, (j, k) in enumerate(lay.pairs):
+            full[j, k] = point["S2"][p]
+            if conf:
+                full_conf[j, k] = conf["S2"][p]
+        variables["S2"] = (["input", "input_2", *dims], full.reshape((d, d, *out_shape)), index_attrs("S2"))
+        if conf:
+            variables["S2_conf"] = (["input", "input_2", *dims], full_conf.reshape((d, d, *out_shape)),
+                                    index_attrs("S2_conf"))
+    ds = dataset(variables, dims, coords, problem, base_attrs(
+        "sobol", problem, seed_int, base_samples=n, model_evaluations=n_eval, second_order=int(second_order),
+        estimator=estimator, estimator_S1=ESTIMATORS[estimator][0], estimator_ST=ESTIMATORS[estimator][1],
+        ci=ci, conf_level=conf_level, resamples=int(resamples) if ci == "bootstrap" else 0,
+        replicates=int(replicates) if ci == "rqmc" else 0))
+    if second_order:
+        ds = ds.assign_coords(input_2=("input_2", problem.varied))
+    return ds
+
+
+def sobol_from_outputs(Y: np.ndarray, d: int, second_order: bool = False, estimator: str = "saltelli2010"):
+    """Point estimates from outputs already evaluated on a SALib Saltelli design.
+
+    Parameters
+    ----------
+    Y : numpy.ndarray, shape (n (D + 2), P) or (n (2D + 2), P)
+    d : int
+        Number of varied inputs.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``S1``, ``ST`` of shape (d, P) (and ``S2`` of shape (pairs, P)).
+    """
+    lay = _Layout(d, second_order)
+    step = d * (2 if second_order else 1) + 2
+    Y = np.asarray(Y, dtype=float).reshape(Y.shape[0], -1)
+    if Y.shape[0] % step:
+        raise ValueError(f"Y has {Y.shape[0]} rows, not a multiple of {step} (= D + 2 or 2D + 2)")
+    nb = Y.shape[0] // step
+    total = lay.stats((Y - Y.mean(axis=0)).reshape(nb, step, -1)).sum(axis=0)
+    return {k: _ratio(*v) for k, v in _indices(total, nb, lay, estimator).items()}
