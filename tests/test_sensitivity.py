@@ -274,3 +274,50 @@ def test_three_methods_agree_on_a_smooth_function(tmp_path):
     back = xr.load_dataset(path)
     assert list(back["input"].values) == ["d_plus", "d_minus"] and back.attrs["method"] == "nested"
     assert "Normal" in back.attrs["problem"] or "normal" in back.attrs["problem"]
+
+
+# ------------------------------------------------------------------ on a ModelFunction, and the command
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    from uqsurrogate.simulators import ElectrolyteSimulator, sobol_design
+    from uqsurrogate.surrogate import SurrogateTrainer, TrainingConfig
+
+    ds = ElectrolyteSimulator(n_bins=24).run(sobol_design(32, seed=8), seed=8)
+    cfg = TrainingConfig(loss="mse", epochs=4, hidden=(16, 16), dropout=0.0, learning_rate=3e-3, batch_size=8)
+    return SurrogateTrainer(cfg, progress=False).fit(ds).save(tmp_path_factory.mktemp("sens") / "model")
+
+
+def test_results_are_labelled_for_a_model_function(small_model):
+    from uqsurrogate.model_function import ModelFunction
+
+    f = ModelFunction.from_artifact(small_model, extrapolation="clip")
+    p = Problem({"h": 4.5, "c": 1.0, "d_plus": Normal(0.4, 0.01), "d_minus": Normal(0.5, 0.01), "sigma": -0.015})
+    r = sobol(f.restrict(output="charge_density", z=[-2.0, -1.5], h=4.5), p, 256, seed=0, progress=False)
+    assert r["S1"].dims == ("input", "bin") and r["z"].attrs["units"] == "nm"
+    np.testing.assert_allclose(r["z"].values, f.z_grid(4.5)[r["bin"].values])
+    assert r["mean"].attrs["units"] == "C/m3" and r["variance"].attrs["units"] == "(C/m3)2"
+    d = sobol(f, p, 64, seed=0, ci="none", progress=False)
+    assert d["S1"].dims == ("input", "species", "bin") and list(d["species"].values) == ["cation", "anion"]
+
+
+def test_sensitivity_cli(small_model, tmp_path, capsys):
+    from uqsurrogate.cli import main
+
+    base = ["sensitivity", str(small_model), "--vary", "d_plus=normal(0.4,0.01)", "--vary",
+            "d_minus=normal(0.5,0.01)", "--fix", "h=4.5", "--fix", "c=1.0", "--fix", "sigma=-0.015",
+            "--extrapolation", "clip", "--quiet"]
+    out = tmp_path / "n.nc"
+    assert main(base + ["--method", "nested", "--samples", "40", "--output", "charge_density", "--z", "-2.0",
+                        "-1.5", "--out", str(out)]) == 0
+    r = xr.load_dataset(out)
+    assert r.attrs["method"] == "nested" and r["response_surface"].shape == (2, 40, 40)
+    assert main(base + ["--method", "sobol", "--samples", "64", "--out", str(tmp_path / "s.nc")]) == 0
+    assert main(base + ["--method", "pce", "--samples", "64", "--order", "3", "--out", str(tmp_path / "p.nc")]) == 0
+    assert "S1 (aggregated)" in capsys.readouterr().out
+    assert main(["sensitivity", str(small_model), "--vary", "d_plus=normal(0.4,0.01)", "--out",
+                 str(tmp_path / "x.nc")]) == 2
+    assert "give --vary or --fix for ['h', 'c', 'd_minus', 'sigma']" in capsys.readouterr().err
+    assert main(base + ["--method", "sobol", "--samples", "100", "--out", str(tmp_path / "y.nc")]) == 2
+    assert "not a power of 2" in capsys.readouterr().err

@@ -258,6 +258,64 @@ def _cmd_import_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data.io import save_results
+    from .model_function import ModelFunction
+    from .problem import Problem, parse_distribution
+    from .sensitivity import nested, pce, sobol
+
+    if args.out.exists() and not args.force:
+        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    f = ModelFunction.from_artifact(args.model, extrapolation=args.extrapolation)
+    given: dict[str, object] = {}
+    for item in (args.vary or []) + (args.fix or []):
+        name, sep, spec = item.partition("=")
+        if not sep:
+            raise UsageError(f"{item!r} is not NAME=SPEC")
+        if name in given:
+            raise UsageError(f"input {name!r} is given twice")
+        given[name] = parse_distribution(spec)
+    missing = [n for n in f.input_names if n not in given]
+    unknown = [n for n in given if n not in f.input_names]
+    if missing or unknown:
+        raise UsageError(
+            f"the model's inputs are {f.input_names}: "
+            + (f"give --vary or --fix for {missing}" if missing else "")
+            + (f"; unknown {unknown}" if unknown else "")
+        )
+    problem = Problem({n: given[n] for n in f.input_names}, units=dict(zip(f.input_names, f.input_units)))
+    h = problem.fixed.get("h")
+    if args.z and h is None and f.z_convention["z_convention"] == "uniform-slit":
+        raise UsageError("--z needs a fixed h (the bins' z depend on it); or use --bins")
+    g = f.restrict(output=args.output, species=args.species, z=args.z, h=h, bins=args.bins)
+    progress = None if not args.quiet else False
+    if args.method == "nested":
+        flat = None
+        if g.output_shape and int(np.prod(g.output_shape)) <= 64:
+            flat = list(range(int(np.prod(g.output_shape))))
+        result = nested(g, problem, args.samples, args.inner or args.samples, surfaces=flat, seed=args.seed,
+                        progress=progress)
+    elif args.method == "sobol":
+        result = sobol(g, problem, args.samples, second_order=args.second_order, estimator=args.estimator,
+                       ci=args.ci, resamples=args.resamples, replicates=args.replicates, seed=args.seed,
+                       progress=progress)
+    else:
+        result = pce(g, problem, args.samples, order=args.order, seed=args.seed)
+    result.attrs.update({"model": str(args.model), "output": args.output})
+    save_results(result, args.out)
+    agg = "S1_agg" in result
+    for k, name in enumerate(result["input"].values):
+        s1 = float(result["S1_agg"][k]) if agg else float(result["S1"].isel(input=k).mean())
+        line = f"  {name:>10}: S1 {'(aggregated)' if agg else '(mean over outputs)'} {s1:.3f}"
+        if "ST_agg" in result:
+            line += f", ST (aggregated) {float(result['ST_agg'][k]):.3f}"
+        print(line)
+    print(f"wrote {args.out}: {args.method}, {result.attrs.get('model_evaluations')} model evaluations")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .data.io import load_dataset
     from .data.schema import check
@@ -461,6 +519,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description", help="free text stored with the model")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_cmd_import_model)
+
+    p = sub.add_parser(
+        "sensitivity",
+        help="variance-based sensitivity of a model's outputs: nested (paper), Sobol/Saltelli, or PCE",
+        description=(
+            "Run a sensitivity study on a model directory. Every model input is either varied "
+            "(--vary NAME=normal(m,s) | uniform(lo,hi) | truncnormal(m,s,lo,hi)) or fixed (--fix NAME=VALUE). "
+            "Results per output bin go to a netCDF file with S1, ST (where the method gives them), their "
+            "confidence intervals, the variance and the mean."
+        ),
+        epilog=(
+            "example (the paper's Sec. III-D, case c = 0.3 M):\n"
+            "  uqsurrogate sensitivity model/ --method nested --vary 'd_plus=normal(0.4,0.01)' "
+            "--vary 'd_minus=normal(0.6,0.015)' --fix h=4.5 --fix c=0.3 --fix sigma=-0.015 "
+            "--output charge_density --z -2.05 -1.95 -1.85 -1.55 -1.0 --samples 1000 --out sens.nc"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
+    p.add_argument("--method", choices=("nested", "sobol", "pce"), default="sobol", help="default sobol")
+    p.add_argument("--vary", action="append", metavar="NAME=DIST", help="a varied input and its distribution")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="a fixed input")
+    p.add_argument("--output", choices=("density", "charge_density", "integrated_charge"), default="density",
+                   help="what to analyse (default density)")
+    p.add_argument("--species", nargs="+", help="for --output density: cation and/or anion")
+    p.add_argument("--z", type=float, nargs="+", help="analyse only the bins nearest these z (nm)")
+    p.add_argument("--bins", type=int, nargs="+", help="analyse only these bin indices")
+    p.add_argument("--samples", type=int, default=1024,
+                   help="nested: outer draws; sobol: base samples (a power of 2); pce: model evaluations")
+    p.add_argument("--inner", type=int, help="nested: inner draws (default = --samples)")
+    p.add_argument("--order", type=int, default=4, help="pce: total polynomial degree (default 4)")
+    p.add_argument("--second-order", action="store_true", help="sobol: also second-order indices")
+    p.add_argument("--estimator", choices=("saltelli2010", "janon2014", "martinez2011"), default="saltelli2010")
+    p.add_argument("--ci", choices=("bootstrap", "rqmc", "none"), default="bootstrap", help="sobol: intervals")
+    p.add_argument("--resamples", type=int, default=100, help="sobol bootstrap resamples (default 100)")
+    p.add_argument("--replicates", type=int, default=8, help="sobol rqmc scrambles (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--extrapolation", choices=("raise", "warn", "clip"), default="raise",
+                   help="inputs outside the training ranges (default raise)")
+    p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_cmd_sensitivity)
 
     p = sub.add_parser(
         "info",

@@ -91,7 +91,7 @@ def nested(
     a_name, b_name = problem.varied
     a = np.sort(problem.sample(n_outer, rng)[:, 0])
     b = np.sort(problem.sample(n_inner, rng)[:, 1])
-    rows = chunk_rows or max(1, 2**16 // n_inner)
+    rows = chunk_rows or max(1, 2**14 // n_inner)  # about 16k evaluations per model call
     row_sum = row_sq = col_sum = None
     kept = None
     shift = None
@@ -101,7 +101,7 @@ def nested(
         for start in range(0, n_outer, rows):
             stop = min(n_outer, start + rows)
             grid = np.column_stack([np.repeat(a[start:stop], n_inner), np.tile(b, stop - start)])
-            y = np.asarray(f(problem.full(grid)), dtype=np.float64)
+            y = np.asarray(f(problem.full(grid)))
             if out_shape is None:
                 out_shape = y.shape[1:]
                 p = int(np.prod(out_shape))
@@ -113,9 +113,9 @@ def nested(
                     if surfaces.min() < 0 or surfaces.max() >= p:
                         raise ValueError(f"surfaces = {surfaces.tolist()}; flat output indices in [0, {p - 1}]")
                     kept = np.empty((surfaces.size, n_outer, n_inner))
-            g = (y.reshape(stop - start, n_inner, -1) - shift)
+            g = y.reshape(stop - start, n_inner, -1) - shift  # one float64 temporary per chunk
             row_sum[start:stop] = g.sum(axis=1)
-            row_sq[start:stop] = (g * g).sum(axis=1)
+            row_sq[start:stop] = np.einsum("imk,imk->ik", g, g)
             col_sum += g.sum(axis=0)
             if kept is not None:
                 kept[:, start:stop] = (g[:, :, surfaces] + shift[surfaces]).transpose(2, 0, 1)
