@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -316,6 +317,62 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    try:
+        from .plotting import plot_file
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    for path in plot_file(args.file, args.out, pdf=args.pdf):
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from .study import run_study
+
+    if args.from_scratch:
+        return _study_from_scratch(args)
+    result = run_study(args.out, model=args.model, quick=args.quick, seed=args.seed,
+                       progress=None if not args.quiet else False, figures=not args.no_figures)
+    acc = result["accuracy"]
+    print(f"model: {result['model']}")
+    print(f"accuracy at fresh simulator inputs: RMSE+ {acc['rmse_plus']:.2e} M, RMSE- {acc['rmse_minus']:.2e} M "
+          f"(vs the exact cDFT); success rate {acc['success_rate_vs_labels']:.3f} vs the MD-like error bars")
+    print()
+    print("Sensitivity of rho(z) to the ion sizes (paper Sec. III-D), nested estimator:")
+    print(result["table"])
+    print()
+    print(f"wrote {len(result['files'])} files to {result['out']} in {result['timings']['total_s']:.0f} s")
+    return 0
+
+
+def _study_from_scratch(args: argparse.Namespace) -> int:
+    import time
+
+    from .simulators import paper_grid, simulate
+    from .study import run_study
+    from .surrogate import PRESETS, SurrogateTrainer, TrainingConfig
+    from .data.io import load_dataset
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / "paper_grid.nc"
+    if not data.exists():
+        print("simulating the paper's 4,050-point grid (about 1 minute on 2 cores) ...", flush=True)
+        t = time.perf_counter()
+        simulate(paper_grid(), data, seed=args.seed, workers=max(1, os.cpu_count() or 1), progress=None)
+        print(f"  done in {time.perf_counter() - t:.0f} s")
+    epochs = args.epochs
+    print(f"training the soft-label surrogate, {epochs} epochs (about {0.5 * epochs / 60:.0f} min at 0.5 s per epoch)"
+          " ...", flush=True)
+    cfg = TrainingConfig(loss="soft-label", epochs=epochs, seed=args.seed, **PRESETS["tuned"])
+    trainer = SurrogateTrainer(cfg, checkpoint_dir=out / "model.checkpoint").fit(load_dataset(data))
+    trainer.save(out / "model", overwrite=True)
+    SurrogateTrainer.clear_checkpoint(out / "model.checkpoint")
+    args.model, args.from_scratch = out / "model", False
+    return _cmd_study(args)
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .data.io import load_dataset
     from .data.schema import check
@@ -562,6 +619,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_cmd_sensitivity)
+
+    p = sub.add_parser(
+        "study",
+        help="the main job: the paper's analysis with the shipped surrogate, as netCDF files, figures and a table",
+        description=(
+            "Reproduce the paper's analysis out of the box: check the shipped soft-label surrogate against fresh "
+            "simulator runs, run the Sec. III-D sensitivity study (nested estimator, rho(z) vs the ion sizes at "
+            "c = 0.3 and 1.9 M), write netCDF results and figures to --out and print a summary table."
+        ),
+    )
+    p.add_argument("--out", type=Path, default=Path("uqsurrogate-study"), help="output directory (default ./uqsurrogate-study)")
+    p.add_argument("--quick", action="store_true", help="smaller samples (300 x 300): a third of the time")
+    p.add_argument("--model", type=Path, help="use this model directory instead of the shipped one")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="simulate the paper grid and train a new surrogate first (minutes; time estimates shown)")
+    p.add_argument("--epochs", type=int, default=400, help="with --from-scratch: training epochs (default 400)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_study)
+
+    p = sub.add_parser(
+        "plot",
+        help="draw figures from any netCDF file the toolkit writes",
+        description="Draw the figures that fit FILE (training data, metrics, sensitivity results), labelled from "
+        "its CF attributes, as PNG (and PDF with --pdf). Needs matplotlib: pip install 'uqsurrogate[plot]'.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--out", type=Path, required=True, help="directory for the figures")
+    p.add_argument("--pdf", action="store_true", help="also write PDF")
+    p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser(
         "info",

@@ -1,0 +1,78 @@
+"""The main job, the paper's sensitivity table, and the figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from uqsurrogate.cli import main
+from uqsurrogate.data import check
+from uqsurrogate.model_function import ModelFunction
+from uqsurrogate.study import PAPER_Z, default_model_path, paper_sensitivity, paper_table
+from uqsurrogate.warnings import ExtrapolationWarning
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    from uqsurrogate.simulators import ElectrolyteSimulator, sobol_design
+    from uqsurrogate.surrogate import SurrogateTrainer, TrainingConfig
+
+    design = sobol_design(32, seed=9)
+    design["h"][:2] = [4.0, 5.0]  # the paper study's h = 4.5 inside the training range
+    ds = ElectrolyteSimulator(n_bins=40).run(design, seed=9)
+    cfg = TrainingConfig(loss="soft-label", epochs=3, hidden=(16, 16), dropout=0.0, learning_rate=3e-3,
+                         batch_size=8)
+    return SurrogateTrainer(cfg, progress=False).fit(ds).save(tmp_path_factory.mktemp("study") / "model")
+
+
+def test_shipped_model_loads():
+    f = ModelFunction.from_artifact(default_model_path())
+    assert f.input_names == ["h", "c", "d_plus", "d_minus", "sigma"] and f.n_bins == 502
+    meta = f.z_convention
+    assert meta["z_convention"] == "uniform-slit"
+
+
+def test_study_command_outputs(model, tmp_path, capsys):
+    out = tmp_path / "study"
+    with pytest.warns(ExtrapolationWarning, match="outside the surrogate's training range"):
+        assert main(["study", "--out", str(out), "--quick", "--model", str(model), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "| c (M) | z (nm) |" in text and "S+ = 22.5, S- = 77" in text
+    data = xr.load_dataset(out / "accuracy_check.nc")
+    assert check(data) == []  # the simulator runs of the accuracy check follow the data contract
+    sens = xr.load_dataset(out / "paper_sensitivity.nc")
+    assert sens.attrs["method"] == "nested" and list(sens["c"].values) == [0.3, 1.9]
+    for name in ("S1_z", "S1_z_corrected", "S1_bin"):
+        assert sens[name].attrs["units"] == "1"
+    assert sens["z"].attrs["units"] == "nm" and sens["mean_bin"].attrs["units"] == "C/m3"
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert any("surfaces_c0.3" in p for p in pngs) and any("profiles" in p for p in pngs)
+    assert any("rmse_per_bin" in p for p in pngs) and any("charge" in p for p in pngs)
+
+
+def test_table_matches_the_api_for_the_same_seed(model):
+    f = ModelFunction.from_artifact(model)
+    with pytest.warns(ExtrapolationWarning):
+        a = paper_sensitivity(f, n_z=40, n_bins=20, seed=3, progress=False)
+    with pytest.warns(ExtrapolationWarning):
+        b = paper_sensitivity(f, n_z=40, n_bins=20, seed=3, progress=False)
+    assert paper_table(a) == paper_table(b)
+    np.testing.assert_array_equal(a["S1_z"].values, b["S1_z"].values)
+    assert a.sizes["z"] == len(PAPER_Z)
+
+
+def test_plot_command(model, tmp_path, capsys):
+    from uqsurrogate.problem import Normal, Problem
+    from uqsurrogate.sensitivity import sobol
+    from uqsurrogate.data.io import save_results
+
+    f = ModelFunction.from_artifact(model, extrapolation="clip")
+    p = Problem({"h": 4.5, "c": 1.0, "d_plus": Normal(0.4, 0.01), "d_minus": Normal(0.5, 0.01), "sigma": -0.015})
+    res = save_results(sobol(f.restrict(output="charge_density"), p, 64, seed=0, progress=False), tmp_path / "s.nc")
+    assert main(["plot", str(res), "--out", str(tmp_path / "fig"), "--pdf"]) == 0
+    assert (tmp_path / "fig" / "s_indices.png").is_file() and (tmp_path / "fig" / "s_indices.pdf").is_file()
+    junk = tmp_path / "junk.nc"
+    xr.Dataset({"x": ("t", [1.0])}).to_netcdf(junk)
+    assert main(["plot", str(junk), "--out", str(tmp_path / "fig")]) == 2
+    assert "not a file uqsurrogate knows how to plot" in capsys.readouterr().err

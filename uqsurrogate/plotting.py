@@ -1,0 +1,214 @@
+"""Figures from the netCDF files the toolkit writes (``uqsurrogate plot``), labelled from CF attrs.
+
+Needs matplotlib (the ``plot`` extra).  :func:`plot_file` recognises the file by its
+content and draws what fits:
+
+* training data (with ``density_surrogate`` if present): density profiles, surrogate
+  against truth or MD with error bars (paper Fig. 5), and ρ(z) and S(z) (Figs. 6-7);
+* surrogate metrics: RMSE per bin (Fig. 4);
+* the paper's sensitivity study: response surfaces with pie charts of S+ and S- (Fig. 8),
+  and S+, S- against z at every bin;
+* any sensitivity result: S1 (and ST) against z or bin, with confidence bands.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError as err:  # pragma: no cover - exercised only without the extra
+    raise ImportError("plotting needs matplotlib: pip install 'uqsurrogate[plot]'") from err
+
+from .model_function import charge_density, integrated_charge
+
+__all__ = ["plot_file"]
+
+_COLOURS = {"cation": "tab:red", "anion": "tab:blue"}
+
+
+def _label(da: xr.DataArray, fallback: str) -> str:
+    name = da.attrs.get("long_name", fallback)
+    units = da.attrs.get("units")
+    return f"{name} ({units})" if units and units != "1" else name
+
+
+def _save(fig, out: Path, stem: str, formats: tuple[str, ...]) -> list[Path]:
+    paths = []
+    for fmt in formats:
+        p = out / f"{stem}.{fmt}"
+        fig.savefig(p, dpi=130, bbox_inches="tight")
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
+def _profiles(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
+    n = min(4, ds.sizes["sample"])
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), sharey=True, squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        s = ds.isel(sample=i)
+        z = s["z"].values
+        for k, sp in enumerate(ds["species"].values):
+            c = _COLOURS.get(str(sp), None)
+            ax.errorbar(z, s["density"].values[k], s["density_sem"].values[k], fmt="o", ms=1.5, lw=0.5, alpha=0.35,
+                        color=c, label=f"{sp}: MD-like ± error")
+            if "density_true" in s:
+                ax.plot(z, s["density_true"].values[k], "-", lw=1.0, color="k", alpha=0.6,
+                        label="exact" if k == 0 else None)
+            if "density_surrogate" in s:
+                ax.plot(z, s["density_surrogate"].values[k], "--", lw=1.2, color=c, label=f"{sp}: surrogate")
+        title = ", ".join(f"{k}={float(s[k]):.3g}" for k in ds.attrs.get("inputs", "").split())
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel(_label(ds["z"], "z"))
+    axes[0, 0].set_ylabel(_label(ds["density"], "density"))
+    axes[0, 0].legend(fontsize=6)
+    fig.suptitle("density profiles (paper Fig. 5)", fontsize=10)
+    paths = _save(fig, out, f"{stem}_profiles", formats)
+    if "h" in ds and "sigma" in ds:
+        fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 6.0), sharex="col", squeeze=False)
+        for i in range(n):
+            s = ds.isel(sample=i)
+            z = s["z"].values
+            left = z <= 0
+            sources = [("density_true", "exact", "k", "-")] if "density_true" in s else [("density", "MD-like", "k", "-")]
+            if "density_surrogate" in s:
+                sources.append(("density_surrogate", "surrogate", "tab:green", "--"))
+            for var, lab, col, ls in sources:
+                dens = s[var].values[None]
+                rho = charge_density(dens)[0]
+                S = integrated_charge(dens, [float(s["h"])], [float(s["sigma"])])[0]
+                axes[0, i].plot(z[left], rho[left] / 1e6, ls, color=col, label=lab)
+                axes[1, i].plot(z[left], S[left], ls, color=col, label=lab)
+            axes[1, i].set_xlabel("z (nm)")
+        axes[0, 0].set_ylabel("net charge density ρ (MC/m³)")
+        axes[1, 0].set_ylabel("integrated charge S (C/m²)")
+        axes[0, 0].legend(fontsize=7)
+        fig.suptitle("ρ(z) and S(z) over the left half of the slit (paper Figs. 6-7)", fontsize=10)
+        paths += _save(fig, out, f"{stem}_charge", formats)
+    return paths
+
+
+def _metrics(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for ref in ds["reference"].values:
+        for sp in ds["species"].values:
+            style = "-" if ref == "truth" else ":"
+            ax.plot(ds["bin"].values, ds["rmse_bin"].sel(reference=ref, species=sp).values, style,
+                    color=_COLOURS.get(str(sp)), lw=1, label=f"{sp}, vs {ref}")
+    ax.set_xlabel("bin k")
+    ax.set_ylabel(_label(ds["rmse_bin"], "RMSE"))
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    ax.set_title("RMSE per bin (paper Fig. 4)", fontsize=10)
+    return _save(fig, out, f"{stem}_rmse_per_bin", formats)
+
+
+def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
+    paths = []
+    for c in ds["c"].values:
+        s = ds.sel(c=c)
+        nz = s.sizes["z"]
+        fig, axes = plt.subplots(2, nz, figsize=(3.3 * nz, 6.0), gridspec_kw={"height_ratios": [3, 1.4]})
+        for j in range(nz):
+            ax = axes[0, j]
+            surf = s["response_surface"].isel(z=j).values / 1e6
+            im = ax.pcolormesh(s["d_minus_sample"].values, s["d_plus_sample"].values, surf, shading="auto",
+                               cmap="viridis")
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).set_label("ρ (MC/m³)", fontsize=7)
+            ax.set_title(f"z = {float(s['z'][j]):g} nm", fontsize=9)
+            ax.set_xlabel("d- (nm)", fontsize=8)
+            if j == 0:
+                ax.set_ylabel("d+ (nm)", fontsize=8)
+            ax.tick_params(labelsize=6)
+            sp, sm = np.clip(s["S1_z"].isel(z=j).values, 0, None)
+            rest = max(0.0, 1 - sp - sm)
+            pie = axes[1, j]
+            pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"],
+                    labels=[f"S+ {100 * sp:.0f}%", f"S- {100 * sm:.0f}%", "" if rest < 0.02 else f"int. {100 * rest:.0f}%"],
+                    textprops={"fontsize": 7}, startangle=90)
+        fig.suptitle(f"response surfaces of ρ(d+, d-) and sensitivities, c = {c:g} M (paper Fig. 8)", fontsize=10)
+        paths += _save(fig, out, f"{stem}_surfaces_c{c:g}", formats)
+    fig, axes = plt.subplots(1, ds.sizes["c"], figsize=(6 * ds.sizes["c"], 3.6), sharey=True, squeeze=False)
+    for ax, c in zip(axes[0], ds["c"].values):
+        s = ds.sel(c=c)
+        z = s["z_of_bin"].values
+        left = z <= 0
+        for k, (name, col) in enumerate((("S+", "tab:red"), ("S-", "tab:blue"))):
+            ax.plot(z[left], s["S1_bin"].values[k][left], "-", color=col, lw=1, label=f"{name} (paper form)")
+            ax.plot(z[left], s["S1_bin_corrected"].values[k][left], ":", color=col, lw=1, label=f"{name} (corrected)")
+        for zz in s["z"].values:
+            ax.axvline(zz, color="grey", lw=0.5, alpha=0.5)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("z (nm)")
+        ax.set_title(f"c = {c:g} M", fontsize=9)
+    axes[0, 0].set_ylabel("first-order index")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("sensitivity of ρ(z) to d+ and d- at every bin (left half)", fontsize=10)
+    paths += _save(fig, out, f"{stem}_indices_vs_z", formats)
+    return paths
+
+
+def _indices(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
+    x_name = "z" if "z" in ds.coords and ds["z"].dims == ("bin",) else ("bin" if "bin" in ds.dims else None)
+    extra = [d for d in ds["S1"].dims if d not in ("input", "bin")]
+    groups = [{}] if not extra else [{extra[0]: v} for v in ds[extra[0]].values]
+    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 3.6), squeeze=False, sharey=True)
+    for ax, sel in zip(axes[0], groups):
+        s = ds.sel(sel) if sel else ds
+        x = s[x_name].values if x_name else np.arange(s["S1"].shape[-1])
+        for k, name in enumerate(ds["input"].values):
+            line, = ax.plot(x, np.atleast_1d(s["S1"].isel(input=k).values), "-", lw=1, label=f"S1 {name}")
+            if "S1_conf" in s:
+                v, c = np.atleast_1d(s["S1"].isel(input=k).values), np.atleast_1d(s["S1_conf"].isel(input=k).values)
+                ax.fill_between(x, v - c, v + c, color=line.get_color(), alpha=0.2)
+            if "ST" in s:
+                ax.plot(x, np.atleast_1d(s["ST"].isel(input=k).values), "--", lw=1, color=line.get_color(),
+                        label=f"ST {name}")
+        ax.set_xlabel(_label(s[x_name], x_name) if x_name else "output")
+        ax.set_title(", ".join(f"{k} = {v}" for k, v in sel.items()) or ds.attrs.get("method", ""), fontsize=9)
+    axes[0, 0].set_ylabel("Sobol' index")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"sensitivity indices ({ds.attrs.get('method', '')}), bands: confidence intervals", fontsize=10)
+    return _save(fig, out, f"{stem}_indices", formats)
+
+
+def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False) -> list[Path]:
+    """Draw the figures that fit a results or data file.
+
+    Parameters
+    ----------
+    path : path-like
+        A netCDF file written by uqsurrogate.
+    out : path-like
+        Directory for the figures (created).
+    pdf : bool, default False
+        Also write PDF.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    path, out = Path(path), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    formats = ("png", "pdf") if pdf else ("png",)
+    with xr.open_dataset(path) as f:
+        ds = f.load()
+    stem = path.stem
+    if "response_surface" in ds and "c" in ds.dims:
+        return _paper_sensitivity(ds, out, stem, formats)
+    if "density" in ds and "density_sem" in ds:
+        return _profiles(ds, out, stem, formats)
+    if "rmse_bin" in ds:
+        return _metrics(ds, out, stem, formats)
+    if "S1" in ds and "input" in ds.dims:
+        return _indices(ds, out, stem, formats)
+    raise ValueError(f"{path}: not a file uqsurrogate knows how to plot (no density, rmse_bin or S1)")
