@@ -30,6 +30,12 @@ class UsageError(Exception):
     """A problem with the command line itself."""
 
 
+def _refuse_overwrite(args: argparse.Namespace) -> None:
+    """Nothing is replaced without --force."""
+    if args.out.exists() and not args.force:
+        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+
+
 def parse_inputs(text: str) -> dict[str, float]:
     """Parse ``h=4.5,c=0.5,...`` into a dict, checking names against the contract's inputs.
 
@@ -67,8 +73,7 @@ def _cmd_import_md(args: argparse.Namespace) -> int:
     from .data.runs import runs_to_dataset
     from .data.tables import read_run_folder, read_table_run
 
-    if args.out.exists() and not args.force:
-        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    _refuse_overwrite(args)
     runs = []
     for spec in args.run_dir or []:
         if len(spec) > 2:
@@ -106,8 +111,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from .simulators.design import paper_grid, random_design, read_design, sobol_design
 
     parts = args.out.with_name(args.out.name + ".parts")
-    if args.out.exists() and not args.force:
-        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    _refuse_overwrite(args)
     if args.design == "paper-grid":
         if args.n is not None:
             raise UsageError("--n does not apply to --design paper-grid (it has 4,050 points)")
@@ -154,8 +158,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .data.io import load_dataset
     from .surrogate import PRESETS, SurrogateTrainer, TrainingConfig
 
-    if args.out.exists() and not args.force:
-        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    _refuse_overwrite(args)
     settings = dict(PRESETS[args.preset])
     for key in ("learning_rate", "schedule", "batch_size", "output_scale", "dropout"):
         value = getattr(args, key)
@@ -191,8 +194,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .surrogate import load_artifact, surrogate_metrics
     from .surrogate.training import data_digest
 
-    if args.out.exists() and not args.force:
-        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    _refuse_overwrite(args)
     surrogate = load_artifact(args.model)
     ds = load_dataset(args.data)
     names = input_names(ds)
@@ -239,8 +241,7 @@ def _cmd_import_model(args: argparse.Namespace) -> int:
     from .model_function import ModelFunction
     from .surrogate.legacy import import_legacy_model
 
-    if args.out.exists() and not args.force:
-        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    _refuse_overwrite(args)
     names = [s.strip() for s in args.inputs.split(",")]
     units = [s.strip() for s in args.units.split(",")]
     if len(names) != len(units):
@@ -267,8 +268,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from .problem import Problem, parse_distribution
     from .sensitivity import nested, pce, sobol
 
-    if args.out.exists() and not args.force:
-        raise UsageError(f"--out {args.out} exists; pass --force to replace it")
+    _refuse_overwrite(args)
     f = ModelFunction.from_artifact(args.model, extrapolation=args.extrapolation)
     given: dict[str, object] = {}
     for item in (args.vary or []) + (args.fix or []):
