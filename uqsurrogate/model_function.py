@@ -66,7 +66,14 @@ class Layer:
 
 
 def charge_density(density: np.ndarray) -> np.ndarray:
-    """ρ = e (n+ - n-) in C/m³ from densities (..., 2, n_bins) in mol/L; returns (..., n_bins)."""
+    """ρ = e (n+ - n-) in C/m³ from densities (..., 2, n_bins) in mol/L; returns (..., n_bins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> charge_density(np.array([[1.0, 0.5], [0.5, 0.5]])).round(1)  # 0.5 mol/L of net charge in bin 0
+    array([48242666.1,        0. ])
+    """
     density = np.asarray(density)
     return _MOLAR_CHARGE * (density[..., 0, :] - density[..., 1, :])
 
@@ -501,7 +508,7 @@ class ModelFunction:
 
         Returns
         -------
-        numpy.ndarray, shape (n, *output_shape)
+        numpy.ndarray, shape (n, ``*output_shape``)
             ``dtype`` for densities, float64 for observables.
         """
         x = self.check_inputs(X)

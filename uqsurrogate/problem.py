@@ -116,6 +116,13 @@ def parse_distribution(text: str):
     Returns
     -------
     Normal, Uniform, TruncNormal or Fixed
+
+    Examples
+    --------
+    >>> parse_distribution("normal(0.4, 0.01)")
+    Normal(mean=0.4, sd=0.01)
+    >>> parse_distribution("4.5")
+    Fixed(value=4.5)
     """
     text = str(text).strip()
     try:

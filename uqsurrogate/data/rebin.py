@@ -39,6 +39,11 @@ def uniform_edges(h: float, n_bins: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (n_bins + 1,)
+
+    Examples
+    --------
+    >>> uniform_edges(4.0, 4)
+    array([-2., -1.,  0.,  1.,  2.])
     """
     if not h > 0:
         raise ValueError(f"h = {h!r} nm; it must be positive")

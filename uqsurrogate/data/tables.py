@@ -66,6 +66,12 @@ def parse_run_name(name: str) -> dict[str, float]:
     ------
     ValueError
         If a token cannot be read or one of the five inputs is missing.
+
+    Examples
+    --------
+    >>> run = parse_run_name("lammps_T0.001_Z3_p1_nminus1_c0.5_d0.474_a0.627_i-0.01_S100000")
+    >>> run["h"], run["c"], run["d_plus"], run["d_minus"], run["sigma"], run["valency_anion"]
+    (3.0, 0.5, 0.474, 0.627, -0.01, -1.0)
     """
     base = Path(str(name)).name
     found: dict[str, float] = {}

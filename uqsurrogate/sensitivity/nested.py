@@ -77,7 +77,7 @@ def nested(
     Returns
     -------
     xarray.Dataset
-        ``S1`` and ``S1_corrected`` (input, *output dims), ``S_interaction``, ``variance``,
+        ``S1`` and ``S1_corrected`` (input, output dims...), ``S_interaction``, ``variance``,
         ``mean``, ``negative_corrected``, and ``response_surface`` (surface, a, b) if asked.
     """
     if len(problem.varied) != 2:

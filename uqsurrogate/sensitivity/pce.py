@@ -35,7 +35,13 @@ __all__ = ["multi_indices", "pce"]
 
 
 def multi_indices(d: int, order: int) -> np.ndarray:
-    """All multi-indices of ``d`` variables with total degree <= ``order``, graded, shape (n_terms, d)."""
+    """All multi-indices of ``d`` variables with total degree <= ``order``, graded, shape (n_terms, d).
+
+    Examples
+    --------
+    >>> multi_indices(2, 2).tolist()
+    [[0, 0], [0, 1], [1, 0], [0, 2], [1, 1], [2, 0]]
+    """
     out = [idx for total in range(order + 1) for idx in itertools.product(range(total + 1), repeat=d)
            if sum(idx) == total]
     return np.array(out, dtype=int).reshape(-1, d)
@@ -81,7 +87,7 @@ def pce(
     Returns
     -------
     xarray.Dataset
-        ``S1``, ``ST`` (input, *output dims), ``S1_agg``, ``ST_agg``, ``mean``,
+        ``S1``, ``ST`` (input, output dims...), ``S1_agg``, ``ST_agg``, ``mean``,
         ``variance``, ``loo_error`` (relative leave-one-out error) and ``coefficients``.
     """
     if int(order) != order or order < 1:

@@ -244,7 +244,7 @@ def sobol(
     Returns
     -------
     xarray.Dataset
-        ``S1``, ``ST`` (input, *output dims), ``S1_conf``, ``ST_conf``, ``S2`` (input,
+        ``S1``, ``ST`` (input, output dims...), ``S1_conf``, ``ST_conf``, ``S2`` (input,
         input_2, ...) if asked, ``S1_agg``, ``ST_agg`` (input) with ``*_conf``, ``variance``
         and ``mean`` of the output.
     """

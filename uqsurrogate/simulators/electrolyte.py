@@ -64,6 +64,11 @@ def bjerrum_length(temperature: float = 298.0, permittivity: float = 80.0) -> fl
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> round(bjerrum_length(298.0, 80.0), 4)
+    0.7009
     """
     return ELEMENTARY_CHARGE**2 / (4 * math.pi * VACUUM_PERMITTIVITY * permittivity * BOLTZMANN * temperature) * 1e9
 

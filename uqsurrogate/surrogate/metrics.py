@@ -7,7 +7,7 @@ For predictions ŷ (sample j, species, bin k) and references y:
 * ``rmse_mean`` — the paper's average RMSE± = mean over bins of RMSE_k, per species;
 * ``rmse_sample`` — Eq. 9, RMSE_j per sample and species, over bins;
 * ``success_rate`` — Eq. 10, A_j: the fraction of a sample's P outputs with
-  |y - ŷ| < ε (ε = ``density_sem``; the step function is strict, so a bin with ε = 0
+  ``|y - ŷ| < ε`` (ε = ``density_sem``; the step function is strict, so a bin with ε = 0
   never counts as a success, as in the paper); ``success_rate_mean`` averages it;
 * ``mse_interface`` and ``mse_bulk`` — the MSE over bins within ``interface`` nm of either
   wall, and over bins within ``bulk`` nm of the midplane (the paper's Fig. 3 inset).
