@@ -5,17 +5,12 @@ Filter them as a group with ``warnings.simplefilter("ignore", UQSurrogateWarning
 
 __all__ = [
     "UQSurrogateWarning",
-    "DataQualityWarning",
     "ExtrapolationWarning",
 ]
 
 
 class UQSurrogateWarning(UserWarning):
     """Base class of every warning that uqsurrogate issues."""
-
-
-class DataQualityWarning(UQSurrogateWarning):
-    """Imported or generated data is usable but suspicious (for example, points dropped)."""
 
 
 class ExtrapolationWarning(UQSurrogateWarning):

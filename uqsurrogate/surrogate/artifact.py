@@ -153,7 +153,13 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     tmp.mkdir()
     try:
-        model.save(tmp / MODEL_FILE)
+        from .network import import_keras
+
+        keras = import_keras()
+        # an uncompiled copy: the artifact holds the network, not the optimizer's state
+        bare = keras.models.clone_model(model)
+        bare.set_weights(model.get_weights())
+        bare.save(tmp / MODEL_FILE)
         meta = dict(metadata)
         meta.update(
             {
