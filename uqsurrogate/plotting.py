@@ -65,8 +65,8 @@ def _profiles(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
                         label="exact" if k == 0 else None)
             if "density_surrogate" in s:
                 ax.plot(z, s["density_surrogate"].values[k], "--", lw=1.2, color=c, label=f"{sp}: surrogate")
-        title = ", ".join(f"{k}={float(s[k]):.3g}" for k in ds.attrs.get("inputs", "").split())
-        ax.set_title(title, fontsize=8)
+        items = [f"{k}={float(s[k]):.3g}" for k in ds.attrs.get("inputs", "").split()]
+        ax.set_title(", ".join(items[:3]) + "\n" + ", ".join(items[3:]), fontsize=8)
         ax.set_xlabel(_label(ds["z"], "z"))
     axes[0, 0].set_ylabel(_label(ds["density"], "density"))
     axes[0, 0].legend(fontsize=6)
@@ -116,7 +116,8 @@ def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Pa
     for c in ds["c"].values:
         s = ds.sel(c=c)
         nz = s.sizes["z"]
-        fig, axes = plt.subplots(2, nz, figsize=(3.3 * nz, 6.0), gridspec_kw={"height_ratios": [3, 1.4]})
+        fig, axes = plt.subplots(2, nz, figsize=(3.9 * nz, 6.2), gridspec_kw={"height_ratios": [3, 1.4]},
+                                 constrained_layout=True)
         for j in range(nz):
             ax = axes[0, j]
             surf = s["response_surface"].isel(z=j).values / 1e6
@@ -140,10 +141,15 @@ def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Pa
     for ax, c in zip(axes[0], ds["c"].values):
         s = ds.sel(c=c)
         z = s["z_of_bin"].values
+        sd = np.sqrt(s["variance_bin"].values)
+        # where rho barely varies the indices only measure the surrogate's roughness: not shown
         left = z <= 0
+        hide = sd < 0.02 * sd.max()
         for k, (name, col) in enumerate((("S+", "tab:red"), ("S-", "tab:blue"))):
-            ax.plot(z[left], s["S1_bin"].values[k][left], "-", color=col, lw=1, label=f"{name} (paper form)")
-            ax.plot(z[left], s["S1_bin_corrected"].values[k][left], ":", color=col, lw=1, label=f"{name} (corrected)")
+            paper = np.where(hide, np.nan, s["S1_bin"].values[k])[left]
+            corrected = np.where(hide, np.nan, s["S1_bin_corrected"].values[k])[left]
+            ax.plot(z[left], paper, "o-", ms=2, color=col, lw=0.8, label=f"{name} (paper form)")
+            ax.plot(z[left], corrected, ":", color=col, lw=1, label=f"{name} (corrected)")
         for zz in s["z"].values:
             ax.axvline(zz, color="grey", lw=0.5, alpha=0.5)
         ax.set_ylim(-0.05, 1.05)
@@ -151,7 +157,8 @@ def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Pa
         ax.set_title(f"c = {c:g} M", fontsize=9)
     axes[0, 0].set_ylabel("first-order index")
     axes[0, 0].legend(fontsize=7)
-    fig.suptitle("sensitivity of ρ(z) to d+ and d- at every bin (left half)", fontsize=10)
+    fig.suptitle("sensitivity of ρ(z) to d+ and d- at every bin (left half; bins where the standard deviation "
+                 "of ρ is below 2 % of its largest are left out)", fontsize=9)
     paths += _save(fig, out, f"{stem}_indices_vs_z", formats)
     return paths
 
