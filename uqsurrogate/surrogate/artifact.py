@@ -157,7 +157,7 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
 
         keras = import_keras()
         # an uncompiled copy: the artifact holds the network, not the optimizer's state
-        bare = keras.models.clone_model(model)
+        bare = model.__class__.from_config(model.get_config())
         bare.set_weights(model.get_weights())
         bare.save(tmp / MODEL_FILE)
         meta = dict(metadata)
