@@ -89,7 +89,9 @@ def sobol_vs_salib(n_salib: int) -> dict:
 
 
 MEMORY_CHILD = """
-import resource, time, numpy as np, sys
+def hwm():  # peak RSS of this image in MiB (ru_maxrss would include the parent's, across exec)
+    return int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]) / 1024
+import time, numpy as np, sys
 sys.path.insert(0, sys.argv[1])
 from bench_sensitivity import make_f
 from uqsurrogate.problem import Problem, Uniform
@@ -99,11 +101,13 @@ f = make_f(d)
 prob = Problem({f"x{i}": Uniform(0, 1) for i in range(d)})
 t = time.perf_counter()
 r = sobol(f, prob, 2**18, resamples=100, seed=0, progress=False)
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(time.perf_counter() - t, hwm())
 """
 
 NESTED_CHILD = """
-import resource, sys, time, numpy as np
+def hwm():  # peak RSS of this image in MiB (ru_maxrss would include the parent's, across exec)
+    return int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]) / 1024
+import sys, time, numpy as np
 from uqsurrogate.model_function import ModelFunction, Moments, stream
 from uqsurrogate.problem import Problem, Normal
 from uqsurrogate.sensitivity import nested
@@ -120,7 +124,7 @@ else:
         i = np.arange(s, e)
         return p.full(np.column_stack([a[i // 1000], b[i % 1000]]))
     stream(f, chunk, [], n=10**6, chunk_size=16384)
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(time.perf_counter() - t, hwm())
 """
 
 

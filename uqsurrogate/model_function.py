@@ -190,7 +190,7 @@ def stream(
     reducers: Sequence[Any],
     *,
     n: int | None = None,
-    chunk_size: int = 65536,
+    chunk_size: int = 8192,
     progress: bool | None = False,
 ) -> Sequence[Any]:
     """Evaluate ``f`` chunk by chunk and feed every chunk to the reducers.
@@ -206,7 +206,7 @@ def stream(
         Objects with ``update(y, x, start)``.
     n : int, optional
         Number of samples when ``X`` is a callable.
-    chunk_size : int, default 65536
+    chunk_size : int, default 8192
     progress : bool, optional
         tqdm bar (None: only on a terminal).
 
