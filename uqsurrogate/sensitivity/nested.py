@@ -91,7 +91,7 @@ def nested(
     a_name, b_name = problem.varied
     a = np.sort(problem.sample(n_outer, rng)[:, 0])
     b = np.sort(problem.sample(n_inner, rng)[:, 1])
-    rows = chunk_rows or max(1, 2**14 // n_inner)  # about 16k evaluations per model call
+    rows = chunk_rows or max(1, 2**13 // n_inner)  # about 8k evaluations per model call
     row_sum = row_sq = col_sum = None
     kept = None
     shift = None
