@@ -521,7 +521,9 @@ class ModelFunction:
         else:
             raw = np.empty((n, cols.size), dtype=np.float32)
             for start in range(0, n, int(self.batch_size)):
-                raw[start : start + self.batch_size] = fn(xf[start : start + self.batch_size]).numpy()
+                # EagerTensor.numpy() copies; its _numpy() is a view, copied once into raw here
+                out = fn(xf[start : start + self.batch_size])
+                raw[start : start + self.batch_size] = out._numpy() if hasattr(out, "_numpy") else out.numpy()
         if self.output == "density":
             return raw.reshape(n, len(self.species_index), len(self.bin_index)).astype(self.dtype, copy=False)
         dens = raw.reshape(n, 2, -1).astype(np.float64)
