@@ -321,3 +321,20 @@ def test_sensitivity_cli(small_model, tmp_path, capsys):
     assert "give --vary or --fix for ['h', 'c', 'd_minus', 'sigma']" in capsys.readouterr().err
     assert main(base + ["--method", "sobol", "--samples", "100", "--out", str(tmp_path / "y.nc")]) == 2
     assert "not a power of 2" in capsys.readouterr().err
+
+
+def test_three_methods_agree_on_a_trained_surrogate(small_model):
+    """The same agreement on a real (small) surrogate: a ModelFunction restricted to a few bins."""
+    from uqsurrogate.model_function import ModelFunction
+
+    f = ModelFunction.from_artifact(small_model, extrapolation="clip", dtype=np.float64)
+    g = f.restrict(output="density", species="cation", bins=[3, 8, 12])
+    p = Problem({"h": 4.5, "c": 1.0, "d_plus": Normal(0.4, 0.02), "d_minus": Normal(0.45, 0.02), "sigma": -0.015})
+    s = sobol(g, p, 2**13, seed=1, progress=False)
+    c = pce(g, p, 512, order=5, seed=1)
+    n = nested(g, p, 1000, 1000, seed=1, progress=False)
+    assert np.all(c["loo_error"].values < 0.05)  # the expansion represents the surrogate well
+    s1, conf = s["S1"].values.reshape(2, -1), s["S1_conf"].values.reshape(2, -1)
+    tol = 3 * conf + 0.02
+    assert np.all(np.abs(s1 - c["S1"].values.reshape(2, -1)) < tol)
+    assert np.all(np.abs(n["S1_corrected"].values.reshape(2, -1) - c["S1"].values.reshape(2, -1)) < tol)
