@@ -55,7 +55,7 @@ from .._random import as_generator
 from ..problem import Problem
 from ._common import base_attrs, dataset, index_attrs, output_labels
 
-__all__ = ["ESTIMATORS", "sobol", "sobol_from_outputs"]
+__all__ = ["ESTIMATORS", "sobol"]
 
 logger = logging.getLogger(__name__)
 
@@ -364,27 +364,3 @@ def sobol(
     if second_order:
         ds = ds.assign_coords(input_2=("input_2", problem.varied))
     return ds
-
-
-def sobol_from_outputs(Y: np.ndarray, d: int, second_order: bool = False, estimator: str = "saltelli2010"):
-    """Point estimates from outputs already evaluated on a SALib Saltelli design.
-
-    Parameters
-    ----------
-    Y : numpy.ndarray, shape (n (D + 2), P) or (n (2D + 2), P)
-    d : int
-        Number of varied inputs.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        ``S1``, ``ST`` of shape (d, P) (and ``S2`` of shape (pairs, P)).
-    """
-    lay = _Layout(d, second_order)
-    step = d * (2 if second_order else 1) + 2
-    Y = np.asarray(Y, dtype=float).reshape(Y.shape[0], -1)
-    if Y.shape[0] % step:
-        raise ValueError(f"Y has {Y.shape[0]} rows, not a multiple of {step} (= D + 2 or 2D + 2)")
-    nb = Y.shape[0] // step
-    total = lay.stats((Y - Y.mean(axis=0)).reshape(nb, step, -1)).sum(axis=0)
-    return {k: _ratio(*v) for k, v in _indices(total, nb, lay, estimator).items()}
