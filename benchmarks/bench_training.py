@@ -52,6 +52,8 @@ def one_run(data: str, preset: str, loss: str, seed: int, epochs: int) -> dict:
         "rmse_plus_truth": float(tru["rmse_mean"].sel(species="cation")),
         "rmse_minus_truth": float(tru["rmse_mean"].sel(species="anion")),
         "success_labels": float(lab["success_rate_mean"]), "success_truth": float(tru["success_rate_mean"]),
+        "success_measured_labels": float(lab["success_rate_measured_mean"]),
+        "success_measured_truth": float(tru["success_rate_measured_mean"]),
         "mse_interface_truth": float(tru["mse_interface"]), "mse_bulk_truth": float(tru["mse_bulk"]),
     }
 
@@ -84,8 +86,8 @@ def main() -> None:
     import numpy as np
 
     print("\n| preset | loss | test MSE (labels) | test MSE (truth) | RMSE+ truth | RMSE- truth | success (labels) "
-          "| success (truth) | time (s) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| success (truth) | success, measured bins (labels) | success, measured bins (truth) | time (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for pr, lo in itertools.product(args.presets, args.losses):
         rs = [r for r in results if r["preset"] == pr and r["loss"] == lo and r["epochs"] == args.epochs]
         if not rs:
@@ -97,6 +99,7 @@ def main() -> None:
 
         print(f"| {pr} | {lo} | {ms('test_mse_labels')} | {ms('test_mse_truth')} | {ms('rmse_plus_truth')} | "
               f"{ms('rmse_minus_truth')} | {ms('success_labels', '{:.3f}')} | {ms('success_truth', '{:.3f}')} | "
+              f"{ms('success_measured_labels', '{:.3f}')} | {ms('success_measured_truth', '{:.3f}')} | "
               f"{ms('train_seconds', '{:.0f}')} |")
 
 

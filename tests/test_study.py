@@ -76,3 +76,28 @@ def test_plot_command(model, tmp_path, capsys):
     xr.Dataset({"x": ("t", [1.0])}).to_netcdf(junk)
     assert main(["plot", str(junk), "--out", str(tmp_path / "fig")]) == 2
     assert "not a file uqsurrogate knows how to plot" in capsys.readouterr().err
+
+
+def test_study_from_scratch(tmp_path, capsys, monkeypatch):
+    """``--from-scratch`` simulates, trains, saves and studies (on the grid's 32 corners here)."""
+    import itertools
+
+    import uqsurrogate.simulators as simulators
+    from uqsurrogate.simulators.design import PAPER_LEVELS
+
+    corners = np.array(list(itertools.product(*[(v[0], v[-1]) for v in PAPER_LEVELS.values()])))
+    monkeypatch.setattr(simulators, "paper_grid", lambda: {k: corners[:, i] for i, k in enumerate(PAPER_LEVELS)})
+    out = tmp_path / "scratch"
+    with pytest.warns(ExtrapolationWarning):
+        assert main(["study", "--from-scratch", "--epochs", "2", "--out", str(out), "--quick", "--quiet",
+                     "--no-figures"]) == 0
+    text = capsys.readouterr().out
+    assert "simulating the paper's 32-point grid" in text and "training" in text and "| c (M) | z (nm) |" in text
+    grid = xr.load_dataset(out / "paper_grid.nc")
+    assert check(grid) == [] and grid.sizes["sample"] == 32
+    from uqsurrogate.surrogate import load_artifact
+
+    meta = load_artifact(out / "model").metadata
+    assert meta["training"]["epochs_run"] == 2 and meta["training"]["loss"] == "soft-label"
+    assert not (out / "model.checkpoint").exists()
+    assert (out / "paper_sensitivity.nc").is_file()

@@ -237,6 +237,9 @@ def test_metrics_equal_direct_numpy():
         for j in range(n):
             hits = sum(abs(target[j, s, k] - pred[j, s, k]) < eps[j, s, k] for s in range(2) for k in range(b))
             assert float(mm["success_rate"][j]) == pytest.approx(hits / (2 * b))
+            measured = [(s, k) for s in range(2) for k in range(b) if eps[j, s, k] > 0]
+            hits_measured = sum(abs(target[j, s, k] - pred[j, s, k]) < eps[j, s, k] for s, k in measured)
+            assert float(mm["success_rate_measured"][j]) == pytest.approx(hits_measured / len(measured))
             assert float(mm["rmse_sample"][j, 1]) == pytest.approx(np.sqrt(np.mean((target[j, 1] - pred[j, 1]) ** 2)))
         # bins 0 and 7 are within 0.25 nm of a wall (centres 0.125 nm away); bins 3, 4 within 0.25 nm of z = 0
         assert float(mm["mse_interface"]) == pytest.approx(np.mean((target - pred)[:, :, [0, 7]] ** 2))

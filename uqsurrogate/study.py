@@ -241,4 +241,6 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     return {"out": out, "files": written, "table": table, "timings": timings, "model": str(path),
             "accuracy": {"rmse_plus": float(m["rmse_mean"][0]), "rmse_minus": float(m["rmse_mean"][1]),
                          "success_rate_vs_truth": float(m["success_rate_mean"]),
-                         "success_rate_vs_labels": float(metrics.sel(reference="labels")["success_rate_mean"])}}
+                         "success_rate_vs_labels": float(metrics.sel(reference="labels")["success_rate_mean"]),
+                         "success_rate_measured_vs_labels":
+                             float(metrics.sel(reference="labels")["success_rate_measured_mean"])}}

@@ -8,7 +8,14 @@ For predictions ŷ (sample j, species, bin k) and references y:
 * ``rmse_sample`` — Eq. 9, RMSE_j per sample and species, over bins;
 * ``success_rate`` — Eq. 10, A_j: the fraction of a sample's P outputs with
   ``|y - ŷ| < ε`` (ε = ``density_sem``; the step function is strict, so a bin with ε = 0
-  never counts as a success, as in the paper); ``success_rate_mean`` averages it;
+  never counts as a success, as in the paper's definition); ``success_rate_mean``
+  averages it;
+* ``success_rate_measured`` — A_j over the bins the MD run measured (ε > 0) only.  Bins
+  no ion reached (y = 0, ε = 0) can never pass the strict test, so the strict A_j is
+  capped by their share: 8 % of the simulator's paper grid, 10-20 % of the real MD
+  profiles in ``tests/data``.  The paper's own success rates of 0.93-0.98 on such data
+  suggest those bins were not counted as failures there; we report both and say which;
+  ``success_rate_measured_mean`` averages it;
 * ``mse_interface`` and ``mse_bulk`` — the MSE over bins within ``interface`` nm of either
   wall, and over bins within ``bulk`` nm of the midplane (the paper's Fig. 3 inset).
 
@@ -66,17 +73,22 @@ def surrogate_metrics(
     middle = np.broadcast_to((np.abs(z) <= bulk)[:, None, :], y.shape)
 
     out = {k: [] for k in ("mse", "rmse_bin", "rmse_mean", "rmse_sample", "success_rate", "success_rate_mean",
-                           "mse_interface", "mse_bulk")}
+                           "success_rate_measured", "success_rate_measured_mean", "mse_interface", "mse_bulk")}
     for ref in refs.values():
         sq = (ref - pred) ** 2
         rmse_bin = np.sqrt(sq.mean(axis=0))
-        success = (np.abs(ref - pred) < eps).mean(axis=(1, 2))
+        inside = np.abs(ref - pred) < eps
+        success = inside.mean(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            measured = inside.sum(axis=(1, 2)) / (eps > 0).sum(axis=(1, 2))  # NaN: a sample with no measured bin
         out["mse"].append(sq.mean())
         out["rmse_bin"].append(rmse_bin)
         out["rmse_mean"].append(rmse_bin.mean(axis=1))
         out["rmse_sample"].append(np.sqrt(sq.mean(axis=2)))
         out["success_rate"].append(success)
         out["success_rate_mean"].append(success.mean())
+        out["success_rate_measured"].append(measured)
+        out["success_rate_measured_mean"].append(np.nanmean(measured) if np.isfinite(measured).any() else np.nan)
         out["mse_interface"].append(sq[near].mean() if near.any() else np.nan)
         out["mse_bulk"].append(sq[middle].mean() if middle.any() else np.nan)
     sq_units = "mol2 L-2"
@@ -92,6 +104,11 @@ def surrogate_metrics(
                          {"units": "1", "long_name": "fraction of outputs within the MD error bar (Eq. 10)"}),
         "success_rate_mean": (("reference",), out["success_rate_mean"],
                               {"units": "1", "long_name": "mean success rate"}),
+        "success_rate_measured": (("reference", "sample"), out["success_rate_measured"],
+                                  {"units": "1", "long_name": "fraction of measured outputs (error > 0) within "
+                                                              "the MD error bar"}),
+        "success_rate_measured_mean": (("reference",), out["success_rate_measured_mean"],
+                                       {"units": "1", "long_name": "mean success rate over measured outputs"}),
         "mse_interface": (("reference",), out["mse_interface"],
                           {"units": sq_units, "long_name": f"MSE within {interface} nm of a wall"}),
         "mse_bulk": (("reference",), out["mse_bulk"],
