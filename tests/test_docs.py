@@ -17,3 +17,25 @@ def test_docs_build_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "html" / "api" / "generated" / "uqsurrogate.sensitivity.sobol.html").is_file()
+
+
+def test_cli_reference_covers_every_subcommand_and_option():
+    """docs/cli.md has a section per subcommand that names each of its long options."""
+    import argparse
+    import re
+
+    from uqsurrogate.cli import build_parser
+
+    text = (DOCS / "cli.md").read_text()
+    sections = dict(re.findall(r"^## `uqsurrogate ([\w-]+)`\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S))
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, parser in sub.choices.items():
+        if name not in sections:
+            missing.append(f"section for {name}")
+            continue
+        for action in parser._actions:
+            longs = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
+            if longs and not any(re.search(re.escape(o) + r"(?![\w-])", sections[name]) for o in longs):
+                missing.append(f"{name} {longs[0]}")
+    assert not missing, f"docs/cli.md does not mention: {', '.join(missing)}"

@@ -71,6 +71,7 @@ def _profiles(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
     axes[0, 0].set_ylabel(_label(ds["density"], "density"))
     axes[0, 0].legend(fontsize=6)
     fig.suptitle("density profiles (paper Fig. 5)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))  # room for the suptitle above the two-line panel titles
     paths = _save(fig, out, f"{stem}_profiles", formats)
     if "h" in ds and "sigma" in ds:
         fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 6.0), sharex="col", squeeze=False)
@@ -124,6 +125,10 @@ def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Pa
             im = ax.pcolormesh(s["d_minus_sample"].values, s["d_plus_sample"].values, surf, shading="auto",
                                cmap="viridis")
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).set_label("ρ (MC/m³)", fontsize=7)
+            # the outermost draws sit far apart, and their cells would stretch across the
+            # edges: show the central 99 % of each size distribution
+            ax.set_xlim(*np.percentile(s["d_minus_sample"].values, [0.5, 99.5]))
+            ax.set_ylim(*np.percentile(s["d_plus_sample"].values, [0.5, 99.5]))
             ax.set_title(f"z = {float(s['z'][j]):g} nm", fontsize=9)
             ax.set_xlabel("d- (nm)", fontsize=8)
             if j == 0:
