@@ -41,7 +41,8 @@ def main() -> dict:
     inputs = {k: rng.uniform(0.2, 0.6, n) for k in ("c", "d_plus", "d_minus")}
     inputs = {"h": h, **inputs, "sigma": rng.uniform(-0.02, -0.01, n)}
     data_mib = 3 * true.nbytes / 2**20
-    res = {"samples": n, "bins": b, "data_MiB": round(data_mib, 1), "machine": platform.platform()}
+    res = {"samples": n, "bins": b, "data_MiB": round(data_mib, 1), "machine": platform.platform(),
+           "date": time.strftime("%Y-%m-%d")}
 
     t = time.perf_counter()
     ds = make_dataset(inputs, z, true + sem * rng.standard_normal(true.shape).clip(-3, 3), sem, density_true=true)
