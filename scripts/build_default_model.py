@@ -2,8 +2,9 @@
 
     python scripts/build_default_model.py [--data design.nc] [--epochs 600] [--seed 0]
 
-1. Write the design: the paper's 4,050-point grid plus 4,096 scrambled Sobol' points of
-   the same box (seed 1), 8,146 inputs, as a table (``default_design.txt``).
+1. Write the design, ``uqsurrogate.simulators.shipped_design()``: the paper's 4,050-point
+   grid plus 4,096 scrambled Sobol' points of the same box (seed 1), 8,146 inputs, as a
+   table (``default_design.txt``).
 2. Simulate it with the reference simulator, seed 0 (``uqsurrogate simulate --design
    default_design.txt``), unless ``--data`` names an existing file made that way.
 3. Train ModNN: soft-label loss, the ``tuned`` preset (Adam 2e-3, cosine decay, no
@@ -30,17 +31,17 @@ from pathlib import Path
 import numpy as np
 
 from uqsurrogate.cli import main
-from uqsurrogate.simulators import paper_grid, sobol_design
+from uqsurrogate.simulators import shipped_design
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "uqsurrogate" / "datasets" / "modnn"
 
 
 def write_design(path: Path) -> Path:
-    """The paper grid followed by 4,096 Sobol' points (seed 1), as a whitespace table."""
-    grid, sob = paper_grid(), sobol_design(4096, seed=1)
-    names = list(grid)
-    rows = np.column_stack([np.concatenate([grid[k], sob[k]]) for k in names])
+    """The shipped design as a whitespace table (17 digits: it reads back bit for bit)."""
+    design = shipped_design()
+    names = list(design)
+    rows = np.column_stack([design[k] for k in names])
     np.savetxt(path, rows, header=" ".join(names), comments="", fmt="%.17g")
     return path
 

@@ -86,14 +86,14 @@ def test_study_from_scratch(tmp_path, capsys, monkeypatch):
     from uqsurrogate.simulators.design import PAPER_LEVELS
 
     corners = np.array(list(itertools.product(*[(v[0], v[-1]) for v in PAPER_LEVELS.values()])))
-    monkeypatch.setattr(simulators, "paper_grid", lambda: {k: corners[:, i] for i, k in enumerate(PAPER_LEVELS)})
+    monkeypatch.setattr(simulators, "shipped_design", lambda: {k: corners[:, i] for i, k in enumerate(PAPER_LEVELS)})
     out = tmp_path / "scratch"
     with pytest.warns(ExtrapolationWarning):
         assert main(["study", "--from-scratch", "--epochs", "2", "--out", str(out), "--quick", "--quiet",
                      "--no-figures"]) == 0
     text = capsys.readouterr().out
-    assert "simulating the paper's 32-point grid" in text and "training" in text and "| c (M) | z (nm) |" in text
-    grid = xr.load_dataset(out / "paper_grid.nc")
+    assert "(32 inputs;" in text and "training" in text and "| c (M) | z (nm) |" in text
+    grid = xr.load_dataset(out / "training_data.nc")
     assert check(grid) == [] and grid.sizes["sample"] == 32
     from uqsurrogate.surrogate import load_artifact
 
