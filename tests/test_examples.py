@@ -83,3 +83,18 @@ def test_paper_example_gives_the_study_numbers(tmp_path):
             cp, cm = 100 * s["S1_z_corrected"].values
             expected = [round(v, 1) for v in (sp, sm, 100 - sp - sm, cp, cm)]
             assert printed[(c, z)] == pytest.approx(expected, abs=0.051), (c, z)
+
+
+def test_paper_study_on_the_simulator_itself(tmp_path):
+    """The simulator, wrapped as a plain callable, goes through ``nested`` like the surrogate."""
+    out = run("paper_sensitivity_vs_simulator.py", "6", cwd=tmp_path)
+    rows = {}
+    for ln in out.splitlines():
+        parts = ln.replace("|", " ").split()
+        if len(parts) == 6 and re.fullmatch(r"[\d.]+", parts[0]):
+            rows[(float(parts[0]), float(parts[1]))] = [float(v) for v in parts[2:]]
+    assert len(rows) == 10
+    for (c, z), (sim_p, sim_m, sur_p, sur_m) in rows.items():
+        assert -5 <= min(sim_p, sim_m, sur_p, sur_m) and max(sim_p, sim_m, sur_p, sur_m) <= 105
+        if z == -2.05:  # the cation contact: d+ alone moves it, in the simulator and the surrogate
+            assert sim_p > 95 and sur_p > 95, (c, z)

@@ -217,7 +217,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         m = metrics.sel(reference=ref)
         print(
             f"{ref:>6}: MSE {float(m['mse']):.3g} (mol/L)^2, RMSE+ {float(m['rmse_mean'][0]):.3g} "
-            f"RMSE- {float(m['rmse_mean'][1]):.3g} mol/L, success rate {float(m['success_rate_mean']):.3f}"
+            f"RMSE- {float(m['rmse_mean'][1]):.3g} mol/L, success rate {float(m['success_rate_mean']):.3f} "
+            f"(measured bins {float(m['success_rate_measured_mean']):.3f})"
         )
     print(f"wrote {args.out} ({split} split, {ds.sizes['sample']} samples)")
     return 0
