@@ -30,7 +30,9 @@ def run(script: str, out: Path, *extra: str, reuse: tuple[str, ...] = ()) -> dic
     if name in reuse:
         if not target.exists():
             raise SystemExit(f"--reuse {name}: {target} does not exist; run the benchmark first")
-        return {**json.loads(target.read_text()), "reused": True}
+        old = json.loads(target.read_text())
+        old.setdefault("date", time.strftime("%Y-%m-%d", time.localtime(target.stat().st_mtime)))
+        return {**old, "reused": True}
     subprocess.run([sys.executable, str(HERE / script), "--json", str(target), *extra], check=True)
     return json.loads(target.read_text())
 
@@ -53,8 +55,12 @@ def main() -> None:
     res["sensitivity"] = run("bench_sensitivity.py", a.out, reuse=reuse)
     if a.with_training:
         res["training"] = run("bench_training.py", a.out, "--data", str(a.data))
-    elif (a.out / "training.json").exists():
-        res["training"] = json.loads((a.out / "training.json").read_text())
+    else:  # the last results of every training benchmark run (training.json, training_1200.json, ...)
+        files = sorted(a.out.glob("training*.json"))
+        if files:
+            loaded = [json.loads(f.read_text()) for f in files]
+            res["training"] = {"date": max(d["date"] for d in loaded), "files": [f.name for f in files],
+                               "runs": [r for d in loaded for r in d["runs"]]}
     rows = [("figure", "value", "anchor", "ratio")]
     sim, mf = res["simulator"], res["model_function"]
     sens = res["sensitivity"]
