@@ -12,6 +12,7 @@ import logging
 import os
 import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -678,8 +679,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        # one line per warning, without the source line a library user cannot act on
+        where = f" ({filename}:{lineno})" if args.debug else ""
+        print(f"uqsurrogate {args.command}: warning: {message}{where}", file=sys.stderr)
+
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():  # restores the default display on the way out
+            warnings.showwarning = show_warning
+            return int(args.func(args))
     except (UsageError, ValueError, OSError, ImportError) as err:
         if args.debug:
             raise
