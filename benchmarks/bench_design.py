@@ -24,23 +24,17 @@ Runs go ``--jobs`` at a time, each on one TensorFlow thread.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import itertools
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
+from _jobs import one_thread_tensorflow, run_jobs
+
 
 def one_run(train: str, offgrid: str, loss: str, seed: int, epochs: int, target: str) -> dict:
-    os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    one_thread_tensorflow()
     import numpy as np
-    import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     from uqsurrogate.data import input_names, load_dataset
     from uqsurrogate.surrogate import PRESETS, SurrogateTrainer, TrainingConfig, surrogate_metrics
 
@@ -84,16 +78,9 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    results = []
-    todo = list(itertools.product(args.train, args.seeds, args.targets))
-    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futs = [pool.submit(one_run, tr, args.offgrid, args.loss, se, args.epochs, tg) for tr, se, tg in todo]
-        for fut in concurrent.futures.as_completed(futs):
-            results.append(fut.result())
-            print(json.dumps(results[-1]), flush=True)
-            if args.json:
-                args.json.write_text(json.dumps({"machine": platform.platform(), "date": time.strftime("%Y-%m-%d"),
-                                                 "runs": results}, indent=1))
+    todo = itertools.product(args.train, args.seeds, args.targets)
+    results = run_jobs(one_run, [(tr, args.offgrid, args.loss, se, args.epochs, tg) for tr, se, tg in todo],
+                       args.jobs, args.json)
     print("\n| training data | trained on | seed | held-out RMSE+ / RMSE- (M) | held-out success (all / measured bins) "
           "| off-grid RMSE+ / RMSE- (M) | off-grid success (all / measured bins) | worst-5 share | time (s) |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -15,23 +15,18 @@ mean ± sd over seeds per (preset, loss).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import itertools
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
+from _jobs import one_thread_tensorflow, run_jobs
+
 
 def one_run(data: str, preset: str, loss: str, seed: int, epochs: int) -> dict:
-    os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    one_thread_tensorflow()
     import numpy as np
-    import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     from uqsurrogate.data import input_names, load_dataset
     from uqsurrogate.surrogate import PRESETS, SurrogateTrainer, TrainingConfig, surrogate_metrics
 
@@ -74,15 +69,8 @@ def main() -> None:
         results = json.loads(args.json.read_text())["runs"]
     done = {(r["preset"], r["loss"], r["seed"]) for r in results if r["epochs"] == args.epochs}
     todo = [r for r in runs if r not in done]
-    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futs = {pool.submit(one_run, args.data, pr, lo, se, args.epochs): (pr, lo, se) for pr, lo, se in todo}
-        for fut in concurrent.futures.as_completed(futs):
-            res = fut.result()
-            results.append(res)
-            print(json.dumps(res), flush=True)
-            if args.json:
-                args.json.write_text(json.dumps({"machine": platform.platform(), "date": time.strftime("%Y-%m-%d"),
-                                                 "runs": results}, indent=1))
+    results = run_jobs(one_run, [(args.data, pr, lo, se, args.epochs) for pr, lo, se in todo], args.jobs,
+                       args.json, results)
     import numpy as np
 
     print("\n| preset | loss | test MSE (labels) | test MSE (truth) | RMSE+ truth | RMSE- truth | success (labels) "
