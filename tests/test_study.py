@@ -76,6 +76,14 @@ def test_plot_command(model, tmp_path, capsys):
     res = save_results(sobol(f.restrict(output="charge_density"), p, 64, seed=0, progress=False), tmp_path / "s.nc")
     assert main(["plot", str(res), "--out", str(tmp_path / "fig"), "--pdf"]) == 0
     assert (tmp_path / "fig" / "s_indices.png").is_file() and (tmp_path / "fig" / "s_indices.pdf").is_file()
+    # outputs without bins (named quantities): bars per input
+    ishigami = lambda X: np.stack([np.sin(X[:, 0]) + 7 * np.sin(X[:, 1]) ** 2, X[:, 2]], axis=1)  # noqa: E731
+    from uqsurrogate.problem import Uniform
+
+    q = Problem({"x1": Uniform(-np.pi, np.pi), "x2": Uniform(-np.pi, np.pi), "x3": Uniform(0, 1)})
+    bars = save_results(sobol(ishigami, q, 256, seed=0, progress=False), tmp_path / "bars.nc")
+    assert main(["plot", str(bars), "--out", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig" / "bars_indices.png").stat().st_size > 10_000
     junk = tmp_path / "junk.nc"
     xr.Dataset({"x": ("t", [1.0])}).to_netcdf(junk)
     assert main(["plot", str(junk), "--out", str(tmp_path / "fig")]) == 2

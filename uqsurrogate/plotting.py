@@ -13,6 +13,7 @@ content and draws what fits:
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -58,8 +59,9 @@ def _profiles(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
         z = s["z"].values
         for k, sp in enumerate(ds["species"].values):
             c = _COLOURS.get(str(sp), None)
+            source = "MD-like" if "density_true" in ds else "MD"  # simulator data carry the exact answer
             ax.errorbar(z, s["density"].values[k], s["density_sem"].values[k], fmt="o", ms=1.5, lw=0.5, alpha=0.35,
-                        color=c, label=f"{sp}: MD-like ± error")
+                        color=c, label=f"{sp}: {source} ± error")
             if "density_true" in s:
                 ax.plot(z, s["density_true"].values[k], "-", lw=1.0, color="k", alpha=0.6,
                         label="exact" if k == 0 else None)
@@ -169,26 +171,57 @@ def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Pa
 
 
 def _indices(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
-    x_name = "z" if "z" in ds.coords and ds["z"].dims == ("bin",) else ("bin" if "bin" in ds.dims else None)
+    """S1 and ST: against z (or the bin) with confidence bands, or as bars per input."""
+    if "bin" not in ds["S1"].dims:
+        return _index_bars(ds, out, stem, formats)
+    x_name = "z" if "z" in ds.coords and ds["z"].dims == ("bin",) else "bin"
     extra = [d for d in ds["S1"].dims if d not in ("input", "bin")]
     groups = [{}] if not extra else [{extra[0]: v} for v in ds[extra[0]].values]
     fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 3.6), squeeze=False, sharey=True)
     for ax, sel in zip(axes[0], groups):
         s = ds.sel(sel) if sel else ds
-        x = s[x_name].values if x_name else np.arange(s["S1"].shape[-1])
+        x = s[x_name].values
         for k, name in enumerate(ds["input"].values):
-            line, = ax.plot(x, np.atleast_1d(s["S1"].isel(input=k).values), "-", lw=1, label=f"S1 {name}")
+            v = s["S1"].isel(input=k).values
+            line, = ax.plot(x, v, "-", lw=1, label=f"S1 {name}")
             if "S1_conf" in s:
-                v, c = np.atleast_1d(s["S1"].isel(input=k).values), np.atleast_1d(s["S1_conf"].isel(input=k).values)
+                c = s["S1_conf"].isel(input=k).values
                 ax.fill_between(x, v - c, v + c, color=line.get_color(), alpha=0.2)
             if "ST" in s:
-                ax.plot(x, np.atleast_1d(s["ST"].isel(input=k).values), "--", lw=1, color=line.get_color(),
-                        label=f"ST {name}")
-        ax.set_xlabel(_label(s[x_name], x_name) if x_name else "output")
+                ax.plot(x, s["ST"].isel(input=k).values, "--", lw=1, color=line.get_color(), label=f"ST {name}")
+        ax.set_xlabel(_label(s[x_name], x_name))
         ax.set_title(", ".join(f"{k} = {v}" for k, v in sel.items()) or ds.attrs.get("method", ""), fontsize=9)
     axes[0, 0].set_ylabel("Sobol' index")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"sensitivity indices ({ds.attrs.get('method', '')}), bands: confidence intervals", fontsize=10)
+    return _save(fig, out, f"{stem}_indices", formats)
+
+
+def _index_bars(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
+    """Outputs without a bin dim (named quantities, or one scalar): bars of S1 and ST per input."""
+    s1 = ds["S1"].transpose("input", ...)
+    coords = [ds[d].values if d in ds.coords else np.arange(ds.sizes[d]) for d in s1.dims[1:]]
+    outputs = list(itertools.product(*coords)) if coords else [None]  # row-major, as the reshape below
+    flat = {k: ds[k].transpose("input", ...).values.reshape(ds.sizes["input"], -1)
+            for k in ("S1", "ST", "S1_conf", "ST_conf") if k in ds}
+    n = min(len(outputs), 8)
+    fig, axes = plt.subplots(1, n, figsize=(max(4.0, 3.2 * n), 3.6), squeeze=False, sharey=True)
+    x = np.arange(ds.sizes["input"])
+    for j, ax in enumerate(axes[0]):
+        for key, dx, style in (("S1", -0.18, {}), ("ST", 0.18, {"alpha": 0.45, "hatch": "//"})):
+            if key in flat:
+                err = flat[f"{key}_conf"][:, j] if f"{key}_conf" in flat else None
+                ax.bar(x + dx, flat[key][:, j], width=0.36, yerr=err, capsize=2, label=key, color="tab:blue", **style)
+        ax.set_xticks(x, [str(v) for v in ds["input"].values], fontsize=8)
+        label = outputs[j]
+        ax.set_title("" if label is None else ", ".join(map(str, label)), fontsize=9)
+        ax.axhline(0, color="k", lw=0.5)
+    axes[0, 0].set_ylabel("Sobol' index")
+    axes[0, 0].legend(fontsize=7)
+    more = f"; first {n} of {len(outputs)} outputs" if len(outputs) > n else ""
+    fig.suptitle(f"sensitivity indices ({ds.attrs.get('method', '')}), error bars: confidence intervals{more}",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     return _save(fig, out, f"{stem}_indices", formats)
 
 
