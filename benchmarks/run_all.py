@@ -74,6 +74,13 @@ def main() -> None:
          f"{mf['speedup_vs_keras_predict_default_batch']:.1f}x"),
         ("model function vs raw matmul", f"{mf['model_function_samples_per_s']:.0f}",
          f"raw {mf['raw_matmul_only_samples_per_s']:.0f}", f"{mf['fraction_of_raw_matmul']:.2f}"),
+        *([("model function, reused output (out=): samples/s", f"{mf['model_function_reused_output_samples_per_s']:.0f}",
+            f"Keras predict default batch {mf['keras_predict_default_batch_samples_per_s']:.0f}",
+            f"{mf['speedup_vs_keras_predict_default_batch_reused_output']:.1f}x"),
+           ("model function vs raw matmul, both reusing their output",
+            f"{mf['model_function_reused_output_samples_per_s']:.0f}",
+            f"raw {mf['raw_matmul_reused_output_samples_per_s']:.0f}", f"{mf['fraction_of_raw_matmul_reused_output']:.2f}")]
+          if "fraction_of_raw_matmul_reused_output" in mf else []),
         ("model function: peak RSS, streamed 1e6 (MiB)", f"{mf['stream_peak_rss_MiB']:.0f}", "goal 1024",
          f"{mf['stream_peak_rss_MiB'] / 1024:.2f}"),
         ("sobol d=5 N=2^14 2nd order 1004 outputs (s)",

@@ -55,6 +55,23 @@ def test_matches_keras(model_dir, f):
     np.testing.assert_allclose(got, ref, rtol=2e-5, atol=1e-6)  # float32 arithmetic, scaling folded in
 
 
+def test_out_argument(f, model_dir):
+    X = inputs(model_dir[1])
+    expected = f(X)
+    for dtype in (np.float32, np.float64):
+        out = np.full(expected.shape, np.nan, dtype=dtype)
+        assert f(X, out=out) is out
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+        small = np.full((3, *expected.shape[1:]), np.nan, dtype=dtype)  # one batch: the same path
+        np.testing.assert_allclose(f(X[:3], out=small), expected[:3], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"expected a C-contiguous float array of shape \(32, 2, 24\)"):
+        f(X, out=np.empty((32, 48)))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        f(X, out=np.empty((2, 24, 32)).transpose(2, 0, 1))
+    with pytest.raises(ValueError, match="out= is for density output"):
+        f.restrict(output="charge_density")(X, out=np.empty((32, 24)))
+
+
 def test_restricted_outputs_equal_slices(f, model_dir):
     X = inputs(model_dir[1])
     full = f(X)
