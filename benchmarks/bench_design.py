@@ -28,7 +28,7 @@ import itertools
 import time
 from pathlib import Path
 
-from _jobs import one_thread_tensorflow, run_jobs
+from _common import one_thread_tensorflow, run_jobs
 
 
 def one_run(train: str, offgrid: str, loss: str, seed: int, epochs: int, target: str) -> dict:

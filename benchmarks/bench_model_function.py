@@ -24,7 +24,6 @@ one process, on the same inputs, it times:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -34,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import report
 
 
 def make_model(root: Path) -> Path:
@@ -166,9 +166,7 @@ def main() -> dict:
                              capture_output=True, text=True, check=True).stdout.split()
         res["stream_seconds"] = float(out[0])
         res["stream_peak_rss_MiB"] = float(out[1])
-    print(json.dumps(res, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=1))
+    report(res, args.json)
     return res
 
 

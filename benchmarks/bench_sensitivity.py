@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import report
 
 P = 1004
 
@@ -161,9 +162,7 @@ def main() -> None:
                                                        "model_rows": 12 * 2**18}
     with tempfile.TemporaryDirectory() as tmp:
         res["nested_1000x1000_all_bins"] = nested_vs_bare(Path(tmp))
-    print(json.dumps(res, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=1))
+    report(res, args.json)
 
 
 if __name__ == "__main__":

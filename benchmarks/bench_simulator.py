@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import report
 
 from uqsurrogate.data import read_run_folder
 from uqsurrogate.simulators import ElectrolyteSimulator, SlitModel, paper_grid, random_design, simulate, solve_slit
@@ -121,9 +121,7 @@ def main() -> dict:
     if not args.skip_grid:
         res["paper_grid"] = grid(args.workers)
     res["peak_rss_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(res, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=1))
+    report(res, args.json)
     return res
 
 

@@ -20,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from _jobs import one_thread_tensorflow, run_jobs
+from _common import one_thread_tensorflow, run_jobs
 
 
 def one_run(data: str, preset: str, loss: str, seed: int, epochs: int) -> dict:

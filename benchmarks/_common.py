@@ -1,4 +1,4 @@
-"""What the training benchmarks share: one TensorFlow thread per run, runs in a process pool."""
+"""What the benchmark scripts share: reporting, and for training one TensorFlow thread per run in a pool."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+
+def report(res: dict, out: Path | None) -> dict:
+    """Print a benchmark's figures as JSON and write them to ``out`` (``--json``) if given."""
+    text = json.dumps(res, indent=1)
+    print(text)
+    if out is not None:
+        out.write_text(text)
+    return res
 
 
 def one_thread_tensorflow() -> None:
