@@ -14,8 +14,13 @@ one process, on the same inputs, it times:
 * ``ModelFunction``, the raw multiplies and default-batch ``predict`` are timed round-robin
   (``--rounds``), and each ratio is the median of per-round ratios: on a shared machine a
   ratio of timings taken seconds apart is steadier than a ratio of separate best times;
-* the same pair again, each writing into one reused output array (``out=``), which takes
-  the cost of fresh memory (large and erratic on this virtual machine) out of both;
+* every one of these timings starts after the same pause (``--pause``, 5 s): this virtual
+  machine hands freed memory back to its host within a few seconds, and a function that
+  then allocates a fresh 4 GB output pays 1-3 s to fault it in, while one that runs right
+  after another's output was freed does not.  Timing back to back would favour whichever
+  function runs second; after a pause, both pay the same;
+* the same pair again, each writing into one reused, already touched output array
+  (``out=``), which takes the cost of fresh memory out of both;
 * ``ModelFunction`` restricted to 5 z values (both species): the speed-up of restriction;
 * the peak resident memory of a streamed mean and variance over all samples (measured in
   a fresh subprocess, so it includes TensorFlow itself).
@@ -76,13 +81,15 @@ def main() -> dict:
     p.add_argument("--batch", type=int, default=16384)
     p.add_argument("--stream-chunk", type=int, default=4096)
     p.add_argument("--rounds", type=int, default=3, help="round-robin timing rounds (default 3)")
+    p.add_argument("--pause", type=float, default=5.0,
+                   help="seconds of idle before each timing, so every function finds memory in the same state")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     from uqsurrogate.model_function import ModelFunction
     from uqsurrogate.surrogate import load_artifact
 
     res = {"machine": platform.platform(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
-           "samples": args.samples, "batch_size": args.batch}
+           "samples": args.samples, "batch_size": args.batch, "pause_s": args.pause}
     with tempfile.TemporaryDirectory() as tmp:
         path = make_model(Path(tmp))
         f = ModelFunction.from_artifact(path, batch_size=args.batch)
@@ -121,16 +128,21 @@ def main() -> dict:
         # median over rounds of ratios measured seconds apart.
         # and once more each writing into one reused output array (out=): without the cost of
         # fresh memory, which on this virtual machine varies from call to call
-        buf = np.zeros((args.samples, *f.output_shape), dtype=np.float32)
+        buf = np.empty((args.samples, *f.output_shape), dtype=np.float32)
+        buf.fill(0)  # touched once, here (np.zeros would leave the faults to whichever runs first)
         flat = buf.reshape(args.samples, -1)
+
+        def after_pause(fn):
+            time.sleep(args.pause)
+            return timed(fn, repeat=1)
+
         rounds = {"mf": [], "raw": [], "default": [], "mf_out": [], "raw_out": []}
         for _ in range(args.rounds):
-            rounds["mf"].append(timed(f, X, repeat=1))
-            rounds["raw"].append(timed(raw_matmul_only, xf, repeat=1))
-            rounds["mf_out"].append(timed(lambda: f(X, out=buf), repeat=1))
-            rounds["raw_out"].append(timed(lambda: raw_matmul_only(xf, out=flat), repeat=1))
-            rounds["default"].append(timed(lambda: model.predict(tenth, verbose=0), repeat=1)
-                                     * args.samples / len(tenth))
+            rounds["mf"].append(after_pause(lambda: f(X)))
+            rounds["raw"].append(after_pause(lambda: raw_matmul_only(xf)))
+            rounds["mf_out"].append(after_pause(lambda: f(X, out=buf)))
+            rounds["raw_out"].append(after_pause(lambda: raw_matmul_only(xf, out=flat)))
+            rounds["default"].append(after_pause(lambda: model.predict(tenth, verbose=0)) * args.samples / len(tenth))
         t_mf, t_raw, t_default = (np.array(rounds[k]) for k in ("mf", "raw", "default"))
         res["rounds"] = args.rounds
         res["model_function_samples_per_s"] = args.samples / t_mf.min()

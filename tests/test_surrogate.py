@@ -12,6 +12,7 @@ from uqsurrogate.cli import main
 from uqsurrogate.data import input_names, load_dataset
 from uqsurrogate.simulators import ElectrolyteSimulator, sobol_design
 from uqsurrogate.surrogate import (
+    PRESETS,
     ArtifactError,
     SurrogateTrainer,
     TrainingConfig,
@@ -20,6 +21,7 @@ from uqsurrogate.surrogate import (
     surrogate_metrics,
 )
 from uqsurrogate.surrogate import training as training_module
+from uqsurrogate.surrogate.artifact import FORMAT_VERSION
 from uqsurrogate.surrogate.losses import make_loss
 
 
@@ -59,6 +61,49 @@ def test_best_weights_are_restored(small_data):
     scaled_mse = np.mean(((pred.reshape(len(test.sample), -1) - test["density"].values.reshape(
         len(test.sample), -1)) / scale) ** 2)
     assert scaled_mse == pytest.approx(min(trainer.history_["val_mse_hard"]), rel=1e-4)
+
+
+def test_concentration_scaling_trains_on_n_over_c(small_data, tmp_path):
+    trainer = SurrogateTrainer(quick(epochs=12, output_scale="concentration"), progress=False).fit(small_data)
+    assert trainer.metadata_["outputs"]["scale_by_input"] == "c"
+    test = small_data.isel(sample=trainer.test_index_)
+    X = inputs_of(test)
+    c = test["c"].values[:, None]
+    # the validation MSE Keras recorded is the MSE of n/c: computed here from the raw network
+    raw = np.asarray(trainer.model_(trainer.surrogate().scale_inputs(X).astype("float32")), dtype=float)
+    target = test["density"].values.reshape(len(X), -1) / c
+    assert np.mean((raw - target) ** 2) == pytest.approx(min(trainer.history_["val_mse_hard"]), rel=1e-4)
+    # predictions are the raw output times c, in mol/L, through the artifact and the model function
+    pred = trainer.surrogate().predict(X)
+    np.testing.assert_allclose(pred.reshape(len(X), -1), raw * c, rtol=1e-6)
+    path = trainer.save(tmp_path / "model")
+    from uqsurrogate.model_function import ModelFunction
+
+    f = ModelFunction.from_artifact(path, dtype=np.float64)
+    inside = inputs_of(small_data.isel(sample=trainer.train_index_))  # within the training ranges
+    np.testing.assert_allclose(f(inside), trainer.surrogate().predict(inside), rtol=2e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="needs c > 0"):
+        SurrogateTrainer(quick(output_scale="concentration"), progress=False).fit(
+            small_data.assign(c=small_data["c"] * 0))
+
+
+def test_version_1_artifacts_are_still_read(saved_model, small_data, tmp_path):
+    _, path = saved_model
+    old = _copy(path, tmp_path / "v1")
+    meta = json.loads((old / "metadata.json").read_text())
+    meta["format_version"] = 1
+    del meta["outputs"]["scale_by_input"]  # version 1 had no such key
+    (old / "metadata.json").write_text(json.dumps(meta))
+    X = inputs_of(small_data)
+    np.testing.assert_array_equal(load_artifact(old).predict(X), load_artifact(path).predict(X))
+
+
+def test_cli_presets_are_the_library_presets():
+    from uqsurrogate.cli import build_parser
+
+    parser = build_parser()
+    train = next(a for a in parser._subparsers._group_actions[0].choices["train"]._actions if a.dest == "preset")
+    assert set(train.choices) == set(PRESETS)
 
 
 def test_same_seed_same_weights(small_data):
@@ -137,7 +182,7 @@ def test_reloaded_artifact_predicts_exactly(saved_model, small_data):
     assert meta["inputs"][0]["units"] == "nm" and meta["outputs"]["units"] == "mol/L"
     assert meta["outputs"]["z_convention"] == "uniform-slit"
     assert meta["training"]["loss"] == "chi2" and meta["training"]["seed"] == 1
-    assert len(meta["training"]["data_sha256"]) == 64 and meta["format_version"] == 1
+    assert len(meta["training"]["data_sha256"]) == 64 and meta["format_version"] == FORMAT_VERSION
     assert not list(path.glob("*.pkl")) and sorted(p.name for p in path.iterdir()) == ["metadata.json",
                                                                                        "model.keras"]
     np.testing.assert_allclose(load_artifact(path).z(inputs_of(small_data)), small_data["z"].values, atol=1e-12)
@@ -164,7 +209,7 @@ def test_other_format_version_is_refused(saved_model, tmp_path):
     meta = json.loads((path / "metadata.json").read_text())
     meta["format_version"] = 99
     (path / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match="format version 99; this uqsurrogate .* reads version 1"):
+    with pytest.raises(ArtifactError, match="format version 99; this uqsurrogate .* reads versions 1, 2"):
         load_artifact(path)
 
 

@@ -523,12 +523,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "(inverse-variance weights); default soft-label")
     p.add_argument("--epochs", type=int, default=1500, help="epoch budget (default 1500)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, weights, shuffling and soft labels")
-    p.add_argument("--preset", choices=("paper", "tuned"), default="paper",
-                   help="paper: Adam 2e-4 constant, dropout 0.2; tuned: Adam 2e-3 with cosine decay, no dropout")
+    p.add_argument("--preset", choices=("paper", "tuned", "tuned-c"), default="paper",
+                   help="paper: Adam 2e-4 constant, dropout 0.2; tuned: Adam 2e-3 with cosine decay, no dropout; "
+                   "tuned-c: tuned, trained on n(z)/c")
     p.add_argument("--learning-rate", type=float, help="override the preset's initial learning rate")
     p.add_argument("--schedule", choices=("constant", "cosine"), help="override the preset's schedule")
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
-    p.add_argument("--output-scale", choices=("none", "max"), help="override the preset's output scaling")
+    p.add_argument("--output-scale", choices=("none", "max", "concentration"),
+                   help="override the preset's output scaling")
     p.add_argument("--dropout", type=float, help="override the dropout rate (0.2)")
     p.add_argument("--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer widths (default 256 512)")
     p.add_argument("--patience", type=int, help="early stopping: epochs without a better validation MSE")

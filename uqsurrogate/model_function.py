@@ -20,6 +20,7 @@ Observables (paper Eqs. 1-2), on the model's z grid:
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,24 @@ class Layer:
     def __post_init__(self) -> None:
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation = {self.activation!r}; supported: {', '.join(_ACTIVATIONS)}")
+
+
+def _touch(a: np.ndarray) -> None:
+    """Fault in the pages of a fresh array by writing zeros, split across the available cores.
+
+    On virtual machines the first touch of fresh memory can cost up to ~1 s/GB per thread,
+    and pages fault in concurrently: two threads halved the time on 2 cores (measured,
+    benchmarks/bench_model_function.py).  Small arrays are filled in the calling thread.
+    """
+    flat = a.reshape(-1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or flat.nbytes < 64 << 20:
+        flat.fill(0)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(cores) as pool:  # ndarray.fill releases the GIL
+        list(pool.map(lambda part: part.fill(0), np.array_split(flat, 4 * cores)))
 
 
 def charge_density(density: np.ndarray) -> np.ndarray:
@@ -256,6 +275,9 @@ class ModelFunction:
     output : {"density", "charge_density", "integrated_charge"}
     species_index, bin_index : numpy.ndarray
         Which species and bins are computed.
+    scale_by_input : int or None
+        Index of the input that multiplies every output (a model trained on n(z)/c has the
+        concentration's index here), or None.
     batch_size : int
     extrapolation : {"raise", "warn", "clip"}
     dtype : numpy dtype, default float32
@@ -274,6 +296,7 @@ class ModelFunction:
     zero_outputs: np.ndarray
     z_convention: dict
     output: str = "density"
+    scale_by_input: int | None = None
     species_index: np.ndarray | None = None
     bin_index: np.ndarray | None = None
     batch_size: int = 16384
@@ -336,9 +359,11 @@ class ModelFunction:
         n_bins = int(meta["outputs"]["n_bins"])
         zero = np.zeros(len(species) * n_bins, dtype=bool)
         zero[np.asarray(meta["outputs"].get("always_zero", []), dtype=int)] = True
+        names = [i["name"] for i in meta["inputs"]]
+        by = meta["outputs"].get("scale_by_input")
         return cls(
             layers=layers,
-            input_names=[i["name"] for i in meta["inputs"]],
+            input_names=names,
             input_units=[i.get("units", "") for i in meta["inputs"]],
             train_min=[i["train_min"] for i in meta["inputs"]],
             train_max=[i["train_max"] for i in meta["inputs"]],
@@ -346,6 +371,7 @@ class ModelFunction:
             n_bins=n_bins,
             output_scale=np.broadcast_to(np.asarray(meta["outputs"]["scale"], dtype=float), zero.shape).copy(),
             zero_outputs=zero,
+            scale_by_input=None if by is None else names.index(by),
             z_convention={"z_convention": meta["outputs"]["z_convention"], "z": meta["outputs"].get("z"),
                           "affine": meta["outputs"].get("affine")},
             **kwargs,
@@ -460,15 +486,20 @@ class ModelFunction:
         layers[-1] = Layer(weight, bias, last.activation)
         consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation) for L in layers]
         post = None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
+        by = self.scale_by_input
         acts = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "softplus": tf.nn.softplus,
                 "tanh": tf.tanh}
 
         @tf.function(input_signature=[tf.TensorSpec([None, layers[0].weight.shape[0]], tf.float32)],
                      reduce_retracing=True)
         def forward(x):
+            factor = None if by is None else x[:, by : by + 1]  # physical inputs: scaling is in layer 1
+            # the plain kernels give every row the same bits whatever the batch; an XLA-fused
+            # last bias and softplus was ~5 % faster but broke that, so it was left out
             for w, b, act in consts:
                 x = acts[act](tf.matmul(x, w) + b)
-            return x if post is None else x * post
+            x = x if post is None else x * post
+            return x if factor is None else x * factor
 
         self._fn = forward
         return forward
@@ -538,9 +569,9 @@ class ModelFunction:
         else:
             if out is None:
                 raw = np.empty((n, cols.size), dtype=np.float32)
-                # touch the pages once, in one pass: faulting them in batch by batch, interleaved with
-                # TensorFlow's allocations, cost ~4x as much (1.0 s against 0.26 s per GB, measured)
-                raw.fill(0)
+                # touch the pages first, in parallel: faulting them in batch by batch, interleaved with
+                # TensorFlow's work, cost ~4x as much (1.0 s against 0.26 s per GB, measured)
+                _touch(raw)
             else:
                 raw = out.reshape(n, cols.size)  # a view: C-contiguous was checked
             for start in range(0, n, int(self.batch_size)):

@@ -34,7 +34,9 @@ __all__ = ["ArtifactError", "FORMAT", "FORMAT_VERSION", "Surrogate", "load_artif
 logger = logging.getLogger(__name__)
 
 FORMAT = "uqsurrogate-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this code reads.  Version 2 added ``outputs.scale_by_input`` (absent in 1: no such scaling).
+READABLE_VERSIONS = (1, 2)
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 
@@ -106,6 +108,9 @@ class Surrogate:
             or [np.zeros((0, 2 * self.n_bins), "float32")]
         ).astype(float)
         out *= np.asarray(self.metadata["outputs"]["scale"], dtype=float)
+        by = self.metadata["outputs"].get("scale_by_input")
+        if by is not None:  # outputs in units of an input (e.g. densities over the concentration c)
+            out *= X[:, self.input_names.index(by)][:, None]
         return out.reshape(len(X), len(self.metadata["outputs"]["species"]), self.n_bins)
 
     def z(self, X: np.ndarray) -> np.ndarray:
@@ -204,10 +209,10 @@ def read_metadata(path: str | os.PathLike) -> dict:
         raise ArtifactError(f"{meta_path}: not valid JSON ({err}); the artifact is corrupted") from None
     if meta.get("format") != FORMAT:
         raise ArtifactError(f"{meta_path}: format is {meta.get('format')!r}, expected {FORMAT!r}")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_VERSIONS:
         raise ArtifactError(
             f"{meta_path}: format version {meta.get('format_version')!r}; this uqsurrogate ({__version__}) reads "
-            f"version {FORMAT_VERSION}. Re-export the model with a matching uqsurrogate version."
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}. Re-export the model with a matching uqsurrogate version."
         )
     model_path = path / MODEL_FILE
     if not model_path.is_file():

@@ -61,8 +61,10 @@ class TrainingConfig:
         Cosine decays the learning rate to 0 over the epoch budget.
     hidden : tuple of int
     dropout : float
-    output_scale : {"none", "max"}
-        Train on densities in mol/L, or on each output divided by its largest training value.
+    output_scale : {"none", "max", "concentration"}
+        Train on densities in mol/L; on each output divided by its largest training value; or
+        on each profile divided by its system's concentration c, n(z)/c, which is about 1 in
+        the bulk at every c (the network's output is multiplied by c again; needs input c > 0).
     patience : int or None
         Early stopping: stop after this many epochs without a better validation MSE, and
         restore the best weights (which are restored at the end in any case).
@@ -95,8 +97,8 @@ class TrainingConfig:
             raise ValueError(f"loss = {self.loss!r}; allowed: {', '.join(LOSSES)}")
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule = {self.schedule!r}; allowed: constant, cosine")
-        if self.output_scale not in ("none", "max"):
-            raise ValueError(f"output_scale = {self.output_scale!r}; allowed: none, max")
+        if self.output_scale not in ("none", "max", "concentration"):
+            raise ValueError(f"output_scale = {self.output_scale!r}; allowed: none, max, concentration")
         for name in ("epochs", "batch_size", "checkpoint_every"):
             v = getattr(self, name)
             if int(v) != v or v < 1:
@@ -119,6 +121,8 @@ class TrainingConfig:
 PRESETS = {
     "paper": {"learning_rate": 2e-4, "schedule": "constant", "batch_size": 32, "output_scale": "none"},
     "tuned": {"learning_rate": 2e-3, "schedule": "cosine", "batch_size": 32, "output_scale": "none", "dropout": 0.0},
+    "tuned-c": {"learning_rate": 2e-3, "schedule": "cosine", "batch_size": 32, "output_scale": "concentration",
+                "dropout": 0.0},
 }
 
 
@@ -238,12 +242,21 @@ class SurrogateTrainer:
             out_scale = np.where(out_scale > 0, out_scale, 1.0)
         else:
             out_scale = np.ones(Y.shape[1])
+        by_input = None
+        per_sample = np.ones((n, 1))
+        if cfg.output_scale == "concentration":
+            if "c" not in names:
+                raise ValueError(f"output_scale = 'concentration' needs an input c; the dataset's inputs are {names}")
+            by_input, per_sample = "c", X[:, [names.index("c")]]
+            if not np.all(per_sample > 0):
+                raise ValueError(f"output_scale = 'concentration' needs c > 0; min c = {per_sample.min():g}")
+        out_scale_all = out_scale * per_sample  # (n, P)
         floor = 0.0
         if cfg.loss == "chi2":
-            nonzero = (E[train] / out_scale)[E[train] > 0]
+            nonzero = (E[train] / out_scale_all[train])[E[train] > 0]
             floor = 0.1 * float(np.median(nonzero)) if nonzero.size else 1.0
         xs = scale_x(X).astype("float32")
-        packed = np.concatenate([Y / out_scale, E / out_scale], axis=1).astype("float32")
+        packed = np.concatenate([Y / out_scale_all, E / out_scale_all], axis=1).astype("float32")
 
         digest = data_digest(ds)
         state_id = hashlib.sha256(json.dumps([cfg.as_dict(), digest]).encode()).hexdigest()[:16]
@@ -335,6 +348,7 @@ class SurrogateTrainer:
                 "layout": "species-major: output k*n_bins + b is species k, bin b",
                 "units": "mol/L",
                 "scale": out_scale.tolist(),
+                "scale_by_input": by_input,
                 "always_zero": np.flatnonzero(np.all(Y[train] == 0, axis=0)).tolist(),
                 **_z_convention(ds),
             },
