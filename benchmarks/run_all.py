@@ -56,11 +56,13 @@ def main() -> None:
     if a.with_training:
         res["training"] = run("bench_training.py", a.out, "--data", str(a.data))
     else:  # the last results of every training benchmark run (training.json, training_1200.json, ...)
-        files = sorted(a.out.glob("training*.json"))
+        files = sorted(a.out.glob("training*.json"), key=lambda f: f.stat().st_mtime)
         if files:
             loaded = [json.loads(f.read_text()) for f in files]
+            # one run per (preset, loss, seed, epochs): a later file's rerun replaces an earlier one
+            runs = {(r["preset"], r["loss"], r["seed"], r["epochs"]): r for d in loaded for r in d["runs"]}
             res["training"] = {"date": max(d["date"] for d in loaded), "files": [f.name for f in files],
-                               "runs": [r for d in loaded for r in d["runs"]]}
+                               "runs": list(runs.values())}
     rows = [("figure", "value", "anchor", "ratio")]
     sim, mf = res["simulator"], res["model_function"]
     sens = res["sensitivity"]

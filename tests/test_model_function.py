@@ -243,3 +243,14 @@ def test_import_model_cli(tmp_path, capsys):
     assert main(["import-model", "--keras2", str(LEGACY / "my_model.h5"), "--scaler", str(LEGACY / "scaler.pkl"),
                  "--out", str(tmp_path / "x"), "--z-width", "q=1"]) == 2
     assert "not among --inputs" in capsys.readouterr().err
+
+
+def test_touch_zeroes_large_arrays_across_threads():
+    from uqsurrogate.model_function import _touch
+
+    a = np.full((5000, 4100), 7.0, dtype=np.float32)  # 82 MB: above the threaded size
+    _touch(a)
+    assert not a.any()
+    b = np.full((3, 5), 7.0)
+    _touch(b)
+    assert not b.any()
