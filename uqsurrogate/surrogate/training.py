@@ -11,6 +11,10 @@
     dropout.  Chosen by a 150-epoch trial on the paper grid (MSE loss, seed 0, test RMSE
     against the truth): dropout 0.2 gave 0.016 M, no dropout 0.0083 M, no dropout with
     outputs in mol/L rather than scaled by their maxima 0.0060 M, a 512/1024 network 0.0094 M.
+``tuned-c``
+    ``tuned`` trained on n(z)/c (``output_scale="concentration"``).  On the paper grid
+    (400 epochs, 3 seeds) its test MSE against the truth is 11-28 % lower and its
+    average per-bin RMSE about the same (docs/benchmarks.md).
 
 Randomness: the split comes from ``numpy.random.default_rng(seed)``; the weights, the
 dropout masks, the shuffling and the soft labels from Keras' seeds, set with
