@@ -2,7 +2,7 @@
 
 :class:`SurrogateTrainer` follows scikit-learn: ``__init__`` stores the configuration,
 :meth:`~SurrogateTrainer.fit` trains and returns ``self``, and the fitted state ends in
-``_``.  Two presets name whole configurations:
+``_``.  Three presets name whole configurations:
 
 ``paper``
     The paper's settings: Adam at a constant 2e-4, batch 32, outputs in mol/L.
