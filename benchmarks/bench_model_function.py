@@ -124,10 +124,9 @@ def main() -> dict:
         # Model.predict as usually called, with its default batch of 32 (timed on a tenth, scaled)
         tenth = xs[: max(1000, args.samples // 10)]
         model.predict(tenth[:1000], verbose=0)
-        # The machine is shared: the three anchors are timed round-robin, and each ratio is the
-        # median over rounds of ratios measured seconds apart.
-        # and once more each writing into one reused output array (out=): without the cost of
-        # fresh memory, which on this virtual machine varies from call to call
+        # The machine is shared: the anchors are timed round-robin, each after the same pause,
+        # and each ratio is the median over rounds of ratios measured seconds apart; once with
+        # fresh outputs, once writing into one reused output array (out=)
         buf = np.empty((args.samples, *f.output_shape), dtype=np.float32)
         buf.fill(0)  # touched once, here (np.zeros would leave the faults to whichever runs first)
         flat = buf.reshape(args.samples, -1)

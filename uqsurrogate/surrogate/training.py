@@ -122,11 +122,11 @@ class TrainingConfig:
         return d
 
 
+_TUNED = {"learning_rate": 2e-3, "schedule": "cosine", "batch_size": 32, "output_scale": "none", "dropout": 0.0}
 PRESETS = {
     "paper": {"learning_rate": 2e-4, "schedule": "constant", "batch_size": 32, "output_scale": "none"},
-    "tuned": {"learning_rate": 2e-3, "schedule": "cosine", "batch_size": 32, "output_scale": "none", "dropout": 0.0},
-    "tuned-c": {"learning_rate": 2e-3, "schedule": "cosine", "batch_size": 32, "output_scale": "concentration",
-                "dropout": 0.0},
+    "tuned": _TUNED,
+    "tuned-c": {**_TUNED, "output_scale": "concentration"},
 }
 
 
