@@ -63,7 +63,8 @@ STREAM_CHILD = """
 def hwm():  # peak RSS of this image in MiB (ru_maxrss would include the parent's, across exec)
     return int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]) / 1024
 import sys, time, numpy as np
-from uqsurrogate.model_function import ModelFunction, Moments, stream
+from uqsurrogate.evaluation import Moments, stream
+from uqsurrogate.model_function import ModelFunction
 f = ModelFunction.from_artifact(sys.argv[1], batch_size=int(sys.argv[3]))
 n = int(sys.argv[2]); lo, hi = f.train_min, f.train_max
 def chunk(a, b):

@@ -109,7 +109,8 @@ NESTED_CHILD = """
 def hwm():  # peak RSS of this image in MiB (ru_maxrss would include the parent's, across exec)
     return int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]) / 1024
 import sys, time, numpy as np
-from uqsurrogate.model_function import ModelFunction, Moments, stream
+from uqsurrogate.evaluation import Moments, stream
+from uqsurrogate.model_function import ModelFunction
 from uqsurrogate.problem import Problem, Normal
 from uqsurrogate.sensitivity import nested
 f = ModelFunction.from_artifact(sys.argv[1], extrapolation="clip")

@@ -20,7 +20,8 @@ import sys
 
 import numpy as np
 
-from uqsurrogate.model_function import ModelFunction, charge_density
+from uqsurrogate.model_function import ModelFunction
+from uqsurrogate.observables import charge_density
 from uqsurrogate.problem import Normal, Problem
 from uqsurrogate.sensitivity import nested
 from uqsurrogate.simulators import ElectrolyteSimulator

@@ -31,4 +31,10 @@ def test_shipped_example_equals_fresh_import(tmp_path):
     fresh = _script().build(out=tmp_path / "fresh.nc")
     a, b = load_example("real-md"), xr.load_dataset(fresh)
     del a.attrs["history"], b.attrs["history"]
-    xr.testing.assert_identical(a, b)
+    # The same numbers, up to the last bit or two: rebinning sums floats, and NumPy releases
+    # differ in the last ulp of a few of them (2.2e-16 in 51 of 1,512 values with NumPy 2.4).
+    # Any real drift of the script or the importers is many orders of magnitude larger.
+    xr.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+    assert a.attrs == b.attrs and list(a.data_vars) == list(b.data_vars)
+    for name in a.variables:
+        assert a[name].attrs == b[name].attrs, name

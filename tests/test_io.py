@@ -10,6 +10,7 @@ import xarray as xr
 
 from uqsurrogate.data import DataContractError, load_dataset, save_dataset
 from uqsurrogate.data import io as data_io
+from uqsurrogate.errors import InputError
 
 
 def test_round_trip_identical(tmp_path, small_ds):
@@ -64,7 +65,7 @@ def test_load_errors(tmp_path):
         load_dataset(tmp_path / "missing.nc")
     junk = tmp_path / "junk.nc"
     junk.write_text("not netcdf")
-    with pytest.raises((OSError, ValueError), match="junk.nc"):
+    with pytest.raises(InputError, match="junk.nc' is not a readable netCDF file"):
         load_dataset(junk)
 
 
@@ -72,7 +73,7 @@ def test_truncated_netcdf_is_refused(tmp_path, small_ds):
     path = save_dataset(small_ds, tmp_path / "d.nc")
     cut = tmp_path / "cut.nc"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises((OSError, ValueError, RuntimeError)):
+    with pytest.raises(InputError, match="cut.nc' is not a readable netCDF file"):
         load_dataset(cut)
 
 

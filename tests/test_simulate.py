@@ -119,25 +119,24 @@ def test_output_independent_of_workers_and_chunks(tmp_path):
 def test_resume_after_crash(tmp_path, monkeypatch):
     design = random_design(9, seed=4)
     out = tmp_path / "run.nc"
-    real = simulate_module._run_chunk
+    task = simulate_module._SimulateChunk
+    real = task.__call__
     calls = []
 
-    def crash_on_third(simulator, chunk, seed, start, path):
-        calls.append(start)
+    def crash_on_third(self, bounds):
+        calls.append(bounds[0])
         if len(calls) == 3:
             raise KeyboardInterrupt("Ctrl-C")
-        return real(simulator, chunk, seed, start, path)
+        return real(self, bounds)
 
-    monkeypatch.setattr(simulate_module, "_run_chunk", crash_on_third)
+    monkeypatch.setattr(task, "__call__", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         simulate(design, out, simulator=SMALL, seed=2, chunk_size=2, progress=False)
     assert not out.exists()
     assert sorted(p.name for p in (tmp_path / "run.nc.parts").glob("chunk-*.nc")) == [
         "chunk-000000.nc", "chunk-000001.nc"]
-    calls.clear()
-    monkeypatch.setattr(simulate_module, "_run_chunk", real)
     counted = []
-    monkeypatch.setattr(simulate_module, "_run_chunk", lambda *a: counted.append(a[3]) or real(*a))
+    monkeypatch.setattr(task, "__call__", lambda self, bounds: counted.append(bounds[0]) or real(self, bounds))
     simulate(design, out, simulator=SMALL, seed=2, chunk_size=2, progress=False)
     assert counted == [4, 6, 8]  # finished chunks were not recomputed
     fresh = simulate(design, tmp_path / "fresh.nc", simulator=SMALL, seed=2, chunk_size=2, progress=False)
@@ -147,7 +146,8 @@ def test_resume_after_crash(tmp_path, monkeypatch):
 def test_resume_refuses_other_settings(tmp_path, monkeypatch):
     design = random_design(4, seed=4)
     out = tmp_path / "run.nc"
-    monkeypatch.setattr(simulate_module, "_run_chunk", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(simulate_module._SimulateChunk, "__call__",
+                        lambda self, bounds: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         simulate(design, out, simulator=SMALL, seed=2, chunk_size=2, progress=False)
     with pytest.raises(ValueError, match="another design or other simulator settings"):

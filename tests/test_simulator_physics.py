@@ -9,8 +9,15 @@ import pytest
 from scipy.integrate import solve_bvp
 from scipy.signal import argrelmax
 
-from uqsurrogate.simulators import PAPER_BOUNDS, SlitModel, bjerrum_length, random_design, solve_slit
-from uqsurrogate.simulators.electrolyte import C_PER_M2_TO_E_PER_NM2, MOLAR_TO_NM3, ConvergenceError
+from uqsurrogate.constants import C_PER_M2_TO_E_PER_NM2, MOLAR_TO_NM3
+from uqsurrogate.simulators import (
+    PAPER_BOUNDS,
+    SlitModel,
+    bjerrum_length,
+    random_design,
+    solve_slit,
+)
+from uqsurrogate.simulators.electrolyte import ConvergenceError
 from uqsurrogate.simulators.fmt import bulk_thermodynamics, derivatives
 
 CASES = [  # h, c, d+, d-, sigma: corners and middle of the paper's box, and the real MD's h = 3 nm
@@ -168,5 +175,5 @@ def test_unphysical_inputs_are_refused(args, match):
 
 
 def test_overpacked_input_fails_clearly():
-    with pytest.raises((ConvergenceError, ValueError)):
+    with pytest.raises(ConvergenceError, match=r"packing too high at the start: h=4.0, c=20.0, d\+=0.63, d-=0.63"):
         solve_slit(4.0, 20.0, 0.63, 0.63, -0.01)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -9,7 +11,12 @@ import xarray as xr
 from uqsurrogate.cli import main
 from uqsurrogate.data import check
 from uqsurrogate.model_function import ModelFunction
-from uqsurrogate.study import PAPER_Z, default_model_path, paper_sensitivity, paper_table
+from uqsurrogate.study import (
+    PAPER_Z,
+    default_model_path,
+    paper_sensitivity,
+    paper_table,
+)
 from uqsurrogate.warnings import ExtrapolationWarning
 
 
@@ -42,11 +49,17 @@ def test_study_command_outputs(model, tmp_path, capsys):
     # the command shows warnings as one line each, on stderr
     assert "uqsurrogate study: warning: the paper's size distributions put" in captured.err
     assert "outside the surrogate's training range" in captured.err
-    assert "| c (M) | z (nm) |" in text and "S+ = 22.5, S- = 77" in text
+    assert "| c (M) | z (nm) |" in text
     data = xr.load_dataset(out / "accuracy_check.nc")
     assert check(data) == []  # the simulator runs of the accuracy check follow the data contract
     sens = xr.load_dataset(out / "paper_sensitivity.nc")
     assert sens.attrs["method"] == "nested" and list(sens["c"].values) == [0.3, 1.9]
+    # every printed S+ and S- is the netCDF's value
+    rows = [ln.split("|") for ln in text.splitlines() if ln.startswith("| 0.3 ") or ln.startswith("| 1.9 ")]
+    assert len(rows) == 2 * len(PAPER_Z)
+    for row in rows:
+        c, z, sp, sm = float(row[1]), float(row[2]), float(row[4]), float(row[5])
+        np.testing.assert_allclose([sp, sm], 100 * sens["S1_z"].sel(c=c, z=z).values, atol=0.051)
     for name in ("S1_z", "S1_z_corrected", "S1_bin"):
         assert sens[name].attrs["units"] == "1"
     assert sens["z"].attrs["units"] == "nm" and sens["mean_bin"].attrs["units"] == "C/m3"
@@ -55,21 +68,31 @@ def test_study_command_outputs(model, tmp_path, capsys):
     assert any("rmse_per_bin" in p for p in pngs) and any("charge" in p for p in pngs)
 
 
-def test_table_matches_the_api_for_the_same_seed(model):
+def test_study_equals_the_public_pieces_for_the_same_seed(model):
+    """paper_sensitivity is the nested estimator on the restricted model function: rebuild it from the API."""
+    from uqsurrogate.problem import Normal, Problem
+    from uqsurrogate.sensitivity import nested
+
     f = ModelFunction.from_artifact(model)
     with pytest.warns(ExtrapolationWarning):
         a = paper_sensitivity(f, n_z=40, n_bins=20, seed=3, progress=False)
-    with pytest.warns(ExtrapolationWarning):
-        b = paper_sensitivity(f, n_z=40, n_bins=20, seed=3, progress=False)
-    assert paper_table(a) == paper_table(b)
-    np.testing.assert_array_equal(a["S1_z"].values, b["S1_z"].values)
     assert a.sizes["z"] == len(PAPER_Z)
+    g = f.with_options(extrapolation="warn").restrict(output="charge_density", z=list(PAPER_Z), h=4.5)
+    for c in (0.3, 1.9):
+        p = Problem({"h": 4.5, "c": c, "d_plus": Normal(0.4, 0.01), "d_minus": Normal(0.6, 0.015), "sigma": -0.015})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            ref = nested(g, p, 40, 40, seed=3, progress=False)
+        np.testing.assert_array_equal(a["S1_z"].sel(c=c).values, ref["S1"].values)
+        np.testing.assert_array_equal(a["S1_z_corrected"].sel(c=c).values, ref["S1_corrected"].values)
+    lines = paper_table(a).splitlines()
+    assert lines[2].startswith(f"| 0.3 | {PAPER_Z[0]:g} | I | {100 * a['S1_z'].values[0, 0, 0]:.1f} |")
 
 
 def test_plot_command(model, tmp_path, capsys):
+    from uqsurrogate.data.io import save_results
     from uqsurrogate.problem import Normal, Problem
     from uqsurrogate.sensitivity import sobol
-    from uqsurrogate.data.io import save_results
 
     f = ModelFunction.from_artifact(model, extrapolation="clip")
     p = Problem({"h": 4.5, "c": 1.0, "d_plus": Normal(0.4, 0.01), "d_minus": Normal(0.5, 0.01), "sigma": -0.015})

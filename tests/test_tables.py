@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from conftest import MD_PROFILES
 
-from uqsurrogate.data import parse_run_name, read_run_folder, read_table_run, runs_to_dataset
+from uqsurrogate.data import (
+    parse_run_name,
+    read_run_folder,
+    read_table_run,
+    runs_to_dataset,
+)
 from uqsurrogate.data.tables import read_table, regular_grid_mask
 
 
@@ -155,5 +160,3 @@ def test_not_monovalent_is_refused(tmp_path, run_dirs):
         read_run_folder(folder)
 
 
-def test_md_profiles_path_exists():
-    assert MD_PROFILES.is_dir()

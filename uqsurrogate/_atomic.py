@@ -28,15 +28,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     Yields
     ------
     pathlib.Path
-        A not-yet-existing temporary file in the same directory.  Write the whole file
-        there.  If the ``with`` block raises, the temporary file is removed and ``path``
+        A not-yet-existing temporary file in the same directory, whose name ends with
+        ``path``'s name (suffixes included).  Write the whole file there.  If the ``with`` block raises, the temporary file is removed and ``path``
         is left as it was.
     """
     final = Path(path)
     directory = final.parent if str(final.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"cannot write {final}: directory {directory} does not exist")
-    tmp = directory / f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    # the temporary name ends with the final one, so writers that check suffixes (Keras wants
+    # ".keras" or ".weights.h5") accept it
+    tmp = directory / f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{final.name}"
     try:
         yield tmp
         with open(tmp, "rb+") as fh:

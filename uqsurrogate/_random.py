@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
+
 __all__ = ["as_generator"]
 
 
@@ -26,9 +28,9 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
         return np.random.default_rng(seed)
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         if seed < 0:
-            raise ValueError(f"seed = {seed} is negative; use an integer >= 0, a Generator or None")
+            raise InputError(f"seed = {seed} is negative; use an integer >= 0, a Generator or None")
         return np.random.default_rng(int(seed))
-    raise TypeError(
+    raise InputTypeError(
         f"seed = {seed!r} of type {type(seed).__name__} is not allowed; "
         "use an integer >= 0, a numpy.random.Generator or None"
     )

@@ -1,7 +1,11 @@
-"""The ``uqsurrogate`` command line.
+"""The ``uqsurrogate`` command line: a thin layer over the Python API.
 
-Every subcommand has ``--help``.  Errors in what the user gave (a bad file, a value out of
-range) print one clear line and exit with status 2; ``--debug`` shows the traceback.
+Every subcommand has ``--help``; its parser is built by its own ``_add_*`` function, with
+the choices imported from the modules that define them.  Errors in what the user gave (the
+package's :class:`~uqsurrogate.errors.UQSurrogateError`: a bad file, a value out of range)
+and the file system's errors (a missing file, a full disk) print one clear line and exit
+with status 2; ``--debug`` shows the traceback.  Any other exception is a bug and shows its
+traceback.
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
-import os
 import shlex
 import sys
 import warnings
@@ -17,6 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._version import __version__
+from .data.lammps import ERROR_METHODS
+from .errors import InputError, UQSurrogateError
+from .model_function import EXTRAPOLATION
+from .observables import OBSERVABLES
+from .sensitivity import CI_METHODS, ESTIMATORS, METHODS
+from .simulators.electrolyte import SOLVER_FUNCTIONALS, WALLS
+from .surrogate.losses import LOSSES
+from .surrogate.training import OUTPUT_SCALES, PRESETS, SCHEDULES
 
 logger = logging.getLogger("uqsurrogate")
 
@@ -27,7 +38,7 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """A problem with the command line itself."""
 
 
@@ -320,20 +331,21 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    try:
-        from .plotting import plot_file
-    except ImportError as err:
-        raise UsageError(str(err)) from None
+    from .plotting import plot_file
+
     for path in plot_file(args.file, args.out, pdf=args.pdf):
         print(f"wrote {path}")
     return 0
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
-    from .study import run_study
+    from .study import run_study, study_from_scratch
 
     if args.from_scratch:
-        return _study_from_scratch(args)
+        if args.model is not None:
+            raise UsageError("--from-scratch trains its own model; it does not take --model")
+        args.model = study_from_scratch(args.out, epochs=args.epochs, seed=args.seed,
+                                        progress=None if not args.quiet else False, report=print)
     result = run_study(args.out, model=args.model, quick=args.quick, seed=args.seed,
                        progress=None if not args.quiet else False, figures=not args.no_figures)
     acc = result["accuracy"]
@@ -347,37 +359,6 @@ def _cmd_study(args: argparse.Namespace) -> int:
     print()
     print(f"wrote {len(result['files'])} files to {result['out']} in {result['timings']['total_s']:.0f} s")
     return 0
-
-
-def _study_from_scratch(args: argparse.Namespace) -> int:
-    import time
-
-    from . import simulators
-    from .data.io import load_dataset
-    from .surrogate import PRESETS, SurrogateTrainer, TrainingConfig
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    data = out / "training_data.nc"
-    design, workers = simulators.shipped_design(), max(1, os.cpu_count() or 1)
-    n = len(next(iter(design.values())))
-    if not data.exists():
-        # measured: 47 s for the 4,050 points of the paper grid on 2 cores (docs/benchmarks.md)
-        print(f"simulating the shipped surrogate's design, the paper grid plus Sobol' points ({n:,} inputs; about "
-              f"{0.023 * n / workers:.0f} s on {workers} core(s)) ...", flush=True)
-        t = time.perf_counter()
-        simulators.simulate(design, data, seed=args.seed, workers=workers, progress=None)
-        print(f"  done in {time.perf_counter() - t:.0f} s")
-    epochs = args.epochs
-    per_epoch = 0.5 * n / 4050  # s, measured on 2 cores: 0.5 s per epoch of the 4,050-point grid
-    print(f"training the soft-label surrogate, {epochs} epochs (about {per_epoch * epochs / 60:.0f} min at "
-          f"{per_epoch:.1f} s per epoch) ...", flush=True)
-    cfg = TrainingConfig(loss="soft-label", epochs=epochs, seed=args.seed, **PRESETS["tuned"])
-    trainer = SurrogateTrainer(cfg, checkpoint_dir=out / "model.checkpoint").fit(load_dataset(data))
-    trainer.save(out / "model", overwrite=True)
-    SurrogateTrainer.clear_checkpoint(out / "model.checkpoint")
-    args.model, args.from_scratch = out / "model", False
-    return _cmd_study(args)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -399,18 +380,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``uqsurrogate`` command."""
-    parser = argparse.ArgumentParser(
-        prog="uqsurrogate",
-        description="Uncertainty quantification and sensitivity analysis around ML surrogates of MD simulations.",
-    )
-    parser.add_argument("--version", action="version", version=f"uqsurrogate {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+def _add_quiet_force(p: argparse.ArgumentParser, quiet: bool = True) -> None:
+    """The options every writing subcommand shares."""
+    if quiet:
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
 
+
+def _add_import_md(sub) -> None:
+    """The ``import-md`` subcommand."""
     p = sub.add_parser(
         "import-md",
         help="bring MD density profiles into a training-data netCDF file",
@@ -456,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--column", default="density/number", help="LAMMPS column to read (default density/number)")
     p.add_argument(
         "--error",
-        choices=("paper-eq4", "sem"),
+        choices=ERROR_METHODS,
         default="paper-eq4",
         help="error from LAMMPS blocks: the paper's Eq. 4 spread (default) or the standard error of the mean",
     )
@@ -464,9 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bins", type=int, help="bins per profile (default: the finest run's bin count)")
     p.add_argument("--title", help="dataset title")
     p.add_argument("--out", type=Path, required=True, help="netCDF file to write")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _add_quiet_force(p, quiet=False)
     p.set_defaults(func=_cmd_import_md)
 
+
+def _add_simulate(sub) -> None:
+    """The ``simulate`` subcommand."""
     p = sub.add_parser(
         "simulate",
         help="make training data with the embedded reference simulator (cDFT + MD-like noise)",
@@ -492,19 +473,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument("--chunk-size", type=int, default=64, help="samples per saved chunk (default 64)")
     p.add_argument("--bins", type=int, default=502, help="equal bins across the slit (default 502)")
-    p.add_argument("--wall", choices=("soft", "hard"), default="soft", help="WCA walls as in the MD (default) or hard walls")
-    p.add_argument("--functional", choices=("wbii", "rosenfeld", "none"), default="wbii",
+    p.add_argument("--wall", choices=WALLS, default="soft", help="WCA walls as in the MD (default) or hard walls")
+    p.add_argument("--functional", choices=SOLVER_FUNCTIONALS, default="wbii",
                    help="hard-sphere functional (default White Bear II; none: point ions)")
     p.add_argument("--temperature", type=float, default=298.0, help="K (default 298)")
     p.add_argument("--permittivity", type=float, default=80.0, help="relative permittivity (default 80)")
     p.add_argument("--lateral-area", type=float, default=64.0, help="noise model: box area in nm^2 (default 64)")
     p.add_argument("--blocks", type=int, default=10, help="noise model: blocks per run (default 10)")
     p.add_argument("--configs-per-block", type=int, default=15000, help="noise model: configurations per block")
-    p.add_argument("--error", choices=("paper-eq4", "sem"), default="paper-eq4", help="error estimator (default Eq. 4)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--error", choices=ERROR_METHODS, default="paper-eq4", help="error estimator (default Eq. 4)")
+    _add_quiet_force(p)
     p.set_defaults(func=_cmd_simulate)
 
+
+def _add_train(sub) -> None:
+    """The ``train`` subcommand."""
     p = sub.add_parser(
         "train",
         help="train the soft-label surrogate on a training-data file",
@@ -518,28 +501,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", type=Path, metavar="DATA", help="training-data netCDF file")
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
-    p.add_argument("--loss", choices=("mse", "soft-label", "chi2"), default="soft-label",
+    p.add_argument("--loss", choices=LOSSES, default="soft-label",
                    help="mse (BaseNN), soft-label (ModNN, fresh N(y, eps^2) labels every step), or chi2 "
                    "(inverse-variance weights); default soft-label")
     p.add_argument("--epochs", type=int, default=1500, help="epoch budget (default 1500)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, weights, shuffling and soft labels")
-    p.add_argument("--preset", choices=("paper", "tuned", "tuned-c"), default="paper",
+    p.add_argument("--preset", choices=tuple(PRESETS), default="paper",
                    help="paper: Adam 2e-4 constant, dropout 0.2; tuned: Adam 2e-3 with cosine decay, no dropout; "
                    "tuned-c: tuned, trained on n(z)/c")
     p.add_argument("--learning-rate", type=float, help="override the preset's initial learning rate")
-    p.add_argument("--schedule", choices=("constant", "cosine"), help="override the preset's schedule")
+    p.add_argument("--schedule", choices=SCHEDULES, help="override the preset's schedule")
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
-    p.add_argument("--output-scale", choices=("none", "max", "concentration"),
+    p.add_argument("--output-scale", choices=OUTPUT_SCALES,
                    help="override the preset's output scaling")
     p.add_argument("--dropout", type=float, help="override the dropout rate (0.2)")
     p.add_argument("--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer widths (default 256 512)")
     p.add_argument("--patience", type=int, help="early stopping: epochs without a better validation MSE")
     p.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--checkpoint-every", type=int, default=25, help="epochs between checkpoints (default 25)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _add_quiet_force(p)
     p.set_defaults(func=_cmd_train)
 
+
+def _add_evaluate(sub) -> None:
+    """The ``evaluate`` subcommand."""
     p = sub.add_parser(
         "evaluate",
         help="accuracy of a model on a training-data file (the paper's Eqs. 7-10)",
@@ -555,9 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("auto", "test", "all"), default="auto",
                    help="test: the model's held-out samples (DATA must be its training data); all: every sample; "
                    "auto (default): test if DATA is the training data, else all")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _add_quiet_force(p, quiet=False)
     p.set_defaults(func=_cmd_evaluate)
 
+
+def _add_import_model(sub) -> None:
+    """The ``import-model`` subcommand."""
     p = sub.add_parser(
         "import-model",
         help="convert a legacy Keras-2 surrogate and its scikit-learn scaler into a model directory",
@@ -583,9 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--z-width", default="d=0.02", help="bin width as a linear combination of inputs, nm "
                    "(default: d=0.02, the legacy front end's 0.02 d)")
     p.add_argument("--description", help="free text stored with the model")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _add_quiet_force(p, quiet=False)
     p.set_defaults(func=_cmd_import_model)
 
+
+def _add_sensitivity(sub) -> None:
+    """The ``sensitivity`` subcommand."""
     p = sub.add_parser(
         "sensitivity",
         help="variance-based sensitivity of a model's outputs: nested (paper), Sobol/Saltelli, or PCE",
@@ -604,10 +595,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
-    p.add_argument("--method", choices=("nested", "sobol", "pce"), default="sobol", help="default sobol")
+    p.add_argument("--method", choices=METHODS, default="sobol", help="default sobol")
     p.add_argument("--vary", action="append", metavar="NAME=DIST", help="a varied input and its distribution")
     p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="a fixed input")
-    p.add_argument("--output", choices=("density", "charge_density", "integrated_charge"), default="density",
+    p.add_argument("--output", choices=OBSERVABLES, default="density",
                    help="what to analyse (default density)")
     p.add_argument("--species", nargs="+", help="for --output density: cation and/or anion")
     p.add_argument("--z", type=float, nargs="+", help="analyse only the bins nearest these z (nm)")
@@ -617,18 +608,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inner", type=int, help="nested: inner draws (default = --samples)")
     p.add_argument("--order", type=int, default=4, help="pce: total polynomial degree (default 4)")
     p.add_argument("--second-order", action="store_true", help="sobol: also second-order indices")
-    p.add_argument("--estimator", choices=("saltelli2010", "janon2014", "martinez2011"), default="saltelli2010")
-    p.add_argument("--ci", choices=("bootstrap", "rqmc", "none"), default="bootstrap", help="sobol: intervals")
+    p.add_argument("--estimator", choices=tuple(ESTIMATORS), default="saltelli2010",
+                   help="sobol: the estimator of S1 and ST (default saltelli2010, as SALib)")
+    p.add_argument("--ci", choices=CI_METHODS, default="bootstrap", help="sobol: intervals")
     p.add_argument("--resamples", type=int, default=100, help="sobol bootstrap resamples (default 100)")
     p.add_argument("--replicates", type=int, default=8, help="sobol rqmc scrambles (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--extrapolation", choices=("raise", "warn", "clip"), default="raise",
+    p.add_argument("--extrapolation", choices=EXTRAPOLATION, default="raise",
                    help="inputs outside the training ranges (default raise)")
     p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _add_quiet_force(p)
     p.set_defaults(func=_cmd_sensitivity)
 
+
+def _add_study(sub) -> None:
+    """The ``study`` subcommand."""
     p = sub.add_parser(
         "study",
         help="the main job: the paper's analysis with the shipped surrogate, as netCDF files, figures and a table",
@@ -650,6 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_study)
 
+
+def _add_plot(sub) -> None:
+    """The ``plot`` subcommand."""
     p = sub.add_parser(
         "plot",
         help="draw figures from any netCDF file the toolkit writes",
@@ -661,6 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", action="store_true", help="also write PDF")
     p.set_defaults(func=_cmd_plot)
 
+
+def _add_info(sub) -> None:
+    """The ``info`` subcommand."""
     p = sub.add_parser(
         "info",
         help="summarise a training-data file",
@@ -670,6 +670,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="FILE", help="a training-data netCDF file")
     p.add_argument("--example", metavar="NAME", help="a dataset shipped with the package instead: real-md")
     p.set_defaults(func=_cmd_info)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``uqsurrogate`` command."""
+    parser = argparse.ArgumentParser(
+        prog="uqsurrogate",
+        description="Uncertainty quantification and sensitivity analysis around ML surrogates of MD simulations.",
+    )
+    parser.add_argument("--version", action="version", version=f"uqsurrogate {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_import_md(sub)
+    _add_simulate(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_import_model(sub)
+    _add_sensitivity(sub)
+    _add_study(sub)
+    _add_plot(sub)
+    _add_info(sub)
     return parser
 
 
@@ -691,7 +713,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():  # restores the default display on the way out
             warnings.showwarning = show_warning
             return int(args.func(args))
-    except (UsageError, ValueError, OSError, ImportError) as err:
+    except (UQSurrogateError, OSError) as err:  # the user's input, or the file system: one line
         if args.debug:
             raise
         print(f"uqsurrogate {args.command}: error: {err}", file=sys.stderr)

@@ -9,6 +9,11 @@ content and draws what fits:
 * the paper's sensitivity study: response surfaces with pie charts of S+ and S- (Fig. 8),
   and S+, S- against z at every bin;
 * any sensitivity result: S1 (and ST) against z or bin, with confidence bands.
+
+Each ``plot_*`` function takes a Dataset and, optionally, the Axes to draw into (``ax=``
+for one panel, ``axes=`` — an array — for several), and returns the Figure: use them in a
+notebook like any matplotlib function.  Importing this module imports no matplotlib and
+never changes the backend; pyplot is imported on the first plot.
 """
 
 from __future__ import annotations
@@ -20,19 +25,32 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-try:
-    import matplotlib
+from .errors import InputError, MissingDependencyError
+from .observables import charge_density, integrated_charge
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError as err:  # pragma: no cover - exercised only without the extra
-    raise ImportError("plotting needs matplotlib: pip install 'uqsurrogate[plot]'") from err
-
-from .model_function import charge_density, integrated_charge
-
-__all__ = ["plot_file"]
+__all__ = ["plot_charge", "plot_file", "plot_indices", "plot_paper_indices", "plot_profiles", "plot_response_surfaces",
+           "plot_rmse_per_bin"]
 
 _COLOURS = {"cation": "tab:red", "anion": "tab:blue"}
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover - exercised only without the extra
+        raise MissingDependencyError("plotting needs matplotlib: pip install 'uqsurrogate[plot]'") from err
+    return plt
+
+
+def _panels(axes, nrows: int, ncols: int, **fig_kw):
+    """(figure, 2-D array of axes): new ones, or the given ones reshaped (they must number nrows x ncols)."""
+    if axes is None:
+        fig, grid = _pyplot().subplots(nrows, ncols, squeeze=False, **fig_kw)
+        return fig, grid
+    grid = np.asarray(axes, dtype=object).reshape(-1)
+    if grid.size != nrows * ncols:
+        raise InputError(f"axes has {grid.size} Axes; this figure needs {nrows} x {ncols}")
+    return grid[0].figure, grid.reshape(nrows, ncols)
 
 
 def _label(da: xr.DataArray, fallback: str) -> str:
@@ -47,13 +65,28 @@ def _save(fig, out: Path, stem: str, formats: tuple[str, ...]) -> list[Path]:
         p = out / f"{stem}.{fmt}"
         fig.savefig(p, dpi=130, bbox_inches="tight")
         paths.append(p)
-    plt.close(fig)
+    _pyplot().close(fig)
     return paths
 
 
-def _profiles(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
+def plot_profiles(ds: xr.Dataset, axes=None):
+    """Density profiles of the first (up to 4) samples, with error bars, the exact answer and the
+    surrogate where the dataset has them (paper Fig. 5).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A training dataset (``density``, ``density_sem``, ``z``), optionally with
+        ``density_true`` and ``density_surrogate``.
+    axes : array of matplotlib Axes, optional
+        One per sample shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     n = min(4, ds.sizes["sample"])
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), sharey=True, squeeze=False)
+    fig, axes = _panels(axes, 1, n, figsize=(4.2 * n, 3.6), sharey=True)
     for i, ax in enumerate(axes[0]):
         s = ds.isel(sample=i)
         z = s["z"].values
@@ -74,33 +107,57 @@ def _profiles(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
     axes[0, 0].legend(fontsize=6)
     fig.suptitle("density profiles (paper Fig. 5)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.93))  # room for the suptitle above the two-line panel titles
-    paths = _save(fig, out, f"{stem}_profiles", formats)
-    if "h" in ds and "sigma" in ds:
-        fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 6.0), sharex="col", squeeze=False)
-        for i in range(n):
-            s = ds.isel(sample=i)
-            z = s["z"].values
-            left = z <= 0
-            sources = [("density_true", "exact", "k", "-")] if "density_true" in s else [("density", "MD-like", "k", "-")]
-            if "density_surrogate" in s:
-                sources.append(("density_surrogate", "surrogate", "tab:green", "--"))
-            for var, lab, col, ls in sources:
-                dens = s[var].values[None]
-                rho = charge_density(dens)[0]
-                S = integrated_charge(dens, [float(s["h"])], [float(s["sigma"])])[0]
-                axes[0, i].plot(z[left], rho[left] / 1e6, ls, color=col, label=lab)
-                axes[1, i].plot(z[left], S[left], ls, color=col, label=lab)
-            axes[1, i].set_xlabel("z (nm)")
-        axes[0, 0].set_ylabel("net charge density ρ (MC/m³)")
-        axes[1, 0].set_ylabel("integrated charge S (C/m²)")
-        axes[0, 0].legend(fontsize=7)
-        fig.suptitle("ρ(z) and S(z) over the left half of the slit (paper Figs. 6-7)", fontsize=10)
-        paths += _save(fig, out, f"{stem}_charge", formats)
-    return paths
+    return fig
 
 
-def _metrics(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+def plot_charge(ds: xr.Dataset, axes=None):
+    """ρ(z) and S(z) over the left half of the slit for the first (up to 4) samples (paper Figs. 6-7).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A training dataset with the inputs ``h`` and ``sigma``.
+    axes : array of matplotlib Axes, optional
+        2 x n_samples_shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if "h" not in ds or "sigma" not in ds:
+        raise InputError("plot_charge needs the inputs h and sigma in the dataset")
+    n = min(4, ds.sizes["sample"])
+    fig, axes = _panels(axes, 2, n, figsize=(4.2 * n, 6.0), sharex="col")
+    for i in range(n):
+        s = ds.isel(sample=i)
+        z = s["z"].values
+        left = z <= 0
+        sources = [("density_true", "exact", "k", "-")] if "density_true" in s else [("density", "MD-like", "k", "-")]
+        if "density_surrogate" in s:
+            sources.append(("density_surrogate", "surrogate", "tab:green", "--"))
+        for var, lab, col, ls in sources:
+            dens = s[var].values[None]
+            rho = charge_density(dens)[0]
+            S = integrated_charge(dens, [float(s["h"])], [float(s["sigma"])])[0]
+            axes[0, i].plot(z[left], rho[left] / 1e6, ls, color=col, label=lab)
+            axes[1, i].plot(z[left], S[left], ls, color=col, label=lab)
+        axes[1, i].set_xlabel("z (nm)")
+    axes[0, 0].set_ylabel("net charge density ρ (MC/m³)")
+    axes[1, 0].set_ylabel("integrated charge S (C/m²)")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("ρ(z) and S(z) over the left half of the slit (paper Figs. 6-7)", fontsize=10)
+    return fig
+
+
+def plot_rmse_per_bin(ds: xr.Dataset, ax=None):
+    """RMSE per bin against the labels and the truth (paper Fig. 4), from a metrics Dataset.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, grid = _panels(None if ax is None else [ax], 1, 1, figsize=(6.5, 3.6))
+    ax = grid[0, 0]
     for ref in ds["reference"].values:
         for sp in ds["species"].values:
             style = "-" if ref == "truth" else ":"
@@ -111,40 +168,70 @@ def _metrics(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
     ax.set_yscale("log")
     ax.legend(fontsize=7)
     ax.set_title("RMSE per bin (paper Fig. 4)", fontsize=10)
-    return _save(fig, out, f"{stem}_rmse_per_bin", formats)
+    return fig
 
 
-def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
-    paths = []
-    for c in ds["c"].values:
-        s = ds.sel(c=c)
-        nz = s.sizes["z"]
-        fig, axes = plt.subplots(2, nz, figsize=(3.9 * nz, 6.2), gridspec_kw={"height_ratios": [3, 1.4]},
-                                 constrained_layout=True)
-        for j in range(nz):
-            ax = axes[0, j]
-            surf = s["response_surface"].isel(z=j).values / 1e6
-            im = ax.pcolormesh(s["d_minus_sample"].values, s["d_plus_sample"].values, surf, shading="auto",
-                               cmap="viridis")
-            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).set_label("ρ (MC/m³)", fontsize=7)
-            # the outermost draws sit far apart, and their cells would stretch across the
-            # edges: show the central 99 % of each size distribution
-            ax.set_xlim(*np.percentile(s["d_minus_sample"].values, [0.5, 99.5]))
-            ax.set_ylim(*np.percentile(s["d_plus_sample"].values, [0.5, 99.5]))
-            ax.set_title(f"z = {float(s['z'][j]):g} nm", fontsize=9)
-            ax.set_xlabel("d- (nm)", fontsize=8)
-            if j == 0:
-                ax.set_ylabel("d+ (nm)", fontsize=8)
-            ax.tick_params(labelsize=6)
-            sp, sm = np.clip(s["S1_z"].isel(z=j).values, 0, None)
-            rest = max(0.0, 1 - sp - sm)
-            pie = axes[1, j]
-            pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"],
-                    labels=[f"S+ {100 * sp:.0f}%", f"S- {100 * sm:.0f}%", "" if rest < 0.02 else f"int. {100 * rest:.0f}%"],
-                    textprops={"fontsize": 7}, startangle=90)
-        fig.suptitle(f"response surfaces of ρ(d+, d-) and sensitivities, c = {c:g} M (paper Fig. 8)", fontsize=10)
-        paths += _save(fig, out, f"{stem}_surfaces_c{c:g}", formats)
-    fig, axes = plt.subplots(1, ds.sizes["c"], figsize=(6 * ds.sizes["c"], 3.6), sharey=True, squeeze=False)
+def plot_response_surfaces(ds: xr.Dataset, c: float, axes=None):
+    """The paper's study at one concentration: response surfaces ρ(d+, d-) with pie charts of S+ and S-
+    (paper Fig. 8).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`uqsurrogate.study.paper_sensitivity`.
+    c : float
+        The concentration (mol/L), one of ``ds["c"]``.
+    axes : array of matplotlib Axes, optional
+        2 x n_z.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    s = ds.sel(c=c)
+    nz = s.sizes["z"]
+    fig, axes = _panels(axes, 2, nz, figsize=(3.9 * nz, 6.2), gridspec_kw={"height_ratios": [3, 1.4]},
+                        constrained_layout=True)
+    for j in range(nz):
+        ax = axes[0, j]
+        surf = s["response_surface"].isel(z=j).values / 1e6
+        im = ax.pcolormesh(s["d_minus_sample"].values, s["d_plus_sample"].values, surf, shading="auto",
+                           cmap="viridis")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).set_label("ρ (MC/m³)", fontsize=7)
+        # the outermost draws sit far apart, and their cells would stretch across the
+        # edges: show the central 99 % of each size distribution
+        ax.set_xlim(*np.percentile(s["d_minus_sample"].values, [0.5, 99.5]))
+        ax.set_ylim(*np.percentile(s["d_plus_sample"].values, [0.5, 99.5]))
+        ax.set_title(f"z = {float(s['z'][j]):g} nm", fontsize=9)
+        ax.set_xlabel("d- (nm)", fontsize=8)
+        if j == 0:
+            ax.set_ylabel("d+ (nm)", fontsize=8)
+        ax.tick_params(labelsize=6)
+        sp, sm = np.clip(s["S1_z"].isel(z=j).values, 0, None)
+        rest = max(0.0, 1 - sp - sm)
+        pie = axes[1, j]
+        pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"],
+                labels=[f"S+ {100 * sp:.0f}%", f"S- {100 * sm:.0f}%", "" if rest < 0.02 else f"int. {100 * rest:.0f}%"],
+                textprops={"fontsize": 7}, startangle=90)
+    fig.suptitle(f"response surfaces of ρ(d+, d-) and sensitivities, c = {c:g} M (paper Fig. 8)", fontsize=10)
+    return fig
+
+
+def plot_paper_indices(ds: xr.Dataset, axes=None):
+    """S+ and S- of ρ against z at every bin, one panel per concentration.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`uqsurrogate.study.paper_sensitivity`.
+    axes : array of matplotlib Axes, optional
+        One per concentration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = _panels(axes, 1, ds.sizes["c"], figsize=(6 * ds.sizes["c"], 3.6), sharey=True)
     for ax, c in zip(axes[0], ds["c"].values):
         s = ds.sel(c=c)
         z = s["z_of_bin"].values
@@ -166,18 +253,31 @@ def _paper_sensitivity(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Pa
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("sensitivity of ρ(z) to d+ and d- at every bin (left half; bins where the standard deviation "
                  "of ρ is below 2 % of its largest are left out)", fontsize=9)
-    paths += _save(fig, out, f"{stem}_indices_vs_z", formats)
-    return paths
+    return fig
 
 
-def _indices(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
-    """S1 and ST: against z (or the bin) with confidence bands, or as bars per input."""
+def plot_indices(ds: xr.Dataset, axes=None):
+    """S1 and ST of a sensitivity result: against z (or the bin) with confidence bands, or as bars
+    per input for outputs without bins.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :func:`~uqsurrogate.sensitivity.sobol`, :func:`~uqsurrogate.sensitivity.nested`
+        or :func:`~uqsurrogate.sensitivity.pce`.
+    axes : array of matplotlib Axes, optional
+        One per panel (per value of an extra output dim such as species; up to 8 outputs as bars).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     if "bin" not in ds["S1"].dims:
-        return _index_bars(ds, out, stem, formats)
+        return _index_bars(ds, axes)
     x_name = "z" if "z" in ds.coords and ds["z"].dims == ("bin",) else "bin"
     extra = [d for d in ds["S1"].dims if d not in ("input", "bin")]
     groups = [{}] if not extra else [{extra[0]: v} for v in ds[extra[0]].values]
-    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 3.6), squeeze=False, sharey=True)
+    fig, axes = _panels(axes, 1, len(groups), figsize=(6 * len(groups), 3.6), sharey=True)
     for ax, sel in zip(axes[0], groups):
         s = ds.sel(sel) if sel else ds
         x = s[x_name].values
@@ -194,10 +294,10 @@ def _indices(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
     axes[0, 0].set_ylabel("Sobol' index")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"sensitivity indices ({ds.attrs.get('method', '')}), bands: confidence intervals", fontsize=10)
-    return _save(fig, out, f"{stem}_indices", formats)
+    return fig
 
 
-def _index_bars(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
+def _index_bars(ds: xr.Dataset, axes=None):
     """Outputs without a bin dim (named quantities, or one scalar): bars of S1 and ST per input."""
     s1 = ds["S1"].transpose("input", ...)
     coords = [ds[d].values if d in ds.coords else np.arange(ds.sizes[d]) for d in s1.dims[1:]]
@@ -205,7 +305,7 @@ def _index_bars(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
     flat = {k: ds[k].transpose("input", ...).values.reshape(ds.sizes["input"], -1)
             for k in ("S1", "ST", "S1_conf", "ST_conf") if k in ds}
     n = min(len(outputs), 8)
-    fig, axes = plt.subplots(1, n, figsize=(max(4.0, 3.2 * n), 3.6), squeeze=False, sharey=True)
+    fig, axes = _panels(axes, 1, n, figsize=(max(4.0, 3.2 * n), 3.6), sharey=True)
     x = np.arange(ds.sizes["input"])
     for j, ax in enumerate(axes[0]):
         for key, dx, style in (("S1", -0.18, {}), ("ST", 0.18, {"alpha": 0.45, "hatch": "//"})):
@@ -222,7 +322,7 @@ def _index_bars(ds: xr.Dataset, out: Path, stem: str, formats) -> list[Path]:
     fig.suptitle(f"sensitivity indices ({ds.attrs.get('method', '')}), error bars: confidence intervals{more}",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
-    return _save(fig, out, f"{stem}_indices", formats)
+    return fig
 
 
 def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False) -> list[Path]:
@@ -249,11 +349,16 @@ def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False
         ds = f.load()
     stem = path.stem
     if "response_surface" in ds and "c" in ds.dims:
-        return _paper_sensitivity(ds, out, stem, formats)
-    if "density" in ds and "density_sem" in ds:
-        return _profiles(ds, out, stem, formats)
-    if "rmse_bin" in ds:
-        return _metrics(ds, out, stem, formats)
-    if "S1" in ds and "input" in ds.dims:
-        return _indices(ds, out, stem, formats)
-    raise ValueError(f"{path}: not a file uqsurrogate knows how to plot (no density, rmse_bin or S1)")
+        figures = [(plot_response_surfaces(ds, c), f"surfaces_c{c:g}") for c in ds["c"].values]
+        figures.append((plot_paper_indices(ds), "indices_vs_z"))
+    elif "density" in ds and "density_sem" in ds:
+        figures = [(plot_profiles(ds), "profiles")]
+        if "h" in ds and "sigma" in ds:
+            figures.append((plot_charge(ds), "charge"))
+    elif "rmse_bin" in ds:
+        figures = [(plot_rmse_per_bin(ds), "rmse_per_bin")]
+    elif "S1" in ds and "input" in ds.dims:
+        figures = [(plot_indices(ds), "indices")]
+    else:
+        raise InputError(f"{path}: not a file uqsurrogate knows how to plot (no density, rmse_bin or S1)")
+    return [p for fig, name in figures for p in _save(fig, out, f"{stem}_{name}", formats)]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .errors import InputError, InputTypeError
+
 __all__ = ["Fixed", "Normal", "Problem", "TruncNormal", "Uniform", "parse_distribution"]
 
 
@@ -30,7 +32,7 @@ class Normal:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.mean) and self.sd > 0 and math.isfinite(self.sd)):
-            raise ValueError(f"normal(mean={self.mean}, sd={self.sd}): sd must be a finite number > 0")
+            raise InputError(f"normal(mean={self.mean}, sd={self.sd}): sd must be a finite number > 0")
 
     def scipy(self):
         return stats.norm(self.mean, self.sd)
@@ -53,7 +55,7 @@ class Uniform:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
-            raise ValueError(f"uniform(low={self.low}, high={self.high}): need finite low < high")
+            raise InputError(f"uniform(low={self.low}, high={self.high}): need finite low < high")
 
     def scipy(self):
         return stats.uniform(self.low, self.high - self.low)
@@ -78,7 +80,7 @@ class TruncNormal:
 
     def __post_init__(self) -> None:
         if not (self.sd > 0 and self.low < self.high):
-            raise ValueError(
+            raise InputError(
                 f"truncnormal(mean={self.mean}, sd={self.sd}, low={self.low}, high={self.high}): need sd > 0 and "
                 "low < high"
             )
@@ -104,7 +106,7 @@ class Fixed:
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.value):
-            raise ValueError(f"fixed value {self.value!r} is not a finite number")
+            raise InputError(f"fixed value {self.value!r} is not a finite number")
 
 
 _SPEC = re.compile(r"^\s*(?P<kind>[a-z_]+)\s*\((?P<args>[^()]*)\)\s*$")
@@ -131,18 +133,18 @@ def parse_distribution(text: str):
         pass
     m = _SPEC.match(text.lower())
     if not m:
-        raise ValueError(f"{text!r}: expected a number or normal(mean, sd), uniform(low, high), "
+        raise InputError(f"{text!r}: expected a number or normal(mean, sd), uniform(low, high), "
                          "truncnormal(mean, sd, low, high)")
     try:
         args = [float(a) for a in m["args"].split(",")]
     except ValueError:
-        raise ValueError(f"{text!r}: the arguments must be numbers") from None
+        raise InputError(f"{text!r}: the arguments must be numbers") from None
     kinds = {"normal": (Normal, 2), "uniform": (Uniform, 2), "truncnormal": (TruncNormal, 4)}
     if m["kind"] not in kinds:
-        raise ValueError(f"{text!r}: unknown distribution {m['kind']!r}; use normal, uniform or truncnormal")
+        raise InputError(f"{text!r}: unknown distribution {m['kind']!r}; use normal, uniform or truncnormal")
     cls, n = kinds[m["kind"]]
     if len(args) != n:
-        raise ValueError(f"{text!r}: {m['kind']} takes {n} numbers, got {len(args)}")
+        raise InputError(f"{text!r}: {m['kind']} takes {n} numbers, got {len(args)}")
     return cls(*args)
 
 
@@ -169,7 +171,7 @@ class Problem:
         from .data.schema import INPUTS
 
         if not inputs:
-            raise ValueError("inputs is empty: a Problem needs at least one input")
+            raise InputError("inputs is empty: a Problem needs at least one input")
         self.dists = {}
         for name, spec in inputs.items():
             if isinstance(spec, (Normal, Uniform, TruncNormal, Fixed)):
@@ -179,11 +181,11 @@ class Problem:
             elif isinstance(spec, str):
                 self.dists[name] = parse_distribution(spec)
             else:
-                raise TypeError(f"input {name!r}: {spec!r} is not a distribution, a number or a spec string")
+                raise InputTypeError(f"input {name!r}: {spec!r} is not a distribution, a number or a spec string")
         self.names = list(self.dists)
         self.varied = [n for n, d in self.dists.items() if not isinstance(d, Fixed)]
         if not self.varied:
-            raise ValueError("no input is varied: give at least one a distribution")
+            raise InputError("no input is varied: give at least one a distribution")
         units = dict(units or {})
         self.units = {n: units.get(n, INPUTS[n].units if n in INPUTS else "") for n in self.names}
 
@@ -199,7 +201,7 @@ class Problem:
         if list(model_inputs) != self.names:
             missing = [n for n in model_inputs if n not in self.names]
             extra = [n for n in self.names if n not in model_inputs]
-            raise ValueError(
+            raise InputError(
                 f"the Problem's inputs {self.names} must be the model's {list(model_inputs)} in that order"
                 + (f"; missing {missing}" if missing else "") + (f"; unknown {extra}" if extra else "")
             )
@@ -218,7 +220,7 @@ class Problem:
         """Map points of the unit cube (n, n_varied) to the varied inputs (n, n_varied)."""
         u = np.asarray(u, dtype=float)
         if u.ndim != 2 or u.shape[1] != len(self.varied):
-            raise ValueError(f"u has shape {u.shape}; expected (n, {len(self.varied)})")
+            raise InputError(f"u has shape {u.shape}; expected (n, {len(self.varied)})")
         return np.stack([self.dists[n].scipy().ppf(u[:, k]) for k, n in enumerate(self.varied)], axis=1)
 
     def sample(self, n: int, seed=None) -> np.ndarray:
@@ -244,3 +246,27 @@ class Problem:
             return {"kind": type(d).__name__.lower(), **d.__dict__}
 
         return json.dumps({"inputs": {n: enc(d) for n, d in self.dists.items()}, "units": self.units})
+
+    @classmethod
+    def from_json(cls, text: str) -> Problem:
+        """The Problem that :meth:`to_json` wrote (every result stores one in ``attrs["problem"]``).
+
+        Examples
+        --------
+        >>> p = Problem({"h": 4.5, "d_plus": Normal(0.4, 0.01)})
+        >>> Problem.from_json(p.to_json()).to_json() == p.to_json()
+        True
+        """
+        kinds = {"normal": Normal, "uniform": Uniform, "truncnormal": TruncNormal, "fixed": Fixed}
+        try:
+            data = json.loads(text)
+            inputs = {}
+            for name, spec in data["inputs"].items():
+                spec = dict(spec)
+                kind = spec.pop("kind")
+                if kind not in kinds:
+                    raise InputError(f"problem JSON: input {name!r} has kind {kind!r}; known: {', '.join(kinds)}")
+                inputs[name] = kinds[kind](**spec)
+            return cls(inputs, units=data.get("units"))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+            raise InputError(f"not a Problem's JSON ({type(err).__name__}: {err})") from None

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_path
+from ..errors import InputError, MissingDependencyError
 from .schema import validate as _validate
 
 __all__ = ["load_dataset", "memory_budget", "save_dataset", "save_results"]
@@ -134,20 +135,20 @@ def load_dataset(
                 lazy = nbytes > memory_budget()
             if not lazy:
                 ds = probe.load()
-    except OSError as err:
-        raise OSError(f"path = {str(path)!r} is not a readable netCDF file: {err}") from err
+    except (OSError, ValueError, RuntimeError) as err:  # what netCDF4 and xarray raise for a damaged file
+        raise InputError(f"path = {str(path)!r} is not a readable netCDF file: {err}") from err
     if lazy:
         try:
             import dask  # noqa: F401
         except ImportError as err:
-            raise ImportError(
+            raise MissingDependencyError(
                 f"{path} holds {nbytes / 2**30:.1f} GiB, too much to read into memory; "
                 "opening it lazily needs dask: pip install 'uqsurrogate[dask]'"
             ) from err
         if chunks is None:  # whole stored chunks (save_dataset stores 64 samples per chunk)
             chunks = max(_STORED_CHUNK, _CHUNK_BYTES // max(per_sample, 1) // _STORED_CHUNK * _STORED_CHUNK)
         if not isinstance(chunks, (int, np.integer)) or chunks < 1:
-            raise ValueError(f"chunks = {chunks!r}; expected a positive number of samples per chunk")
+            raise InputError(f"chunks = {chunks!r}; expected a positive number of samples per chunk")
         ds = xr.open_dataset(path, engine="netcdf4", chunks={"sample": int(chunks)})
         logger.info("opened %s lazily, %d samples per chunk", path, chunks)
     if validate:

@@ -28,15 +28,14 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .._validation import check_int
+from ..constants import NM3_TO_MOLAR
+from ..errors import InputError
 from .rebin import edges_from_centres
 from .runs import MDRun
 
-__all__ = ["AVOGADRO", "AveChunk", "ave_chunk_profile", "read_ave_chunk", "read_lammps_run", "LENGTH_UNIT_NM"]
+__all__ = ["AveChunk", "ave_chunk_profile", "read_ave_chunk", "read_lammps_run", "LENGTH_UNIT_NM"]
 
-#: Avogadro constant (CODATA 2018, exact), 1/mol.
-AVOGADRO = 6.02214076e23
-#: 1 nm⁻³ in mol/L.
-_PER_NM3_IN_MOL_PER_L = 1e24 / AVOGADRO
 
 #: Length unit of each LAMMPS ``units`` style, in nm (``lj`` has none: give a length scale).
 LENGTH_UNIT_NM: Mapping[str, float] = MappingProxyType(
@@ -97,17 +96,17 @@ def read_ave_chunk(path: str | os.PathLike, column: str = "density/number") -> A
         lines = fh.read().splitlines()
     header = [ln for ln in lines[:3] if ln.startswith("#")]
     if len(header) < 3 or "Chunk" not in header[2]:
-        raise ValueError(
+        raise InputError(
             f"{path}: not a fix ave/chunk file; expected three '#' header lines, the third naming "
             "the columns ('# Chunk Coord1 ...')"
         )
     columns = tuple(header[2].lstrip("#").split())
     if "Coord1" not in columns:
-        raise ValueError(f"{path}: no Coord1 column ({' '.join(columns)}); only 1-D bins (bin/1d) are supported")
+        raise InputError(f"{path}: no Coord1 column ({' '.join(columns)}); only 1-D bins (bin/1d) are supported")
     if "Coord2" in columns:
-        raise ValueError(f"{path}: has Coord2; only 1-D bins (bin/1d) are supported")
+        raise InputError(f"{path}: has Coord2; only 1-D bins (bin/1d) are supported")
     if column not in columns:
-        raise ValueError(f"{path}: column {column!r} not found; the file has columns {', '.join(columns)}")
+        raise InputError(f"{path}: column {column!r} not found; the file has columns {', '.join(columns)}")
     i_coord, i_value = columns.index("Coord1"), columns.index(column)
 
     timesteps, coords, blocks = [], None, []
@@ -119,42 +118,42 @@ def read_ave_chunk(path: str | os.PathLike, column: str = "density/number") -> A
             continue
         lineno = k
         if len(line) != 3:
-            raise ValueError(
+            raise InputError(
                 f"{path}, line {lineno}: expected a block header 'Timestep Number-of-chunks Total-count', "
                 f"found {len(line)} fields"
             )
         try:
             step, n_chunks = int(line[0]), int(line[1])
         except ValueError:
-            raise ValueError(f"{path}, line {lineno}: bad block header {lines[lineno - 1]!r}") from None
+            raise InputError(f"{path}, line {lineno}: bad block header {lines[lineno - 1]!r}") from None
         rows = [ln.split() for ln in lines[k : k + n_chunks]]
         if len(rows) < n_chunks:
-            raise ValueError(
+            raise InputError(
                 f"{path}: block {len(blocks) + 1} (timestep {step}) is truncated: expected {n_chunks} "
                 f"chunk rows, found {len(rows)}"
             )
         for j, row in enumerate(rows):
             if len(row) != len(columns):
-                raise ValueError(
+                raise InputError(
                     f"{path}, line {k + j + 1}: {len(row)} fields, expected {len(columns)} "
                     f"({' '.join(columns)}); the file may be truncated"
                 )
         try:
             data = np.array(rows, dtype=float)
         except ValueError:
-            raise ValueError(f"{path}: block at timestep {step} has non-numeric chunk rows") from None
+            raise InputError(f"{path}: block at timestep {step} has non-numeric chunk rows") from None
         k += n_chunks
         if coords is None:
             coords = data[:, i_coord]
         elif data.shape[0] != coords.size or not np.allclose(data[:, i_coord], coords):
-            raise ValueError(
+            raise InputError(
                 f"{path}: block at timestep {step} has other chunk coordinates than the first block; "
                 "blocks must share one bin grid (use a fixed box in z)"
             )
         timesteps.append(step)
         blocks.append(data[:, i_value])
     if not blocks:
-        raise ValueError(f"{path}: no blocks (empty or truncated file)")
+        raise InputError(f"{path}: no blocks (empty or truncated file)")
     return AveChunk(np.array(timesteps), np.asarray(coords), np.array(blocks), column, columns)
 
 
@@ -176,13 +175,12 @@ def ave_chunk_profile(
     mean, error : numpy.ndarray, shape (n_bins,)
     """
     if error not in ERROR_METHODS:
-        raise ValueError(f"error = {error!r}; allowed: {', '.join(ERROR_METHODS)}")
+        raise InputError(f"error = {error!r}; allowed: {', '.join(ERROR_METHODS)}")
     blocks = np.asarray(blocks, dtype=float)
-    if int(skip_blocks) != skip_blocks or not 0 <= skip_blocks:
-        raise ValueError(f"skip_blocks = {skip_blocks!r}; it must be an integer >= 0")
-    used = blocks[int(skip_blocks) :]
+    skip_blocks = check_int(skip_blocks, "skip_blocks", min_value=0)
+    used = blocks[skip_blocks:]
     if used.shape[0] < 2:
-        raise ValueError(
+        raise InputError(
             f"skip_blocks = {skip_blocks} leaves {used.shape[0]} of {blocks.shape[0]} blocks; "
             "an error estimate needs at least 2"
         )
@@ -231,22 +229,22 @@ def read_lammps_run(
     """
     if units == "lj":
         if length_scale is None or not length_scale > 0:
-            raise ValueError(f"units = 'lj' needs length_scale > 0 (σ in nm), got {length_scale!r}")
+            raise InputError(f"units = 'lj' needs length_scale > 0 (σ in nm), got {length_scale!r}")
         unit_nm = float(length_scale)
     elif units in LENGTH_UNIT_NM:
         if length_scale is not None:
-            raise ValueError(f"length_scale = {length_scale!r} is only for units = 'lj', not {units!r}")
+            raise InputError(f"length_scale = {length_scale!r} is only for units = 'lj', not {units!r}")
         unit_nm = LENGTH_UNIT_NM[units]
     else:
-        raise ValueError(f"units = {units!r}; allowed: lj, {', '.join(LENGTH_UNIT_NM)}")
+        raise InputError(f"units = {units!r}; allowed: lj, {', '.join(LENGTH_UNIT_NM)}")
     parsed = [read_ave_chunk(p, column) for p in (cation, anion)]
     if parsed[0].coord.shape != parsed[1].coord.shape or not np.allclose(parsed[0].coord, parsed[1].coord):
-        raise ValueError(
+        raise InputError(
             f"cation and anion grids differ: {cation} has {parsed[0].coord.size} chunks, {anion} has "
             f"{parsed[1].coord.size}; both species must share one bin grid"
         )
     profiles = [ave_chunk_profile(p.values, error, skip_blocks) for p in parsed]
-    to_mol_per_l = _PER_NM3_IN_MOL_PER_L / unit_nm**3
+    to_mol_per_l = NM3_TO_MOLAR / unit_nm**3
     z = (parsed[0].coord - origin) * unit_nm
     n_blocks = parsed[0].values.shape[0] - skip_blocks
     return MDRun(

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_int
+from ..errors import InputError
+
 __all__ = ["edges_from_centres", "overlap_weights", "rebin", "uniform_edges"]
 
 
@@ -46,10 +49,9 @@ def uniform_edges(h: float, n_bins: int) -> np.ndarray:
     array([-2., -1.,  0.,  1.,  2.])
     """
     if not h > 0:
-        raise ValueError(f"h = {h!r} nm; it must be positive")
-    if int(n_bins) != n_bins or n_bins < 1:
-        raise ValueError(f"n_bins = {n_bins!r}; it must be a positive integer")
-    return np.linspace(-h / 2, h / 2, int(n_bins) + 1)
+        raise InputError(f"h = {h!r} nm; it must be positive")
+    n_bins = check_int(n_bins, "n_bins", min_value=1)
+    return np.linspace(-h / 2, h / 2, n_bins + 1)
 
 
 def edges_from_centres(z: np.ndarray) -> np.ndarray:
@@ -70,11 +72,11 @@ def edges_from_centres(z: np.ndarray) -> np.ndarray:
     """
     z = np.asarray(z, dtype=float)
     if z.ndim != 1 or z.size < 2:
-        raise ValueError(f"z must be 1-D with at least 2 bin centres, got shape {z.shape}")
+        raise InputError(f"z must be 1-D with at least 2 bin centres, got shape {z.shape}")
     step = np.diff(z)
     if not np.all(step > 0):
         i = int(np.argmin(step > 0))
-        raise ValueError(f"z must be strictly increasing; z[{i}] = {z[i]:g} >= z[{i + 1}] = {z[i + 1]:g}")
+        raise InputError(f"z must be strictly increasing; z[{i}] = {z[i]:g} >= z[{i + 1}] = {z[i + 1]:g}")
     mid = 0.5 * (z[1:] + z[:-1])
     return np.concatenate([[z[0] - step[0] / 2], mid, [z[-1] + step[-1] / 2]])
 
@@ -132,10 +134,10 @@ def rebin(
     new_edges = np.asarray(new_edges, dtype=float)
     values = np.asarray(values, dtype=float)
     if values.shape[-1] != old_edges.size - 1:
-        raise ValueError(f"values has {values.shape[-1]} bins but old_edges has {old_edges.size} edges")
+        raise InputError(f"values has {values.shape[-1]} bins but old_edges has {old_edges.size} edges")
     span = old_edges[-1] - old_edges[0]
     if new_edges[0] < old_edges[0] - rtol * span or new_edges[-1] > old_edges[-1] + rtol * span:
-        raise ValueError(
+        raise InputError(
             f"new bins span [{new_edges[0]:g}, {new_edges[-1]:g}], beyond the data's "
             f"[{old_edges[0]:g}, {old_edges[-1]:g}]; rebinning does not extrapolate"
         )
@@ -145,6 +147,6 @@ def rebin(
     if errors is not None:
         errors = np.asarray(errors, dtype=float)
         if errors.shape != values.shape:
-            raise ValueError(f"errors has shape {errors.shape}; expected {values.shape} like values")
+            raise InputError(f"errors has shape {errors.shape}; expected {values.shape} like values")
         new_errors = np.sqrt(errors**2 @ (w**2).T)
     return new_values, new_errors

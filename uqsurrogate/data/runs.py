@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from ..errors import InputError
 from .rebin import rebin, uniform_edges
 from .schema import INPUTS, SPECIES, make_dataset
 
@@ -59,19 +60,19 @@ class MDRun:
         for name in ("density", "error"):
             arr = np.asarray(getattr(self, name), dtype=float)
             if arr.shape != (len(SPECIES), n_bins):
-                raise ValueError(
+                raise InputError(
                     f"{self.source or 'run'}: {name} has shape {arr.shape}; expected (2, {n_bins}) "
                     "to match the bin edges"
                 )
         if "h" not in self.inputs:
-            raise ValueError(f"{self.source or 'run'}: inputs must include h (nm), the wall separation")
+            raise InputError(f"{self.source or 'run'}: inputs must include h (nm), the wall separation")
         h = float(self.inputs["h"])
         if not h > 0:
-            raise ValueError(f"{self.source or 'run'}: h = {h} nm; it must be positive")
+            raise InputError(f"{self.source or 'run'}: h = {h} nm; it must be positive")
         outer = np.array([edges[1] - edges[0], edges[-1] - edges[-2]])
         gap = np.abs(np.array([edges[0] + h / 2, edges[-1] - h / 2]))
         if np.any(gap > _WALL_TOLERANCE_BINS * outer + 1e-9):
-            raise ValueError(
+            raise InputError(
                 f"{self.source or 'run'}: the profile spans [{edges[0]:g}, {edges[-1]:g}] nm, but "
                 f"h = {h:g} nm puts the walls at ±{h / 2:g} nm; check h and the length units"
             )
@@ -103,11 +104,11 @@ def runs_to_dataset(
     """
     runs = list(runs)
     if not runs:
-        raise ValueError("runs is empty: import at least one run")
+        raise InputError("runs is empty: import at least one run")
     names = list(runs[0].inputs)
     for run in runs[1:]:
         if list(run.inputs) != names:
-            raise ValueError(
+            raise InputError(
                 f"runs have different inputs: {run.source} has {list(run.inputs)}, "
                 f"{runs[0].source} has {names}"
             )
@@ -130,7 +131,7 @@ def runs_to_dataset(
         z[i] = 0.5 * (target[1:] + target[:-1])
     unknown = [name for name in names if name not in INPUTS]
     if unknown:
-        raise ValueError(f"inputs {unknown} have no known units; known inputs are {list(INPUTS)}")
+        raise InputError(f"inputs {unknown} have no known units; known inputs are {list(INPUTS)}")
     inputs = {name: [run.inputs[name] for run in runs] for name in names}
     global_attrs = {
         "title": "imported molecular-dynamics density profiles",

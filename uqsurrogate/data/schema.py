@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from .._version import __version__
+from ..errors import InputError, InputTypeError
 
 __all__ = [
     "CONVENTIONS",
@@ -79,7 +80,7 @@ _PROFILE_VARS = MappingProxyType(
 )
 
 
-class DataContractError(ValueError):
+class DataContractError(InputError):
     """A Dataset breaks the training-data contract.
 
     Attributes
@@ -156,7 +157,7 @@ def make_dataset(
     specs.update(input_specs or {})
     density = np.asarray(density, dtype=float)
     if density.ndim != 3 or density.shape[1] != len(SPECIES):
-        raise ValueError(
+        raise InputError(
             f"density has shape {density.shape}; expected (n_samples, 2, n_bins) with axis 1 = (cation, anion)"
         )
     n, _, n_bins = density.shape
@@ -164,21 +165,21 @@ def make_dataset(
     if z.ndim == 1:
         z = np.broadcast_to(z, (n, z.shape[0])).copy()
     if z.shape != (n, n_bins):
-        raise ValueError(f"z has shape {z.shape}; expected ({n}, {n_bins}) or ({n_bins},) to match density")
+        raise InputError(f"z has shape {z.shape}; expected ({n}, {n_bins}) or ({n_bins},) to match density")
     for name, arr in (("density_sem", density_sem), ("density_true", density_true)):
         if arr is not None and np.shape(arr) != density.shape:
-            raise ValueError(f"{name} has shape {np.shape(arr)}; expected {density.shape} like density")
+            raise InputError(f"{name} has shape {np.shape(arr)}; expected {density.shape} like density")
 
     data_vars: dict[str, Any] = {}
     for name, values in inputs.items():
         if name not in specs:
-            raise ValueError(
+            raise InputError(
                 f"input {name!r} has no units: pass input_specs={{{name!r}: InputSpec(...)}}; "
                 f"known inputs are {sorted(specs)}"
             )
         values = np.asarray(values, dtype=float).reshape(-1)
         if values.shape != (n,):
-            raise ValueError(f"input {name!r} has {values.size} values; expected one per sample ({n})")
+            raise InputError(f"input {name!r} has {values.size} values; expected one per sample ({n})")
         spec = specs[name]
         data_vars[name] = ("sample", values, {"units": spec.units, "long_name": spec.long_name})
     data_vars["z"] = (
@@ -198,7 +199,7 @@ def make_dataset(
     for name, values in (sample_coords or {}).items():
         values = np.asarray(values)
         if values.shape != (n,):
-            raise ValueError(f"sample coordinate {name!r} has shape {values.shape}; expected ({n},)")
+            raise InputError(f"sample coordinate {name!r} has shape {values.shape}; expected ({n},)")
         coords[name] = ("sample", values)
     global_attrs = {
         "Conventions": CONVENTIONS,
@@ -246,7 +247,7 @@ def check(ds: xr.Dataset) -> list[str]:
         the dataset conforms.
     """
     if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"ds must be an xarray.Dataset, not {type(ds).__name__}")
+        raise InputTypeError(f"ds must be an xarray.Dataset, not {type(ds).__name__}")
     problems: list[str] = []
 
     for dim in ("sample", "species", "bin"):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from .rebin import edges_from_centres
 from .runs import MDRun
 
@@ -80,7 +81,7 @@ def parse_run_name(name: str) -> dict[str, float]:
             continue
         m = _TOKEN.match(token)
         if not m or m["key"] not in _RUN_NAME_KEYS:
-            raise ValueError(
+            raise InputError(
                 f"run name {base!r}: cannot read token {token!r}; expected KEYvalue with KEY in "
                 f"{sorted(_RUN_NAME_KEYS)} (for example Z3, c0.5, i-0.01, nminus1)"
             )
@@ -89,7 +90,7 @@ def parse_run_name(name: str) -> dict[str, float]:
         found[key] = -value if m["minus"] else value
     missing = [k for k in ("h", "c", "d_plus", "d_minus", "sigma") if k not in found]
     if missing:
-        raise ValueError(f"run name {base!r} does not give {missing}; pass the inputs explicitly")
+        raise InputError(f"run name {base!r} does not give {missing}; pass the inputs explicitly")
     return found
 
 
@@ -118,16 +119,16 @@ def read_table(path: str | os.PathLike, n_columns: int = 3) -> np.ndarray:
             if not fields or fields[0].startswith("#"):
                 continue
             if len(fields) != n_columns:
-                raise ValueError(
+                raise InputError(
                     f"{path}, line {lineno}: {len(fields)} column{'s' * (len(fields) != 1)}, expected "
                     f"{n_columns} (z n err); the file may be truncated or not a profile table"
                 )
             try:
                 rows.append([float(f) for f in fields])
             except ValueError:
-                raise ValueError(f"{path}, line {lineno}: not numbers: {line.strip()!r}") from None
+                raise InputError(f"{path}, line {lineno}: not numbers: {line.strip()!r}") from None
     if not rows:
-        raise ValueError(f"{path}: no data lines (empty or truncated file)")
+        raise InputError(f"{path}: no data lines (empty or truncated file)")
     return np.array(rows)
 
 
@@ -185,13 +186,13 @@ def read_table_run(
         inputs = {k: parsed[k] for k in ("h", "c", "d_plus", "d_minus", "sigma")}
         for key in ("valency_cation", "valency_anion"):
             if key in parsed and abs(parsed[key]) != 1:
-                raise ValueError(
+                raise InputError(
                     f"{cation.parent.name}: {key} = {parsed[key]:g}; the training-data contract covers "
                     "monovalent ions only"
                 )
     tables = [read_table(cation), read_table(anion)]
     if tables[0].shape != tables[1].shape or not np.allclose(tables[0][:, 0], tables[1][:, 0], rtol=0, atol=1e-9):
-        raise ValueError(
+        raise InputError(
             f"cation and anion grids differ: {cation} has {len(tables[0])} points over "
             f"[{tables[0][0, 0]:g}, {tables[0][-1, 0]:g}], {anion} has {len(tables[1])} over "
             f"[{tables[1][0, 0]:g}, {tables[1][-1, 0]:g}]; both species must share one z grid"
@@ -200,7 +201,7 @@ def read_table_run(
     for path, table in zip((cation, anion), tables):
         if np.any(table[:, 2] < 0):
             row = int(np.argmax(table[:, 2] < 0))
-            raise ValueError(f"{path}: negative error {table[row, 2]:g} at z = {table[row, 0]:g} nm")
+            raise InputError(f"{path}: negative error {table[row, 2]:g} at z = {table[row, 0]:g} nm")
     keep = regular_grid_mask(z)
     if not keep.all():
         dropped = ", ".join(f"{v:g}" for v in z[~keep])

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import xarray as xr
 
+from ..errors import InputError
+
 __all__ = ["EXAMPLES", "example_path", "load_example"]
 
 #: Name of each example dataset, and its file inside this package.
@@ -34,7 +36,7 @@ def example_path(name: str = "real-md") -> Path:
     pathlib.Path
     """
     if name not in EXAMPLES:
-        raise ValueError(f"name = {name!r}; the example datasets are: {', '.join(EXAMPLES)}")
+        raise InputError(f"name = {name!r}; the example datasets are: {', '.join(EXAMPLES)}")
     return Path(str(resources.files(__name__).joinpath(EXAMPLES[name])))
 
 

@@ -7,6 +7,9 @@ and the output's dims.
 
 from .nested import nested
 from .pce import pce
-from .sobol import ESTIMATORS, sobol
+from .sobol import CI_METHODS, ESTIMATORS, sobol
 
-__all__ = ["ESTIMATORS", "nested", "pce", "sobol"]
+#: The methods, by name.
+METHODS = ("nested", "sobol", "pce")
+
+__all__ = ["CI_METHODS", "ESTIMATORS", "METHODS", "nested", "pce", "sobol"]

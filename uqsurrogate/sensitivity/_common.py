@@ -14,40 +14,20 @@ from ..problem import Problem
 
 
 def output_labels(f: Callable, problem: Problem, shape: tuple[int, ...]) -> tuple[list[str], dict, dict]:
-    """Dims, coords and attrs of one sample's output.
+    """Dims, coords and attrs of one sample's output, from the model protocol.
 
-    A :class:`~uqsurrogate.model_function.ModelFunction` gives (species, bin) or (bin,) with
-    the z of each bin where the slit width is fixed; a plain callable may carry
-    ``output_dims`` (and ``output_coords``); otherwise the dims are ``output`` or
-    ``output_0``, ``output_1``, ...
+    A model may carry ``output_dims`` (one name per output axis), ``output_coords`` (a
+    mapping of coordinates, or a callable that takes the Problem's fixed inputs and
+    returns one: a grid may depend on them) and ``output_attrs`` (CF attributes).  Without
+    them the dims are ``output`` or ``output_0``, ``output_1``, ...
     """
-    from ..model_function import ModelFunction
-
-    attrs: dict[str, Any] = {}
-    if isinstance(f, ModelFunction):
-        coords: dict[str, Any] = {"bin": ("bin", f.bin_index)}
-        dims = ["species", "bin"] if f.output == "density" else ["bin"]
-        if f.output == "density":
-            coords["species"] = ("species", [f.species[i] for i in f.species_index])
-        h = problem.fixed.get("h")
-        conv = f.z_convention["z_convention"]
-        if conv == "fixed" or (conv == "uniform-slit" and h is not None):
-            z = f.z_grid(h)[f.bin_index]
-            coords["z"] = ("bin", z, {"units": "nm", "long_name": "bin centre, distance from the slit midplane"})
-        attrs = {"units": f.units, "long_name": f.output.replace("_", " ")}
-        return dims, coords, attrs
     dims = list(getattr(f, "output_dims", []))
     if len(dims) != len(shape):
         dims = ["output"] if len(shape) == 1 else [f"output_{k}" for k in range(len(shape))]
-    return dims, dict(getattr(f, "output_coords", {})), attrs
-
-
-def evaluate(f: Callable, X: np.ndarray) -> np.ndarray:
-    """f(X) as float64 (n, P) plus the per-sample output shape."""
-    y = np.asarray(f(X), dtype=np.float64)
-    if y.ndim == 0 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"the model returned shape {y.shape} for {X.shape[0]} inputs; expected (n, ...)")
-    return y
+    coords = getattr(f, "output_coords", {})
+    if callable(coords):
+        coords = coords(problem.fixed)
+    return dims, dict(coords), dict(getattr(f, "output_attrs", {}))
 
 
 def base_attrs(method: str, problem: Problem, seed: Any, **extra: Any) -> dict:
@@ -76,7 +56,6 @@ def index_attrs(kind: str) -> dict:
 
 def dataset(
     variables: dict[str, tuple[list[str], np.ndarray, dict]],
-    out_dims: list[str],
     out_coords: dict,
     problem: Problem,
     attrs: dict,

@@ -33,16 +33,70 @@ The two draws are sorted, so ``response_surface`` (a, b) is on an increasing gri
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
 from .._random import as_generator
+from .._validation import check_int
+from ..errors import InputError
+from ..evaluation import evaluate
 from ..problem import Problem
 from ._common import base_attrs, dataset, index_attrs, output_labels
 
 __all__ = ["nested"]
+
+
+@dataclass
+class _CrossedGrid:
+    """Rows of the crossed grid: row r is (a[r // N_b], b[r % N_b]), the fixed inputs inserted."""
+
+    problem: Problem
+    a: np.ndarray
+    b: np.ndarray
+
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        n_inner = self.b.size
+        i0, i1 = start // n_inner, stop // n_inner  # chunks hold whole rows of the grid
+        grid = np.column_stack([np.repeat(self.a[i0:i1], n_inner), np.tile(self.b, i1 - i0)])
+        return self.problem.full(grid)
+
+
+class _CrossedSums:
+    """Row sums, row sums of squares and column sums of the crossed grid, reduced chunk by chunk.
+
+    Outputs are shifted by the first chunk's mean (a provisional centre keeps the sums well
+    conditioned); ``kept`` holds the requested response surfaces.
+    """
+
+    def __init__(self, n_outer: int, n_inner: int, surfaces: Sequence[int] | None):
+        self.n_outer, self.n_inner = n_outer, n_inner
+        self.surfaces = surfaces
+        self.row_sum = self.row_sq = self.col_sum = self.shift = self.out_shape = self.kept = None
+
+    def update(self, y: np.ndarray, x: np.ndarray, start: int) -> None:
+        y = np.asarray(y)
+        if self.out_shape is None:
+            self.out_shape = y.shape[1:]
+            p = int(np.prod(self.out_shape))
+            self.row_sum, self.row_sq = np.zeros((self.n_outer, p)), np.zeros((self.n_outer, p))
+            self.col_sum = np.zeros((self.n_inner, p))
+            self.shift = y.reshape(len(y), -1).mean(axis=0)
+            if self.surfaces is not None:
+                self.surfaces = np.asarray(self.surfaces, dtype=int)
+                if self.surfaces.min() < 0 or self.surfaces.max() >= p:
+                    raise InputError(f"surfaces = {self.surfaces.tolist()}; flat output indices in [0, {p - 1}]")
+                self.kept = np.empty((self.surfaces.size, self.n_outer, self.n_inner))
+        i0 = start // self.n_inner
+        i1 = i0 + len(y) // self.n_inner
+        g = y.reshape(i1 - i0, self.n_inner, -1) - self.shift  # one float64 temporary per chunk
+        self.row_sum[i0:i1] = g.sum(axis=1)
+        self.row_sq[i0:i1] = np.einsum("imk,imk->ik", g, g)
+        self.col_sum += g.sum(axis=0)
+        if self.kept is not None:
+            self.kept[:, i0:i1] = (g[:, :, self.surfaces] + self.shift[self.surfaces]).transpose(2, 0, 1)
 
 
 def nested(
@@ -54,6 +108,7 @@ def nested(
     surfaces: Sequence[int] | None = None,
     seed: int | None = None,
     chunk_rows: int | None = None,
+    map: Any = None,
     progress: bool | None = None,
 ) -> xr.Dataset:
     """Nested-variance sensitivity of every output to the two varied inputs.
@@ -71,7 +126,9 @@ def nested(
         values).
     seed : int, optional
     chunk_rows : int, optional
-        Rows of the grid (values of a) per model call; by default about 2**16 evaluations.
+        Rows of the grid (values of a) per model call; by default about 2**13 evaluations.
+    map : object with a ``map`` method, optional
+        Where the chunks run (:func:`uqsurrogate.evaluation.map_chunks`); same bits whatever it is.
     progress : bool, optional
 
     Returns
@@ -81,10 +138,9 @@ def nested(
         ``mean``, ``negative_corrected``, and ``response_surface`` (surface, a, b) if asked.
     """
     if len(problem.varied) != 2:
-        raise ValueError(f"nested needs exactly two varied inputs; the Problem varies {problem.varied}")
-    for name, v in (("n_outer", n_outer), ("n_inner", n_inner)):
-        if int(v) != v or v < 2:
-            raise ValueError(f"{name} = {v!r}; it must be an integer >= 2")
+        raise InputError(f"nested needs exactly two varied inputs; the Problem varies {problem.varied}")
+    n_outer = check_int(n_outer, "n_outer", min_value=2)
+    n_inner = check_int(n_inner, "n_inner", min_value=2)
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
     rng = as_generator(seed)
@@ -92,34 +148,11 @@ def nested(
     a = np.sort(problem.sample(n_outer, rng)[:, 0])
     b = np.sort(problem.sample(n_inner, rng)[:, 1])
     rows = chunk_rows or max(1, 2**13 // n_inner)  # about 8k evaluations per model call
-    row_sum = row_sq = col_sum = None
-    kept = None
-    shift = None
-    out_shape = None
-    with tqdm(total=n_outer * n_inner, unit="eval", desc="nested",
-              disable=None if progress is None else not progress) as bar:
-        for start in range(0, n_outer, rows):
-            stop = min(n_outer, start + rows)
-            grid = np.column_stack([np.repeat(a[start:stop], n_inner), np.tile(b, stop - start)])
-            y = np.asarray(f(problem.full(grid)))
-            if out_shape is None:
-                out_shape = y.shape[1:]
-                p = int(np.prod(out_shape))
-                row_sum, row_sq = np.zeros((n_outer, p)), np.zeros((n_outer, p))
-                col_sum = np.zeros((n_inner, p))
-                shift = y.reshape(len(y), -1).mean(axis=0)
-                if surfaces is not None:
-                    surfaces = np.asarray(surfaces, dtype=int)
-                    if surfaces.min() < 0 or surfaces.max() >= p:
-                        raise ValueError(f"surfaces = {surfaces.tolist()}; flat output indices in [0, {p - 1}]")
-                    kept = np.empty((surfaces.size, n_outer, n_inner))
-            g = y.reshape(stop - start, n_inner, -1) - shift  # one float64 temporary per chunk
-            row_sum[start:stop] = g.sum(axis=1)
-            row_sq[start:stop] = np.einsum("imk,imk->ik", g, g)
-            col_sum += g.sum(axis=0)
-            if kept is not None:
-                kept[:, start:stop] = (g[:, :, surfaces] + shift[surfaces]).transpose(2, 0, 1)
-            bar.update((stop - start) * n_inner)
+    sums = _CrossedSums(n_outer, n_inner, surfaces)
+    evaluate(f, _CrossedGrid(problem, a, b), [sums], n=n_outer * n_inner, chunk_size=rows * n_inner, map=map,
+             progress=progress, desc="nested", unit="eval")
+    row_sum, row_sq, col_sum, shift, out_shape = sums.row_sum, sums.row_sq, sums.col_sum, sums.shift, sums.out_shape
+    kept, surfaces = sums.kept, sums.surfaces
     n_total = n_outer * n_inner
     grand = row_sum.sum(axis=0) / n_total
     variance = row_sq.sum(axis=0) / n_total - grand**2  # ddof = 0 over all pairs
@@ -170,7 +203,7 @@ def nested(
         "variance": (dims, shaped(variance), {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance"}),
         "mean": (dims, shaped(grand + shift), {**yattrs, "long_name": "output mean"}),
     }
-    ds = dataset(variables, dims, coords, problem, base_attrs(
+    ds = dataset(variables, coords, problem, base_attrs(
         "nested", problem, seed, n_outer=n_outer, n_inner=n_inner, model_evaluations=n_total))
     ds = ds.assign_coords({a_name: (a_name, a, {"units": problem.units[a_name]}),
                            b_name: (b_name, b, {"units": problem.units[b_name]})})

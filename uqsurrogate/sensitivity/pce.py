@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
 from .._random import as_generator
+from .._validation import check_int
+from ..errors import InputError
+from ..evaluation import Collect, evaluate
 from ..problem import Problem
 from ._common import base_attrs, dataset, index_attrs, output_labels
 
@@ -69,6 +73,8 @@ def pce(
     order: int = 4,
     *,
     seed: int | None = None,
+    map: Any = None,
+    progress: bool | None = False,
 ) -> xr.Dataset:
     """Sobol' indices of every output from a polynomial chaos expansion.
 
@@ -81,8 +87,11 @@ def pce(
         Model evaluations for the regression (at least twice the number of terms).
     order : int, default 4
         Total polynomial degree.
-    seed : int, optional
+    seed : int, numpy.random.Generator or None
         Seeds the scrambled Sobol' points.
+    map : object with a ``map`` method, optional
+        Where the chunks of evaluations run (:func:`uqsurrogate.evaluation.map_chunks`).
+    progress : bool, optional
 
     Returns
     -------
@@ -90,14 +99,14 @@ def pce(
         ``S1``, ``ST`` (input, output dims...), ``S1_agg``, ``ST_agg``, ``mean``,
         ``variance``, ``loo_error`` (relative leave-one-out error) and ``coefficients``.
     """
-    if int(order) != order or order < 1:
-        raise ValueError(f"order = {order!r}; it must be an integer >= 1")
+    order = check_int(order, "order", min_value=1)
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
     d = len(problem.varied)
     alphas = multi_indices(d, int(order))
-    if int(n) != n or n < 2 * len(alphas):
-        raise ValueError(f"n = {n!r}; an order-{order} expansion in {d} inputs has {len(alphas)} terms: "
+    check_int(n, "n")
+    if n < 2 * len(alphas):
+        raise InputError(f"n = {n!r}; an order-{order} expansion in {d} inputs has {len(alphas)} terms: "
                          f"use n >= {2 * len(alphas)} samples")
     rng = as_generator(seed)
     sampler = qmc.Sobol(d, scramble=True, seed=rng)
@@ -105,7 +114,8 @@ def pce(
     u = sampler.random_base2(n.bit_length() - 1) if n & (n - 1) == 0 else sampler.random(n)
     u = np.clip(u, 1e-12, 1 - 1e-12)  # keep unbounded inverse CDFs finite
     xv = problem.ppf(u)
-    y = np.asarray(f(problem.full(xv)), dtype=np.float64)
+    collected, = evaluate(f, problem.full(xv), [Collect()], map=map, progress=progress, desc="pce")
+    y = np.asarray(collected.values, dtype=np.float64)
     out_shape = y.shape[1:]
     y = y.reshape(len(y), -1)
     psi = _basis(_univariate(problem, int(order)), alphas, xv)
@@ -140,5 +150,5 @@ def pce(
         "coefficients": (["term", *dims], shaped(coef), {**yattrs, "long_name": "coefficients, orthonormal basis"}),
         "multi_index": (["term", "input"], alphas, {"long_name": "degree of each input in each term"}),
     }
-    return dataset(variables, dims, coords, problem,
+    return dataset(variables, coords, problem,
                    base_attrs("pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas)))

@@ -43,22 +43,28 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from collections.abc import Callable
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from scipy import stats
-from tqdm.auto import tqdm
 
 from .._random import as_generator
+from .._validation import check_choice, check_float, check_int, check_power_of_two
+from ..errors import InputError
+from ..evaluation import evaluate
 from ..problem import Problem
 from ._common import base_attrs, dataset, index_attrs, output_labels
 
-__all__ = ["ESTIMATORS", "sobol"]
+__all__ = ["CI_METHODS", "ESTIMATORS", "sobol"]
 
 logger = logging.getLogger(__name__)
 
+#: Confidence intervals: bootstrap of base rows, replicated scrambles, or none.
+CI_METHODS = ("bootstrap", "rqmc", "none")
 ESTIMATORS = {
     "saltelli2010": ("Saltelli et al. 2010", "Jansen 1999"),
     "janon2014": ("Janon et al. 2014", "Jansen 1999"),
@@ -162,39 +168,53 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
+class _SaltelliSums:
+    """Sums over base rows of the per-row statistics (and their bootstrap-weighted sums).
+
+    Outputs are shifted by a provisional centre (the first chunk's mean, or ``shift``), which
+    keeps the sums well conditioned.
+    """
+
+    def __init__(self, lay: _Layout, weights: np.ndarray | None, shift: np.ndarray | None = None):
+        self.lay, self.weights, self.shift = lay, weights, shift
+        self.step = lay.d * (2 if lay.second else 1) + 2
+        self.total = self.boot = self.out_shape = None
+
+    def update(self, y: np.ndarray, x: np.ndarray, start: int) -> None:
+        y = np.asarray(y, dtype=np.float64)
+        if self.out_shape is None:
+            self.out_shape = y.shape[1:]
+        y = y.reshape(y.shape[0], -1)
+        if self.shift is None:
+            self.shift = y.mean(axis=0)
+        nb = y.shape[0] // self.step
+        q = self.lay.stats((y - self.shift).reshape(nb, self.step, -1))
+        part = q.sum(axis=0)
+        self.total = part if self.total is None else self.total + part
+        if self.weights is not None:
+            b0 = start // self.step
+            w = self.weights[:, b0 : b0 + nb]
+            b = (w @ q.reshape(nb, -1)).reshape(w.shape[0], self.lay.k, -1)
+            self.boot = b if self.boot is None else self.boot + b
+
+
 def _accumulate(
-    f: Callable, X: np.ndarray, lay: _Layout, n_base: int, weights: np.ndarray | None, chunk_rows: int | None,
-    progress: bool | None, shape_out: list, shift: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    step = lay.d * (2 if lay.second else 1) + 2
-    total = boot = None
-    nb_chunk = None
-    with tqdm(total=n_base * step, unit="eval", desc="sobol", disable=None if progress is None else not progress) as bar:
-        start = 0
-        while start < n_base:
-            if nb_chunk is None:
-                nb_chunk = 64  # first chunk small: learn the output size
-            stop = min(n_base, start + nb_chunk)
-            y = np.asarray(f(X[start * step : stop * step]), dtype=np.float64)
-            if not shape_out:
-                shape_out.append(y.shape[1:])
-            y = y.reshape(y.shape[0], -1)
-            if shift is None:
-                shift = y.mean(axis=0)  # a provisional centre keeps the sums well conditioned
-            q = lay.stats((y - shift).reshape(stop - start, step, -1))
-            part = q.sum(axis=0)
-            total = part if total is None else total + part
-            if weights is not None:
-                w = weights[:, start:stop]
-                b = (w @ q.reshape(stop - start, -1)).reshape(w.shape[0], lay.k, -1)
-                boot = b if boot is None else boot + b
-            bar.update((stop - start) * step)
-            start = stop
-            if chunk_rows is None:  # about 64 MiB of statistics per chunk
-                nb_chunk = max(1, int(64 * 2**20 // (8 * lay.k * y.shape[1])))
-            else:
-                nb_chunk = max(1, chunk_rows // step)
-    return total, boot, shift
+    f: Callable, X: np.ndarray, lay: _Layout, weights: np.ndarray | None, chunk_rows: int | None,
+    progress: bool | None, map: Any, shift: np.ndarray | None = None,
+) -> _SaltelliSums:
+    sums = _SaltelliSums(lay, weights, shift)
+
+    def chunk_size(y: np.ndarray) -> int:
+        if chunk_rows is None:  # about 64 MiB of statistics per chunk
+            nb = max(1, int(64 * 2**20 // (8 * lay.k * int(np.prod(y.shape[1:])))))
+        else:
+            nb = max(1, chunk_rows // sums.step)
+        return nb * sums.step
+
+    # the first chunk is small (64 base rows): it tells the output's size
+    evaluate(f, X, [sums], chunk_size=chunk_size, first_chunk=64 * sums.step, map=map, progress=progress,
+             desc="sobol", unit="eval")
+    return sums
 
 
 def sobol(
@@ -211,6 +231,7 @@ def sobol(
     seed: int | None = None,
     resample_index: np.ndarray | None = None,
     chunk_rows: int | None = None,
+    map: Any = None,
     progress: bool | None = None,
 ) -> xr.Dataset:
     """First-order, total and (optionally) second-order Sobol' indices of every output.
@@ -232,13 +253,15 @@ def sobol(
     replicates : int, default 8
         Independent scrambles for ``ci="rqmc"`` (the cost is ``replicates`` times larger).
     conf_level : float, default 0.95
-    seed : int, optional
-        Seeds the scrambling and the bootstrap (SALib's scheme: the same seed gives SALib's
-        resamples).
+    seed : int, numpy.random.Generator or None
+        Seeds the scrambling and the bootstrap (SALib's scheme: the same integer seed gives
+        SALib's resamples; a Generator or None draws that integer, recorded in the result).
     resample_index : numpy.ndarray of int, shape (n, resamples), optional
         Explicit bootstrap resamples, in SALib's layout.
     chunk_rows : int, optional
         Model rows per chunk; by default about 64 MiB of statistics per chunk.
+    map : object with a ``map`` method, optional
+        Where the chunks run (:func:`uqsurrogate.evaluation.map_chunks`); same bits whatever it is.
     progress : bool, optional
 
     Returns
@@ -249,17 +272,10 @@ def sobol(
         and ``mean`` of the output.
     """
     if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator = {estimator!r}; allowed: {', '.join(ESTIMATORS)}")
-    if ci not in ("bootstrap", "rqmc", "none"):
-        raise ValueError(f"ci = {ci!r}; allowed: bootstrap, rqmc, none")
-    if int(n) != n or n < 2 or (int(n) & (int(n) - 1)):
-        good = 2 ** max(1, round(math.log2(max(n, 2))))
-        raise ValueError(
-            f"n = {n!r} is not a power of 2; scrambled Sobol' points are balanced only at powers of 2 "
-            f"(try n = {good})"
-        )
-    if not 0 < conf_level < 1:
-        raise ValueError(f"conf_level = {conf_level!r}; allowed: (0, 1)")
+        raise InputError(f"estimator = {estimator!r}; allowed: {', '.join(ESTIMATORS)}")
+    check_choice(ci, "ci", CI_METHODS)
+    n = check_power_of_two(n, "n")
+    check_float(conf_level, "conf_level", 0, 1, closed="neither")
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
     from SALib.sample import sobol as saltelli
@@ -268,7 +284,7 @@ def sobol(
     d = len(problem.varied)
     lay = _Layout(d, second_order)
     rng = as_generator(seed)
-    seed_int = int(seed) if seed is not None else int(rng.integers(2**31))
+    seed_int = int(seed) if isinstance(seed, numbers.Integral) else int(rng.integers(2**31))
     salib_problem = problem.to_salib()
 
     def design(scramble_seed: int) -> np.ndarray:
@@ -277,13 +293,14 @@ def sobol(
 
     shape_out: list = []
     if ci == "rqmc":
-        if int(replicates) != replicates or replicates < 2:
-            raise ValueError(f"replicates = {replicates!r}; rqmc needs an integer >= 2")
+        replicates = check_int(replicates, "replicates", min_value=2)
         seeds = np.random.SeedSequence(seed_int).generate_state(int(replicates))
         reps, shift = [], None
         for s in seeds:
-            total, _, shift = _accumulate(f, design(int(s)), lay, n, None, chunk_rows, progress, shape_out, shift)
-            reps.append(total)
+            sums = _accumulate(f, design(int(s)), lay, None, chunk_rows, progress, map, shift)
+            shape_out.append(sums.out_shape)
+            reps.append(sums.total)
+            shift = sums.shift
         sums = np.stack(reps)  # (R, K, P)
         est = _indices(sums, n, lay, estimator)
         point = {k: _ratio(*v).mean(axis=0) for k, v in est.items()}
@@ -298,17 +315,18 @@ def sobol(
         weights = None
         if ci == "bootstrap":
             if resample_index is None:
-                if int(resamples) != resamples or resamples < 2:
-                    raise ValueError(f"resamples = {resamples!r}; it must be an integer >= 2")
+                resamples = check_int(resamples, "resamples", min_value=2)
                 resample_index = np.random.default_rng(seed_int).integers(n, size=(n, int(resamples)))
             resample_index = np.asarray(resample_index)
             if resample_index.ndim != 2 or resample_index.shape[0] != n:
-                raise ValueError(f"resample_index has shape {resample_index.shape}; expected ({n}, resamples)")
+                raise InputError(f"resample_index has shape {resample_index.shape}; expected ({n}, resamples)")
             r_count = resample_index.shape[1]
             weights = np.zeros((r_count, n), dtype=np.float64)
             for r in range(r_count):
                 weights[r] = np.bincount(resample_index[:, r], minlength=n)
-        total, boot, shift = _accumulate(f, design(seed_int), lay, n, weights, chunk_rows, progress, shape_out)
+        sums = _accumulate(f, design(seed_int), lay, weights, chunk_rows, progress, map)
+        total, boot, shift = sums.total, sums.boot, sums.shift
+        shape_out.append(sums.out_shape)
         est = _indices(total, n, lay, estimator)
         point = {k: _ratio(*v) for k, v in est.items()}
         agg = {k: num.sum(axis=-1) / den.sum(axis=-1) for k, (num, den) in est.items()}
@@ -356,7 +374,7 @@ def sobol(
         if conf:
             variables["S2_conf"] = (["input", "input_2", *dims], full_conf.reshape((d, d, *out_shape)),
                                     index_attrs("S2_conf"))
-    ds = dataset(variables, dims, coords, problem, base_attrs(
+    ds = dataset(variables, coords, problem, base_attrs(
         "sobol", problem, seed_int, base_samples=n, model_evaluations=n_eval, second_order=int(second_order),
         estimator=estimator, estimator_S1=ESTIMATORS[estimator][0], estimator_ST=ESTIMATORS[estimator][1],
         ci=ci, conf_level=conf_level, resamples=int(resamples) if ci == "bootstrap" else 0,

@@ -25,7 +25,9 @@ import numpy as np
 from scipy.stats import qmc
 
 from .._random import as_generator
+from .._validation import check_int, check_power_of_two
 from ..data.schema import INPUTS
+from ..errors import InputError
 
 __all__ = ["PAPER_BOUNDS", "PAPER_LEVELS", "paper_grid", "random_design", "read_design", "shipped_design",
            "sobol_design"]
@@ -82,16 +84,10 @@ def shipped_design(n_sobol: int = 4096, seed: int = 1) -> dict[str, np.ndarray]:
     return {k: np.concatenate([grid[k], extra[k]]) for k in grid}
 
 
-def _check_n(n: int) -> int:
-    if int(n) != n or n < 1:
-        raise ValueError(f"n = {n!r}; the number of points must be a positive integer")
-    return int(n)
-
-
 def _scale(unit: np.ndarray, bounds: Mapping[str, tuple[float, float]]) -> dict[str, np.ndarray]:
     for name, (lo, hi) in bounds.items():
         if not lo <= hi:
-            raise ValueError(f"bounds[{name!r}] = ({lo}, {hi}); the lower bound must not exceed the upper")
+            raise InputError(f"bounds[{name!r}] = ({lo}, {hi}); the lower bound must not exceed the upper")
     lo = np.array([b[0] for b in bounds.values()])
     hi = np.array([b[1] for b in bounds.values()])
     x = lo + unit * (hi - lo)
@@ -106,8 +102,8 @@ def sobol_design(
     Parameters
     ----------
     n : int
-        Number of points.  Powers of 2 keep the sequence's balance; other n take the first
-        n points of the next power of 2.
+        Number of points, a power of 2: scrambled Sobol' points are balanced only there
+        (the rule :func:`uqsurrogate.sensitivity.sobol` applies too).
     seed : int, Generator or None
         Seeds the scrambling.
     bounds : mapping of str to (low, high), default the paper's box
@@ -116,10 +112,8 @@ def sobol_design(
     -------
     dict of str to numpy.ndarray, each of shape (n,)
     """
-    n = _check_n(n)
-    m = int(np.ceil(np.log2(n)))
-    if 2**m != n:
-        logger.info("Sobol' design: n = %d is not a power of 2; taking the first %d of %d points", n, n, 2**m)
+    n = check_power_of_two(n, "n", min_value=1)
+    m = n.bit_length() - 1
     sampler = qmc.Sobol(d=len(bounds), scramble=True, seed=as_generator(seed))
     return _scale(sampler.random_base2(m)[:n], bounds)
 
@@ -139,7 +133,7 @@ def random_design(
     -------
     dict of str to numpy.ndarray, each of shape (n,)
     """
-    n = _check_n(n)
+    n = check_int(n, "n", min_value=1)
     return _scale(as_generator(seed).random((n, len(bounds))), bounds)
 
 
@@ -163,12 +157,12 @@ def read_design(path: str | os.PathLike) -> dict[str, np.ndarray]:
     lines = [ln.replace(",", " ").split() for ln in path.read_text().splitlines()]
     lines = [ln for ln in lines if ln and not ln[0].startswith("#")]
     if len(lines) < 2:
-        raise ValueError(f"{path}: a design needs a header row of input names and at least one row of values")
+        raise InputError(f"{path}: a design needs a header row of input names and at least one row of values")
     header = lines[0]
     unknown = [h for h in header if h not in INPUTS]
     missing = [k for k in INPUTS if k not in header]
     if unknown or missing:
-        raise ValueError(
+        raise InputError(
             f"{path}: header {header}: "
             + (f"unknown columns {unknown}; " if unknown else "")
             + (f"missing inputs {missing}; " if missing else "")
@@ -177,10 +171,10 @@ def read_design(path: str | os.PathLike) -> dict[str, np.ndarray]:
     rows = []
     for k, row in enumerate(lines[1:], 2):
         if len(row) != len(header):
-            raise ValueError(f"{path}: data row {k - 1} has {len(row)} values, expected {len(header)}")
+            raise InputError(f"{path}: data row {k - 1} has {len(row)} values, expected {len(header)}")
         try:
             rows.append([float(v) for v in row])
         except ValueError:
-            raise ValueError(f"{path}: data row {k - 1} is not numeric: {row}") from None
+            raise InputError(f"{path}: data row {k - 1} is not numeric: {row}") from None
     table = np.array(rows)
     return {name: table[:, header.index(name)] for name in INPUTS}

@@ -29,25 +29,29 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.fft
 
+from ..constants import (
+    BOLTZMANN,
+    C_PER_M2_TO_E_PER_NM2,
+    ELEMENTARY_CHARGE,
+    MOLAR_TO_NM3,
+    VACUUM_PERMITTIVITY,
+)
+from ..errors import InputError, UQSurrogateError
 from .fmt import FUNCTIONALS, derivatives
 
 __all__ = ["SlitModel", "SlitSolution", "bjerrum_length", "solve_slit", "ConvergenceError"]
 
 logger = logging.getLogger(__name__)
 
-# CODATA 2018 (exact since the 2019 SI redefinition, except ε0)
-ELEMENTARY_CHARGE = 1.602176634e-19  # C
-BOLTZMANN = 1.380649e-23  # J/K
-AVOGADRO = 6.02214076e23  # 1/mol
-VACUUM_PERMITTIVITY = 8.8541878128e-12  # F/m
-#: 1 mol/L in nm^-3.
-MOLAR_TO_NM3 = AVOGADRO * 1e-24
-#: 1 C/m^2 in elementary charges per nm^2.
-C_PER_M2_TO_E_PER_NM2 = 1e-18 / ELEMENTARY_CHARGE
+#: Wall potentials: soft (WCA, as in the MD) or hard.
+WALLS = ("soft", "hard")
+#: Hard-sphere functionals of the solver; "none" gives point ions.
+SOLVER_FUNCTIONALS = (*FUNCTIONALS, "none")
+
 CHARGES = np.array([1.0, -1.0])
 
 
-class ConvergenceError(RuntimeError):
+class ConvergenceError(UQSurrogateError, RuntimeError):
     """The Euler-Lagrange iteration did not reach its tolerance."""
 
 
@@ -114,15 +118,15 @@ class SlitModel:
     mixing: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.wall not in ("soft", "hard"):
-            raise ValueError(f"wall = {self.wall!r}; allowed: soft, hard")
-        if self.functional not in (*FUNCTIONALS, "none"):
-            raise ValueError(f"functional = {self.functional!r}; allowed: {', '.join(FUNCTIONALS)}, none")
+        if self.wall not in WALLS:
+            raise InputError(f"wall = {self.wall!r}; allowed: soft, hard")
+        if self.functional not in SOLVER_FUNCTIONALS:
+            raise InputError(f"functional = {self.functional!r}; allowed: {', '.join(FUNCTIONALS)}, none")
         for name, lo in (("temperature", 0), ("permittivity", 0), ("cells_per_nm", 0), ("tol", 0)):
             if not getattr(self, name) > lo:
-                raise ValueError(f"{name} = {getattr(self, name)!r}; it must be > {lo}")
+                raise InputError(f"{name} = {getattr(self, name)!r}; it must be > {lo}")
         if not 0 < self.mixing <= 1:
-            raise ValueError(f"mixing = {self.mixing!r}; allowed: (0, 1]")
+            raise InputError(f"mixing = {self.mixing!r}; allowed: (0, 1]")
 
     @property
     def bjerrum_length(self) -> float:
@@ -170,7 +174,7 @@ class SlitSolution:
         """
         n_cells = self.density.shape[1]
         if n_cells % n_bins:
-            raise ValueError(f"n_bins = {n_bins} does not divide the {n_cells} cells")
+            raise InputError(f"n_bins = {n_bins} does not divide the {n_cells} cells")
         k = n_cells // n_bins
         dens = self.density.reshape(2, n_bins, k).mean(axis=2)
         e = self.edges[::k]
@@ -217,22 +221,22 @@ def _check_inputs(h: float, c: float, d_plus: float, d_minus: float, sigma: floa
     values = {"h": h, "c": c, "d_plus": d_plus, "d_minus": d_minus, "sigma": sigma}
     for name, value in values.items():
         if not np.isfinite(value):
-            raise ValueError(f"{name} = {value!r} is not a finite number")
+            raise InputError(f"{name} = {value!r} is not a finite number")
     if not h > 0:
-        raise ValueError(f"h = {h} nm; the wall separation must be > 0")
+        raise InputError(f"h = {h} nm; the wall separation must be > 0")
     if c < 0:
-        raise ValueError(f"c = {c} mol/L; the salt concentration must be >= 0")
+        raise InputError(f"c = {c} mol/L; the salt concentration must be >= 0")
     if sigma > 0:
-        raise ValueError(f"sigma = {sigma} C/m2; the model needs sigma <= 0 (its counterions are the cations)")
+        raise InputError(f"sigma = {sigma} C/m2; the model needs sigma <= 0 (its counterions are the cations)")
     if c == 0 and sigma == 0:
-        raise ValueError("c = 0 and sigma = 0: there are no ions in the slit")
+        raise InputError("c = 0 and sigma = 0: there are no ions in the slit")
     hs = model.functional != "none"
     for name in ("d_plus", "d_minus"):
         d = values[name]
         if d < 0 or (hs and d == 0):
-            raise ValueError(f"{name} = {d} nm; ion diameters must be > 0 (or 0 with functional='none')")
+            raise InputError(f"{name} = {d} nm; ion diameters must be > 0 (or 0 with functional='none')")
         if d >= h:
-            raise ValueError(f"{name} = {d} nm does not fit between walls h = {h} nm apart; need {name} < h")
+            raise InputError(f"{name} = {d} nm does not fit between walls h = {h} nm apart; need {name} < h")
 
 
 def solve_slit(

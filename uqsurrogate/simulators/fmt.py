@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = ["FUNCTIONALS", "Derivatives", "bulk_thermodynamics", "derivatives"]
 
 FUNCTIONALS = ("wbii", "rosenfeld")
@@ -94,7 +96,7 @@ def derivatives(
         Φ (kT per volume) and ∂Φ/∂n0, ∂Φ/∂n1, ∂Φ/∂n2, ∂Φ/∂n3, ∂Φ/∂nv1, ∂Φ/∂nv2.
     """
     if functional not in FUNCTIONALS:
-        raise ValueError(f"functional = {functional!r}; allowed: {', '.join(FUNCTIONALS)}")
+        raise InputError(f"functional = {functional!r}; allowed: {', '.join(FUNCTIONALS)}")
     one = 1.0 - n3
     lg = np.log(one)
     if functional == "wbii":

@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._validation import check_int
+from ..constants import MOLAR_TO_NM3
 from ..data.lammps import ERROR_METHODS, ave_chunk_profile
-from .electrolyte import MOLAR_TO_NM3
+from ..errors import InputError
 
 __all__ = ["NoiseModel"]
 
@@ -47,13 +49,11 @@ class NoiseModel:
 
     def __post_init__(self) -> None:
         if not self.lateral_area > 0:
-            raise ValueError(f"lateral_area = {self.lateral_area!r} nm^2; it must be > 0")
-        if int(self.n_blocks) != self.n_blocks or self.n_blocks < 2:
-            raise ValueError(f"n_blocks = {self.n_blocks!r}; it must be an integer >= 2")
-        if int(self.configs_per_block) != self.configs_per_block or self.configs_per_block < 1:
-            raise ValueError(f"configs_per_block = {self.configs_per_block!r}; it must be an integer >= 1")
+            raise InputError(f"lateral_area = {self.lateral_area!r} nm^2; it must be > 0")
+        check_int(self.n_blocks, "n_blocks", min_value=2)
+        check_int(self.configs_per_block, "configs_per_block", min_value=1)
         if self.error not in ERROR_METHODS:
-            raise ValueError(f"error = {self.error!r}; allowed: {', '.join(ERROR_METHODS)}")
+            raise InputError(f"error = {self.error!r}; allowed: {', '.join(ERROR_METHODS)}")
 
     def as_dict(self) -> dict:
         """The settings, for the output file's attributes."""

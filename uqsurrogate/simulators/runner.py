@@ -25,12 +25,15 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
-from tqdm.auto import tqdm
 
 from .._atomic import atomic_path
+from .._validation import check_int
 from .._version import __version__
+from ..constants import NM3_TO_MOLAR
 from ..data.io import load_dataset, save_dataset
 from ..data.schema import INPUTS, SPECIES, make_dataset
+from ..errors import InputError
+from ..evaluation import chunk_bounds, map_chunks
 from .electrolyte import ConvergenceError, SlitModel, solve_slit
 from .noise import NoiseModel
 
@@ -38,16 +41,12 @@ __all__ = ["ElectrolyteSimulator", "simulate"]
 
 logger = logging.getLogger(__name__)
 
-#: nm^-3 in mol/L.
-_NM3_TO_MOLAR = 1 / (6.02214076e23 * 1e-24)
 
 
 def _seed_entropy(seed: int | None) -> int:
     if seed is None:
         return int(np.random.SeedSequence().entropy)
-    if int(seed) != seed or seed < 0:
-        raise ValueError(f"seed = {seed!r}; use an integer >= 0 (or None for a fresh one, recorded in the output)")
-    return int(seed)
+    return check_int(seed, "seed", min_value=0)
 
 
 @dataclass(frozen=True)
@@ -69,8 +68,7 @@ class ElectrolyteSimulator:
     n_bins: int = 502
 
     def __post_init__(self) -> None:
-        if int(self.n_bins) != self.n_bins or self.n_bins < 2:
-            raise ValueError(f"n_bins = {self.n_bins!r}; it must be an integer >= 2")
+        check_int(self.n_bins, "n_bins", min_value=2)
 
     def settings(self) -> dict:
         """Every parameter of the simulator and its noise model, as plain JSON-able values."""
@@ -100,7 +98,7 @@ class ElectrolyteSimulator:
             )
             sol = solve_slit(h, c, d_plus, d_minus, sigma, careful, n_bins=self.n_bins)
         z, dens = sol.bin_average(self.n_bins)
-        return z, dens * _NM3_TO_MOLAR
+        return z, dens * NM3_TO_MOLAR
 
     def run(self, design: Mapping[str, np.ndarray], seed: int, start: int = 0) -> xr.Dataset:
         """Simulate every point of a design, in this process.
@@ -122,7 +120,7 @@ class ElectrolyteSimulator:
         """
         missing = [k for k in INPUTS if k not in design]
         if missing:
-            raise ValueError(f"design lacks inputs {missing}; it needs {list(INPUTS)}")
+            raise InputError(f"design lacks inputs {missing}; it needs {list(INPUTS)}")
         x = {k: np.atleast_1d(np.asarray(design[k], dtype=float)) for k in INPUTS}
         n = x["h"].size
         z = np.empty((n, self.n_bins))
@@ -157,14 +155,30 @@ def _design_digest(design: Mapping[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _run_chunk(simulator: ElectrolyteSimulator, design: dict, seed: int, start: int, path: str) -> int:
-    # one BLAS thread per process: the solver's small least-squares steps only lose from
-    # threads, and with several workers they oversubscribe the cores (measured: 2 workers
-    # took 1.7x the serial time with OpenBLAS threads, 0.6x with one thread each)
-    with threadpool_limits(limits=1):
-        ds = simulator.run(design, seed, start)
-    save_dataset(ds, path)
-    return len(design["h"])
+def _chunk_path(parts: Path, start: int, chunk_size: int) -> Path:
+    return parts / f"chunk-{start // chunk_size:06d}.nc"
+
+
+@dataclass(frozen=True)
+class _SimulateChunk:
+    """Simulate rows [start, stop) of the design and write them to their part file (picklable)."""
+
+    simulator: ElectrolyteSimulator
+    design: dict
+    seed: int
+    parts: Path
+    chunk_size: int
+
+    def __call__(self, bounds: tuple[int, int]) -> int:
+        start, stop = bounds
+        rows = {k: v[start:stop] for k, v in self.design.items()}
+        # one BLAS thread per process: the solver's small least-squares steps only lose from
+        # threads, and with several workers they oversubscribe the cores (measured: 2 workers
+        # took 1.7x the serial time with OpenBLAS threads, 0.6x with one thread each)
+        with threadpool_limits(limits=1):
+            ds = self.simulator.run(rows, self.seed, start)
+        save_dataset(ds, _chunk_path(self.parts, start, self.chunk_size))
+        return stop - start
 
 
 def simulate(
@@ -207,17 +221,15 @@ def simulate(
     out = Path(out)
     missing = [k for k in INPUTS if k not in design]
     if missing:
-        raise ValueError(f"design lacks inputs {missing}; it needs {list(INPUTS)}")
+        raise InputError(f"design lacks inputs {missing}; it needs {list(INPUTS)}")
     design = {k: np.atleast_1d(np.asarray(design[k], dtype=float)) for k in INPUTS}
     n = design["h"].size
     if any(v.shape != (n,) for v in design.values()):
-        raise ValueError(f"design inputs have different lengths: { {k: v.size for k, v in design.items()} }")
+        raise InputError(f"design inputs have different lengths: { {k: v.size for k, v in design.items()} }")
     if n == 0:
-        raise ValueError("design is empty")
-    if int(workers) != workers or workers < 1:
-        raise ValueError(f"workers = {workers!r}; it must be an integer >= 1")
-    if int(chunk_size) != chunk_size or chunk_size < 1:
-        raise ValueError(f"chunk_size = {chunk_size!r}; it must be an integer >= 1")
+        raise InputError("design is empty")
+    workers = check_int(workers, "workers", min_value=1)
+    chunk_size = check_int(chunk_size, "chunk_size", min_value=1)
     parts = out.with_name(out.name + ".parts")
     manifest = {
         "design_sha256": _design_digest(design),
@@ -231,10 +243,10 @@ def simulate(
         old = json.loads(manifest_path.read_text())
         seed_entropy = int(old.get("seed"))
         if seed is not None and int(seed) != seed_entropy:
-            raise ValueError(f"{parts} holds a run with seed {seed_entropy}, not {seed}; delete it to start over")
+            raise InputError(f"{parts} holds a run with seed {seed_entropy}, not {seed}; delete it to start over")
         old.pop("seed", None)
         if old != json.loads(json.dumps(manifest)):
-            raise ValueError(
+            raise InputError(
                 f"{parts} holds an unfinished run of another design or other simulator settings; "
                 "delete it to start over, or rerun the original command to finish it"
             )
@@ -244,27 +256,25 @@ def simulate(
         parts.mkdir(parents=True, exist_ok=True)
         with atomic_path(manifest_path) as tmp:
             tmp.write_text(json.dumps({**manifest, "seed": seed_entropy}, indent=1))
-    starts = list(range(0, n, int(chunk_size)))
-    paths = [parts / f"chunk-{s // chunk_size:06d}.nc" for s in starts]
-    todo = [(s, p) for s, p in zip(starts, paths) if not p.is_file()]
-    done_samples = n - sum(min(chunk_size, n - s) for s, _ in todo)
+    bounds = chunk_bounds(n, chunk_size)
+    paths = [_chunk_path(parts, a, chunk_size) for a, _ in bounds]
+    todo = [ab for ab, p in zip(bounds, paths) if not p.is_file()]
+    done_samples = n - sum(b - a for a, b in todo)
     if done_samples:
         logger.info("%d of %d samples already done", done_samples, n)
-    quiet = None if progress is None else not progress  # tqdm: None = quiet when not on a terminal
-    with tqdm(total=n, initial=done_samples, unit="input", desc="simulate", disable=quiet, dynamic_ncols=True) as bar:
-        chunk = {s: {k: v[s : s + chunk_size] for k, v in design.items()} for s, _ in todo}
-        if workers == 1:
-            for s, p in todo:
-                bar.update(_run_chunk(simulator, chunk[s], seed_entropy, s, str(p)))
-        else:
-            with concurrent.futures.ProcessPoolExecutor(max_workers=int(workers)) as pool:
-                futures = [pool.submit(_run_chunk, simulator, chunk[s], seed_entropy, s, str(p)) for s, p in todo]
-                try:
-                    for fut in concurrent.futures.as_completed(futures):
-                        bar.update(fut.result())
-                except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+    task = _SimulateChunk(simulator, design, seed_entropy, parts, chunk_size)
+    pool = None if workers == 1 else concurrent.futures.ProcessPoolExecutor(max_workers=workers)
+    try:
+        for _ in map_chunks(task, todo, map=pool, progress=progress, desc="simulate", unit="input", total=n,
+                            initial=done_samples):
+            pass
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown()
     pieces = [load_dataset(p) for p in paths]
     ds = xr.concat(pieces, dim="sample", data_vars="all", coords="different", compat="equals",
                    combine_attrs="drop_conflicts")

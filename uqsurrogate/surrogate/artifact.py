@@ -28,6 +28,9 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..errors import InputError
+from .scaling import minmax_scale
+from .zgrid import z_for
 
 __all__ = ["ArtifactError", "FORMAT", "FORMAT_VERSION", "Surrogate", "load_artifact", "save_artifact", "sha256_file"]
 
@@ -41,7 +44,7 @@ MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 
 
-class ArtifactError(ValueError):
+class ArtifactError(InputError):
     """A model directory is missing, corrupted, or of another format version."""
 
 
@@ -82,8 +85,7 @@ class Surrogate:
     def scale_inputs(self, X: np.ndarray) -> np.ndarray:
         """Min-max scale physical inputs (n, n_inputs) with the training ranges."""
         s = self.metadata["scaling"]
-        lo, hi = np.asarray(s["min"]), np.asarray(s["max"])
-        return (np.asarray(X, dtype=float) - lo) / np.where(hi > lo, hi - lo, 1.0)
+        return minmax_scale(X, s["min"], s["max"])
 
     def predict(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """Densities for physical inputs.
@@ -101,7 +103,7 @@ class Surrogate:
         """
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != len(self.input_names):
-            raise ValueError(f"X has shape {X.shape}; expected (n, {len(self.input_names)}) for {self.input_names}")
+            raise InputError(f"X has shape {X.shape}; expected (n, {len(self.input_names)}) for {self.input_names}")
         xs = self.scale_inputs(X).astype("float32")
         out = np.concatenate(
             [np.asarray(self.model(xs[i : i + batch_size], training=False)) for i in range(0, len(xs), batch_size)]
@@ -115,23 +117,7 @@ class Surrogate:
 
     def z(self, X: np.ndarray) -> np.ndarray:
         """Bin centres (nm) for inputs X (n, n_inputs) under the recorded z convention, shape (n, n_bins)."""
-        out = self.metadata["outputs"]
-        conv = out["z_convention"]
-        X = np.atleast_2d(np.asarray(X, dtype=float))
-        k = np.arange(self.n_bins) + 0.5
-        column = {name: X[:, i] for i, name in enumerate(self.input_names)}
-        if conv == "uniform-slit":
-            h = column["h"][:, None]
-            return -h / 2 + k[None, :] * h / self.n_bins
-        if conv == "affine":
-            lin = lambda terms: sum(c * column[name] for name, c in terms.items())  # noqa: E731
-            start = lin(out["affine"].get("start", {})) + np.zeros(len(X))
-            width = lin(out["affine"].get("width", {})) + np.zeros(len(X))
-            return start[:, None] + k[None, :] * width[:, None]
-        if conv == "fixed":
-            z = np.asarray(out["z"], dtype=float)
-            return np.broadcast_to(z, (len(X), z.size)).copy()
-        raise ArtifactError(f"the model records no z grid (z_convention = {conv!r})")
+        return z_for(self.metadata["outputs"], self.n_bins, X, self.input_names)
 
 
 def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -160,7 +146,7 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
     try:
         from .network import import_keras
 
-        keras = import_keras()
+        import_keras()
         # an uncompiled copy: the artifact holds the network, not the optimizer's state
         bare = model.__class__.from_config(model.get_config())
         bare.set_weights(model.get_weights())

@@ -25,11 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError, UQSurrogateError
+from .scaling import minmax_scale
+
 __all__ = ["RestrictedUnpickler", "UnsafePickleError", "import_legacy_model", "read_keras2_h5",
            "read_minmax_scaler"]
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(UQSurrogateError, pickle.UnpicklingError):
     """A pickle asks for something outside the allow-list; nothing was executed."""
 
 
@@ -178,7 +181,7 @@ def read_keras2_h5(path: str | os.PathLike) -> list[tuple[np.ndarray, np.ndarray
 
     with h5py.File(path, "r") as f:
         if "model_config" not in f.attrs or "model_weights" not in f:
-            raise ValueError(f"{path}: not a Keras HDF5 model (no model_config or model_weights)")
+            raise InputError(f"{path}: not a Keras HDF5 model (no model_config or model_weights)")
         raw = f.attrs["model_config"]
         config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
         layers = config["config"]["layers"] if isinstance(config["config"], dict) else config["config"]
@@ -188,7 +191,7 @@ def read_keras2_h5(path: str | os.PathLike) -> list[tuple[np.ndarray, np.ndarray
             if kind == "Dropout" or kind == "InputLayer":
                 continue
             if kind != "Dense":
-                raise ValueError(f"{path}: layer {cfg.get('name')!r} is {kind}; only Dense and Dropout are supported")
+                raise InputError(f"{path}: layer {cfg.get('name')!r} is {kind}; only Dense and Dropout are supported")
             group = f["model_weights"][cfg["name"]]
             names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
             weights = {n.split("/")[-1].split(":")[0]: np.asarray(group[n]) for n in names}
@@ -238,20 +241,20 @@ def import_legacy_model(
     scaler = read_minmax_scaler(scaler_path)
     n_in = dense[0][0].shape[0]
     if len(input_names) != n_in or len(input_units) != n_in:
-        raise ValueError(f"the network takes {n_in} inputs; give {n_in} input_names and input_units")
+        raise InputError(f"the network takes {n_in} inputs; give {n_in} input_names and input_units")
     if scaler["data_min"].shape != (n_in,):
-        raise ValueError(f"the scaler has {scaler['data_min'].size} features; the network takes {n_in}")
+        raise InputError(f"the scaler has {scaler['data_min'].size} features; the network takes {n_in}")
     if not np.allclose(scaler["feature_range"], [0, 1]):
-        raise ValueError(f"feature_range {scaler['feature_range'].tolist()} is not (0, 1); not supported")
+        raise InputError(f"feature_range {scaler['feature_range'].tolist()} is not (0, 1); not supported")
     n_out = dense[-1][0].shape[1]
     if n_out % len(species):
-        raise ValueError(f"{n_out} outputs do not split into {len(species)} species")
+        raise InputError(f"{n_out} outputs do not split into {len(species)} species")
     # check our min-max rule reproduces sklearn's transform, including zero-range features
     lo, hi = scaler["data_min"], scaler["data_max"]
     probe = np.linspace(lo - 1, hi + 1, 3)
-    ours = (probe - lo) / np.where(hi > lo, hi - lo, 1.0)
+    ours = minmax_scale(probe, lo, hi)
     if not np.allclose(ours, probe * scaler["scale"] + scaler["min"], rtol=1e-12, atol=1e-12):
-        raise ValueError("the scaler's scale_/min_ are not those of a (0, 1) MinMaxScaler of its data_min_/data_max_")
+        raise InputError("the scaler's scale_/min_ are not those of a (0, 1) MinMaxScaler of its data_min_/data_max_")
     model = keras.Sequential([keras.Input(shape=(n_in,))] + [
         keras.layers.Dense(w.shape[1], activation=act, name=f"dense_{k}") for k, (w, _, act) in enumerate(dense)
     ])

@@ -21,6 +21,8 @@ noisy; its expectation is MSE plus the constant mean(ε²)).
 
 from __future__ import annotations
 
+from ..errors import InputError
+
 __all__ = ["LOSSES", "make_loss", "mse_hard"]
 
 LOSSES = ("mse", "soft-label", "chi2")
@@ -76,7 +78,7 @@ def make_loss(name: str, seed: int = 0, error_floor: float = 0.0):
 
     elif name == "chi2":
         if not error_floor > 0:
-            raise ValueError(f"error_floor = {error_floor!r}; chi2 needs a floor > 0 for bins with zero error")
+            raise InputError(f"error_floor = {error_floor!r}; chi2 needs a floor > 0 for bins with zero error")
         floor2 = float(error_floor) ** 2
 
         def loss(y_true, y_pred):
@@ -85,6 +87,6 @@ def make_loss(name: str, seed: int = 0, error_floor: float = 0.0):
             return ops.mean(w * ops.square(y - y_pred), axis=-1) / ops.mean(w)
 
     else:
-        raise ValueError(f"loss = {name!r}; allowed: {', '.join(LOSSES)}")
+        raise InputError(f"loss = {name!r}; allowed: {', '.join(LOSSES)}")
     loss.__name__ = name.replace("-", "_")
     return loss

@@ -30,6 +30,7 @@ import xarray as xr
 
 from .._version import __version__
 from ..data.schema import CONVENTIONS, SPECIES
+from ..errors import InputError
 
 __all__ = ["surrogate_metrics"]
 
@@ -59,7 +60,7 @@ def surrogate_metrics(
     pred = np.asarray(prediction, dtype=float)
     y = np.asarray(ds["density"].values, dtype=float)
     if pred.shape != y.shape:
-        raise ValueError(f"prediction has shape {pred.shape}; expected {y.shape} to match the dataset")
+        raise InputError(f"prediction has shape {pred.shape}; expected {y.shape} to match the dataset")
     refs = {"labels": y}
     if "density_true" in ds:
         refs["truth"] = np.asarray(ds["density_true"].values, dtype=float)

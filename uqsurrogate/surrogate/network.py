@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 
+from ..errors import InputError, MissingDependencyError
+
 __all__ = ["build_network", "import_keras"]
 
 
@@ -42,7 +44,7 @@ def import_keras():
         try:
             import tensorflow  # noqa: F401
         except ImportError as err:  # pragma: no cover - TensorFlow is a runtime dependency
-            raise ImportError("the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'") from err
+            raise MissingDependencyError("the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'") from err
         finally:
             if saved is not None:
                 os.dup2(saved, 2)
@@ -51,7 +53,7 @@ def import_keras():
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
     except ImportError as err:  # pragma: no cover - TensorFlow is a runtime dependency
-        raise ImportError("the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'") from err
+        raise MissingDependencyError("the surrogate needs TensorFlow and Keras 3: pip install 'tensorflow>=2.16'") from err
     return keras
 
 
@@ -83,7 +85,7 @@ def build_network(
     """
     keras = import_keras()
     if not 0 <= dropout < 1:
-        raise ValueError(f"dropout = {dropout!r}; allowed: [0, 1)")
+        raise InputError(f"dropout = {dropout!r}; allowed: [0, 1)")
     inputs = keras.Input(shape=(n_inputs,), name="inputs")
     x = inputs
     for k, units in enumerate(hidden):

@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +40,22 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .._atomic import atomic_path
+from .._validation import check_choice, check_float, check_int
 from ..data.schema import INPUTS, SPECIES, input_names, validate
+from ..errors import InputError
 from .artifact import Surrogate, save_artifact
 from .losses import LOSSES, make_loss, mse_hard
 from .network import build_network, import_keras
+from .scaling import minmax_scale
+from .zgrid import detect_z_convention
 
-__all__ = ["PRESETS", "SurrogateTrainer", "TrainingConfig", "data_digest", "split_indices"]
+__all__ = ["OUTPUT_SCALES", "PRESETS", "SCHEDULES", "SurrogateTrainer", "TrainingConfig", "data_digest",
+           "split_indices"]
+
+#: Learning-rate schedules.
+SCHEDULES = ("constant", "cosine")
+#: Output scalings: none (mol/L), max (by each output's training maximum), concentration (n/c).
+OUTPUT_SCALES = ("none", "max", "concentration")
 
 logger = logging.getLogger(__name__)
 
@@ -97,24 +108,16 @@ class TrainingConfig:
     checkpoint_every: int = 25
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss = {self.loss!r}; allowed: {', '.join(LOSSES)}")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule = {self.schedule!r}; allowed: constant, cosine")
-        if self.output_scale not in ("none", "max", "concentration"):
-            raise ValueError(f"output_scale = {self.output_scale!r}; allowed: none, max, concentration")
+        check_choice(self.loss, "loss", LOSSES)
+        check_choice(self.schedule, "schedule", SCHEDULES)
+        check_choice(self.output_scale, "output_scale", OUTPUT_SCALES)
         for name in ("epochs", "batch_size", "checkpoint_every"):
-            v = getattr(self, name)
-            if int(v) != v or v < 1:
-                raise ValueError(f"{name} = {v!r}; it must be an integer >= 1")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate = {self.learning_rate!r}; it must be > 0")
-        if not 0 < self.test_fraction < 1:
-            raise ValueError(f"test_fraction = {self.test_fraction!r}; allowed: (0, 1)")
-        if self.patience is not None and (int(self.patience) != self.patience or self.patience < 1):
-            raise ValueError(f"patience = {self.patience!r}; it must be an integer >= 1 or None")
-        if int(self.seed) != self.seed or self.seed < 0:
-            raise ValueError(f"seed = {self.seed!r}; it must be an integer >= 0")
+            check_int(getattr(self, name), name, min_value=1)
+        check_float(self.learning_rate, "learning_rate", 0, None, closed="neither")
+        check_float(self.test_fraction, "test_fraction", 0, 1, closed="neither")
+        if self.patience is not None:
+            check_int(self.patience, "patience", min_value=1)
+        check_int(self.seed, "seed", min_value=0)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -142,37 +145,10 @@ def data_digest(ds: xr.Dataset) -> str:
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded random split of ``n`` samples into (train, test) index arrays, both sorted."""
     if n < 2:
-        raise ValueError(f"the dataset has {n} sample(s); a train/test split needs at least 2")
+        raise InputError(f"the dataset has {n} sample(s); a train/test split needs at least 2")
     perm = np.random.default_rng(seed).permutation(n)
     n_test = min(n - 1, max(1, int(round(test_fraction * n))))
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
-
-
-def _z_convention(ds: xr.Dataset) -> dict:
-    z = np.asarray(ds["z"].values, dtype=float)
-    n_bins = z.shape[1]
-    if "h" in ds:
-        h = np.asarray(ds["h"].values, dtype=float)[:, None]
-        uniform = -h / 2 + (np.arange(n_bins) + 0.5)[None, :] * h / n_bins
-        if np.allclose(z, uniform, rtol=0, atol=1e-9 * max(1.0, float(np.abs(h).max()))):
-            return {"z_convention": "uniform-slit", "z": None}
-    if np.allclose(z, z[:1], rtol=0, atol=1e-12):
-        return {"z_convention": "fixed", "z": z[0].tolist()}
-    raise ValueError(
-        "z differs between samples in a way the model cannot record: it must be equal bins across "
-        "(-h/2, h/2) (as the simulator and the importers write) or one grid for all samples"
-    )
-
-
-def _save_atomic(write, final: Path) -> None:
-    """Call ``write(tmp)`` with a temporary name that keeps ``final``'s suffixes, then rename."""
-    tmp = final.with_name(f".tmp-{os.getpid()}-{final.name}")
-    try:
-        write(tmp)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class _Progress:
@@ -215,6 +191,8 @@ class SurrogateTrainer:
         The trained network (best validation weights).
     history_ : dict of str to list of float
         ``loss``, ``mse_hard``, ``val_loss``, ``val_mse_hard`` per epoch.
+    epoch_seconds_ : list of float
+        Wall time of each epoch this ``fit`` ran (not recorded in the artifact).
     best_epoch_ : int
     train_index_, test_index_ : numpy.ndarray
     metadata_ : dict
@@ -240,7 +218,6 @@ class SurrogateTrainer:
         split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
         train, test = split_indices(n, cfg.test_fraction, split_seed)
         lo, hi = X[train].min(axis=0), X[train].max(axis=0)
-        scale_x = lambda x: (x - lo) / np.where(hi > lo, hi - lo, 1.0)  # noqa: E731
         if cfg.output_scale == "max":
             out_scale = Y[train].max(axis=0)
             out_scale = np.where(out_scale > 0, out_scale, 1.0)
@@ -250,16 +227,16 @@ class SurrogateTrainer:
         per_sample = np.ones((n, 1))
         if cfg.output_scale == "concentration":
             if "c" not in names:
-                raise ValueError(f"output_scale = 'concentration' needs an input c; the dataset's inputs are {names}")
+                raise InputError(f"output_scale = 'concentration' needs an input c; the dataset's inputs are {names}")
             by_input, per_sample = "c", X[:, [names.index("c")]]
             if not np.all(per_sample > 0):
-                raise ValueError(f"output_scale = 'concentration' needs c > 0; min c = {per_sample.min():g}")
+                raise InputError(f"output_scale = 'concentration' needs c > 0; min c = {per_sample.min():g}")
         out_scale_all = out_scale * per_sample  # (n, P)
         floor = 0.0
         if cfg.loss == "chi2":
             nonzero = (E[train] / out_scale_all[train])[E[train] > 0]
             floor = 0.1 * float(np.median(nonzero)) if nonzero.size else 1.0
-        xs = scale_x(X).astype("float32")
+        xs = minmax_scale(X, lo, hi).astype("float32")
         packed = np.concatenate([Y / out_scale_all, E / out_scale_all], axis=1).astype("float32")
 
         digest = data_digest(ds)
@@ -280,7 +257,7 @@ class SurrogateTrainer:
         if ckpt is not None and (ckpt / "state.json").is_file():
             state = json.loads((ckpt / "state.json").read_text())
             if state.get("id") != state_id:
-                raise ValueError(
+                raise InputError(
                     f"{ckpt} holds a checkpoint of another configuration or dataset; delete it to start over"
                 )
             model = keras.saving.load_model(ckpt / "last.keras", custom_objects={loss.__name__: loss,
@@ -298,10 +275,16 @@ class SurrogateTrainer:
         trainer = self
         tracker = {"best": best, "best_epoch": best_epoch, "wait": wait, "best_weights": best_weights}
 
+        epoch_seconds: list[float] = []
+
         class _Track(keras.callbacks.Callback):
             """Best weights, early stopping, checkpoints and progress, with serialisable state."""
 
+            def on_epoch_begin(self, epoch, logs=None):
+                self._t0 = time.perf_counter()
+
             def on_epoch_end(self, epoch, logs=None):
+                epoch_seconds.append(time.perf_counter() - self._t0)
                 logs = {k: float(v) for k, v in (logs or {}).items()}
                 for k in history:
                     history[k].append(logs[k])
@@ -336,6 +319,7 @@ class SurrogateTrainer:
             model.set_weights(best_weights)
         self.model_ = model
         self.history_ = history
+        self.epoch_seconds_ = epoch_seconds
         self.best_epoch_ = best_epoch
         self.train_index_, self.test_index_ = train, test
         specs = dict(INPUTS)
@@ -354,7 +338,7 @@ class SurrogateTrainer:
                 "scale": out_scale.tolist(),
                 "scale_by_input": by_input,
                 "always_zero": np.flatnonzero(np.all(Y[train] == 0, axis=0)).tolist(),
-                **_z_convention(ds),
+                **detect_z_convention(ds["z"].values, ds["h"].values if "h" in ds else None),
             },
             "training": {
                 **cfg.as_dict(),
@@ -375,12 +359,14 @@ class SurrogateTrainer:
     def _checkpoint(ckpt: Path, model, best_weights, state: dict) -> None:
         """Write last.keras, best.weights.h5 and state.json, each atomically (state last)."""
         ckpt.mkdir(parents=True, exist_ok=True)
-        _save_atomic(lambda p: model.save(p), ckpt / "last.keras")
+        with atomic_path(ckpt / "last.keras") as tmp:
+            model.save(tmp)
         if best_weights is not None:
             current = model.get_weights()
             model.set_weights(best_weights)
             try:
-                _save_atomic(lambda p: model.save_weights(p), ckpt / "best.weights.h5")
+                with atomic_path(ckpt / "best.weights.h5") as tmp:
+                    model.save_weights(tmp)
             finally:
                 model.set_weights(current)
         with atomic_path(ckpt / "state.json") as tmp:

@@ -1,0 +1,27 @@
+"""Allocation helpers for large outputs."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["touch"]
+
+
+def touch(a: np.ndarray) -> None:
+    """Fault in the pages of a fresh array by writing zeros, split across the available cores.
+
+    On virtual machines the first touch of fresh memory can cost up to ~1 s/GB per thread,
+    and pages fault in concurrently: two threads halved the time on 2 cores (measured,
+    benchmarks/bench_model_function.py).  Small arrays are filled in the calling thread.
+    """
+    flat = a.reshape(-1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or flat.nbytes < 64 << 20:
+        flat.fill(0)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(cores) as pool:  # ndarray.fill releases the GIL
+        list(pool.map(lambda part: part.fill(0), np.array_split(flat, 4 * cores)))
