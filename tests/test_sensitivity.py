@@ -286,10 +286,12 @@ def test_three_methods_agree_on_a_smooth_function(tmp_path):
     s = sobol(smooth, p, 2**13, seed=0, progress=False)
     c = pce(smooth, p, 256, order=4, seed=0)
     n = nested(smooth, p, 1000, 1000, seed=0, progress=False)
-    for k in range(2):
-        tol = 3 * s["S1_conf"].values[:, k] + 0.02
-        assert np.all(np.abs(s["S1"].values[:, k] - c["S1"].values[:, k]) < tol)
-        assert np.all(np.abs(n["S1_corrected"].values[:, k] - c["S1"].values[:, k]) < tol)
+    # Tolerances from each method's own noise, not from its reported interval: sobol's QMC
+    # error at n = 2^13 is ~1e-3 (20 scrambles of Ishigami: sd <= 6e-4 at 2^14); nested at
+    # 1000 x 1000 estimates a variance of 1000 means, relative sd sqrt(2/1000) = 4.5 %, so
+    # about 0.02 for an index near 0.5: 0.05 is 2.5 of them.
+    assert np.all(np.abs(s["S1"].values - c["S1"].values) < 0.01)
+    assert np.all(np.abs(n["S1_corrected"].values - c["S1"].values) < 0.05)
     path = save_results(n, tmp_path / "sens.nc")
     back = xr.load_dataset(path)
     assert list(back["input"].values) == ["d_plus", "d_minus"] and back.attrs["method"] == "nested"
@@ -354,7 +356,6 @@ def test_three_methods_agree_on_a_trained_surrogate(small_model):
     c = pce(g, p, 512, order=5, seed=1)
     n = nested(g, p, 1000, 1000, seed=1, progress=False)
     assert np.all(c["loo_error"].values < 0.05)  # the expansion represents the surrogate well
-    s1, conf = s["S1"].values.reshape(2, -1), s["S1_conf"].values.reshape(2, -1)
-    tol = 3 * conf + 0.02
-    assert np.all(np.abs(s1 - c["S1"].values.reshape(2, -1)) < tol)
-    assert np.all(np.abs(n["S1_corrected"].values.reshape(2, -1) - c["S1"].values.reshape(2, -1)) < tol)
+    # as above; the PCE's own error adds up to its LOO error (< 5 % of the variance)
+    assert np.all(np.abs(s["S1"].values - c["S1"].values) < 0.03)
+    assert np.all(np.abs(n["S1_corrected"].values - c["S1"].values) < 0.06)

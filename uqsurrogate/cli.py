@@ -380,6 +380,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subparser(sub, name: str, help: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand's parser; its examples (the epilog) keep their line breaks."""
+    formatter = argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter
+    return sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=formatter)
+
+
 def _add_quiet_force(p: argparse.ArgumentParser, quiet: bool = True) -> None:
     """The options every writing subcommand shares."""
     if quiet:
@@ -389,7 +395,8 @@ def _add_quiet_force(p: argparse.ArgumentParser, quiet: bool = True) -> None:
 
 def _add_import_md(sub) -> None:
     """The ``import-md`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "import-md",
         help="bring MD density profiles into a training-data netCDF file",
         description=(
@@ -404,7 +411,6 @@ def _add_import_md(sub) -> None:
             "  uqsurrogate import-md --lammps cation.dat anion.dat h=4.5,c=0.5,d_plus=0.4,d_minus=0.6,sigma=-0.015 "
             "--units real --out data.nc"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--run-dir",
@@ -448,7 +454,8 @@ def _add_import_md(sub) -> None:
 
 def _add_simulate(sub) -> None:
     """The ``simulate`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "simulate",
         help="make training data with the embedded reference simulator (cDFT + MD-like noise)",
         description=(
@@ -462,7 +469,6 @@ def _add_simulate(sub) -> None:
             "  uqsurrogate simulate --design sobol --n 256 --out sobol.nc --seed 1\n"
             "  uqsurrogate simulate --design inputs.csv --out mine.nc --seed 2   # header: h c d_plus d_minus sigma"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--design", required=True, metavar="paper-grid|sobol|random|FILE",
                    help="the paper's 4,050-point grid, scrambled Sobol' or uniform random points in the paper's "
@@ -488,7 +494,8 @@ def _add_simulate(sub) -> None:
 
 def _add_train(sub) -> None:
     """The ``train`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "train",
         help="train the soft-label surrogate on a training-data file",
         description=(
@@ -497,7 +504,6 @@ def _add_train(sub) -> None:
             "Checkpoints go to OUT.checkpoint/; rerun the same command to resume."
         ),
         epilog="example:\n  uqsurrogate train grid.nc --out model/ --loss soft-label --epochs 300 --seed 0 --preset tuned",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", type=Path, metavar="DATA", help="training-data netCDF file")
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -525,7 +531,8 @@ def _add_train(sub) -> None:
 
 def _add_evaluate(sub) -> None:
     """The ``evaluate`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "evaluate",
         help="accuracy of a model on a training-data file (the paper's Eqs. 7-10)",
         description=(
@@ -546,7 +553,8 @@ def _add_evaluate(sub) -> None:
 
 def _add_import_model(sub) -> None:
     """The ``import-model`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "import-model",
         help="convert a legacy Keras-2 surrogate and its scikit-learn scaler into a model directory",
         description=(
@@ -557,7 +565,6 @@ def _add_import_model(sub) -> None:
         epilog=(
             "example:\n  uqsurrogate import-model --keras2 my_model.h5 --scaler scaler.pkl --out legacy/"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--keras2", type=Path, required=True, help="Keras-2 HDF5 model file (.h5)")
     p.add_argument("--scaler", type=Path, required=True, help="joblib/pickle of a scikit-learn MinMaxScaler")
@@ -577,7 +584,8 @@ def _add_import_model(sub) -> None:
 
 def _add_sensitivity(sub) -> None:
     """The ``sensitivity`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "sensitivity",
         help="variance-based sensitivity of a model's outputs: nested (paper), Sobol/Saltelli, or PCE",
         description=(
@@ -592,7 +600,6 @@ def _add_sensitivity(sub) -> None:
             "--vary 'd_minus=normal(0.6,0.015)' --fix h=4.5 --fix c=0.3 --fix sigma=-0.015 "
             "--output charge_density --z -2.05 -1.95 -1.85 -1.55 -1.0 --samples 1000 --out sens.nc"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
     p.add_argument("--method", choices=METHODS, default="sobol", help="default sobol")
@@ -623,7 +630,8 @@ def _add_sensitivity(sub) -> None:
 
 def _add_study(sub) -> None:
     """The ``study`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "study",
         help="the main job: the paper's analysis with the shipped surrogate, as netCDF files, figures and a table",
         description=(
@@ -647,7 +655,8 @@ def _add_study(sub) -> None:
 
 def _add_plot(sub) -> None:
     """The ``plot`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "plot",
         help="draw figures from any netCDF file the toolkit writes",
         description="Draw the figures that fit FILE (training data, metrics, sensitivity results), labelled from "
@@ -661,7 +670,8 @@ def _add_plot(sub) -> None:
 
 def _add_info(sub) -> None:
     """The ``info`` subcommand."""
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "info",
         help="summarise a training-data file",
         description="Print the inputs and their ranges, the bins and the error levels of a training-data file, "
