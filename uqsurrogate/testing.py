@@ -82,18 +82,18 @@ def sobol_g_indices(a: Sequence[float] = (0.0, 1.0, 4.5, 9.0, 99.0)) -> tuple[np
     return v / total, v * np.prod(1 + v) / (1 + v) / total
 
 
-def bilinear(X: np.ndarray, c1: float = 1.0, c2: float = 2.0, c12: float = 3.0) -> np.ndarray:
+def bilinear(X: np.ndarray, c1: float = 2.0, c2: float = 1.3, c12: float = 1.0) -> np.ndarray:
     """c1 a + c2 b + c12 a b, for X (n, 2) = (a, b); returns (n,)."""
     X = np.asarray(X, dtype=float)
     return c1 * X[:, 0] + c2 * X[:, 1] + c12 * X[:, 0] * X[:, 1]
 
 
-def bilinear_problem(mean_a: float = 1.0, sd_a: float = 0.5, mean_b: float = -0.5, sd_b: float = 1.0) -> Problem:
+def bilinear_problem(mean_a: float = 0.5, sd_a: float = 1.0, mean_b: float = -0.5, sd_b: float = 1.0) -> Problem:
     """a ~ N(mean_a, sd_a²), b ~ N(mean_b, sd_b²), independent."""
     return Problem({"a": Normal(mean_a, sd_a), "b": Normal(mean_b, sd_b)})
 
 
-def bilinear_indices(c1: float = 1.0, c2: float = 2.0, c12: float = 3.0, mean_a: float = 1.0, sd_a: float = 0.5,
+def bilinear_indices(c1: float = 2.0, c2: float = 1.3, c12: float = 1.0, mean_a: float = 0.5, sd_a: float = 1.0,
                      mean_b: float = -0.5, sd_b: float = 1.0) -> tuple[np.ndarray, float]:
     """Exact (S1 (2,), S_interaction) of :func:`bilinear` under :func:`bilinear_problem`.
 
@@ -103,9 +103,9 @@ def bilinear_indices(c1: float = 1.0, c2: float = 2.0, c12: float = 3.0, mean_a:
 
     Examples
     --------
-    >>> s1, s12 = bilinear_indices()
-    >>> float(s1.sum() + s12)
-    1.0
+    >>> s1, s12 = bilinear_indices()  # V_a = 2.25, V_b = 3.24, V_ab = 1
+    >>> s1.round(4).tolist(), round(s12, 4)
+    ([0.3467, 0.4992], 0.1541)
     """
     va = (c1 + c12 * mean_b) ** 2 * sd_a**2
     vb = (c2 + c12 * mean_a) ** 2 * sd_b**2

@@ -40,11 +40,11 @@ import numpy as np
 import xarray as xr
 
 from .._random import as_generator
-from .._validation import check_int
+from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import evaluate
 from ..problem import Problem
-from ._common import base_attrs, dataset, index_attrs, output_labels
+from ._common import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels
 
 __all__ = ["nested"]
 
@@ -68,13 +68,24 @@ class _CrossedSums:
     """Row sums, row sums of squares and column sums of the crossed grid, reduced chunk by chunk.
 
     Outputs are shifted by the first chunk's mean (a provisional centre keeps the sums well
-    conditioned); ``kept`` holds the requested response surfaces.
+    conditioned); ``kept`` holds the requested response surfaces.  With bootstrap weights
+    ``w`` (R, N_a) for the rows and ``v`` (R, N_b) for the columns (multinomial counts: how
+    often each a and each b draw is drawn again), it also reduces, per replicate r,
+
+        Σ_i w_ri T_ri, Σ_i w_ri T_ri², Σ_i w_ri Q_ri   with T_ri = Σ_j v_rj y_ij, Q_ri = Σ_j v_rj y_ij²,
+        U_rj = Σ_i w_ri y_ij,
+
+    from which the resampled grid's row means, column means and sums of squares follow
+    exactly (:func:`_two_way`), without ever holding the grid.
     """
 
-    def __init__(self, n_outer: int, n_inner: int, surfaces: Sequence[int] | None):
+    def __init__(self, n_outer: int, n_inner: int, surfaces: Sequence[int] | None,
+                 w: np.ndarray | None = None, v: np.ndarray | None = None):
         self.n_outer, self.n_inner = n_outer, n_inner
         self.surfaces = surfaces
+        self.w, self.v = w, v
         self.row_sum = self.row_sq = self.col_sum = self.shift = self.out_shape = self.kept = None
+        self.boot = None
 
     def update(self, y: np.ndarray, x: np.ndarray, start: int) -> None:
         y = np.asarray(y)
@@ -89,6 +100,10 @@ class _CrossedSums:
                 if self.surfaces.min() < 0 or self.surfaces.max() >= p:
                     raise InputError(f"surfaces = {self.surfaces.tolist()}; flat output indices in [0, {p - 1}]")
                 self.kept = np.empty((self.surfaces.size, self.n_outer, self.n_inner))
+            if self.w is not None:
+                r = self.w.shape[0]
+                self.boot = {"wt": np.zeros((r, p)), "wt2": np.zeros((r, p)), "wq": np.zeros((r, p)),
+                             "u": np.zeros((r, self.n_inner, p))}
         i0 = start // self.n_inner
         i1 = i0 + len(y) // self.n_inner
         g = y.reshape(i1 - i0, self.n_inner, -1) - self.shift  # one float64 temporary per chunk
@@ -97,6 +112,51 @@ class _CrossedSums:
         self.col_sum += g.sum(axis=0)
         if self.kept is not None:
             self.kept[:, i0:i1] = (g[:, :, self.surfaces] + self.shift[self.surfaces]).transpose(2, 0, 1)
+        if self.boot is not None:
+            w, v = self.w[:, i0:i1], self.v  # (R, rows), (R, N_b)
+            t = np.matmul(v[None], g)  # (rows, R, P): T_ri for these rows
+            q = np.matmul(v[None], g * g)
+            b = self.boot
+            b["wt"] += np.einsum("ri,irp->rp", w, t)
+            b["wt2"] += np.einsum("ri,irp->rp", w, t * t)
+            b["wq"] += np.einsum("ri,irp->rp", w, q)
+            b["u"] += (w @ g.reshape(g.shape[0], -1)).reshape(b["u"].shape)
+
+
+def _two_way(n_a: int, n_b: int, grand: np.ndarray, rows_sq: np.ndarray, cols_sq: np.ndarray,
+             total_sq: np.ndarray) -> dict[str, np.ndarray]:
+    """The indices of a crossed N_a x N_b grid from its sums (every array (..., P)).
+
+    ``grand`` is the mean of all cells, ``rows_sq`` the sum over rows of the squared row
+    means, ``cols_sq`` likewise for columns, ``total_sq`` the sum of squared cells.
+
+    Paper form (Eq. 11-13): V_a = mean_i (ȳ_i. - ȳ)², V = mean (y - ȳ)², S_a = V_a / V.
+    Two-way random-effects ANOVA without replication (unbiased components on the crossed grid):
+    MS_AB = SS_resid / ((N_a - 1)(N_b - 1)), V̂_a = Σ_i(ȳ_i. - ȳ)²/(N_a - 1) - MS_AB/N_b, V̂_b likewise,
+    S_a = V̂_a / (V̂_a + V̂_b + MS_AB).  One-way correction: V_a - mean_i s_i²/N_b (nested designs only).
+    """
+    n = n_a * n_b
+    ss_a = rows_sq - n_a * grand**2  # Σ_i (ȳ_i. - ȳ)²
+    ss_b = cols_sq - n_b * grand**2
+    total = total_sq - n * grand**2  # Σ (y - ȳ)²
+    variance = total / n
+    ms_ab = (total - n_b * ss_a - n_a * ss_b) / ((n_a - 1) * (n_b - 1))
+    va_hat = ss_a / (n_a - 1) - ms_ab / n_b
+    vb_hat = ss_b / (n_b - 1) - ms_ab / n_a
+    v_hat = va_hat + vb_hat + ms_ab
+    within_rows = (total - n_b * ss_a) / (n_a * (n_b - 1))
+    within_cols = (total - n_a * ss_b) / (n_b * (n_a - 1))
+    v_a, v_b = ss_a / n_a, ss_b / n_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(variance > 0, np.stack([v_a, v_b]) / variance, np.nan)
+        return {
+            "S1": s,
+            "S1_corrected": np.where(v_hat > 0, np.stack([va_hat, vb_hat]) / v_hat, np.nan),
+            "S_interaction_corrected": np.where(v_hat > 0, ms_ab / v_hat, np.nan),
+            "S1_oneway": np.where(variance > 0, np.stack([v_a - within_rows / n_b, v_b - within_cols / n_a])
+                                  / variance, np.nan),
+            "variance": variance,
+        }
 
 
 def nested(
@@ -107,11 +167,13 @@ def nested(
     *,
     surfaces: Sequence[int] | None = None,
     seed: int | None = None,
+    resamples: int = 200,
+    conf_level: float = 0.95,
     chunk_rows: int | None = None,
     map: Any = None,
     progress: bool | None = None,
 ) -> xr.Dataset:
-    """Nested-variance sensitivity of every output to the two varied inputs.
+    """Nested-variance sensitivity of every output to the two varied inputs, with intervals.
 
     Parameters
     ----------
@@ -124,7 +186,16 @@ def nested(
     surfaces : sequence of int, optional
         Flat output indices whose response surfaces P(a, b) to keep (each n_outer x n_inner
         values).
-    seed : int, optional
+    seed : int, numpy.random.Generator or None
+        Seeds the draws and then the bootstrap.
+    resamples : int, default 200
+        Replicates of the two-way bootstrap; 0 for no intervals.  Each replicate redraws
+        both the a draws and the b draws with replacement (the crossed grid's two
+        independent samples; resampling cells alone would treat them as one), computed
+        from weighted sums while streaming: the cost is about 3 x resamples multiply-adds
+        per evaluation and output, the memory 8 (n_inner + 3) x resamples bytes per output.
+    conf_level : float, default 0.95
+        Of the bias-corrected percentile intervals.
     chunk_rows : int, optional
         Rows of the grid (values of a) per model call; by default about 2**13 evaluations.
     map : object with a ``map`` method, optional
@@ -136,6 +207,12 @@ def nested(
     xarray.Dataset
         ``S1`` and ``S1_corrected`` (input, output dims...), ``S_interaction``, ``variance``,
         ``mean``, ``negative_corrected``, and ``response_surface`` (surface, a, b) if asked.
+        With ``resamples``: ``S1_low``/``S1_high`` and ``S1_corrected_low``/``_high`` (the
+        interval's bounds), ``S1_conf``/``S1_corrected_conf`` (its half-width, as ``sobol``
+        reports) and ``S_interaction_corrected_conf``.  On an additive-plus-interaction model
+        with normal inputs the 90 % interval of ``S1_corrected`` covered the exact index in
+        85-90 % of 400 repetitions at 16 x 16 draws and 90 % at 100 x 100
+        (``tests/test_sensitivity.py``).
     """
     if len(problem.varied) != 2:
         raise InputError(f"nested needs exactly two varied inputs; the Problem varies {problem.varied}")
@@ -147,42 +224,35 @@ def nested(
     a_name, b_name = problem.varied
     a = np.sort(problem.sample(n_outer, rng)[:, 0])
     b = np.sort(problem.sample(n_inner, rng)[:, 1])
+    resamples = check_int(resamples, "resamples", min_value=0)
+    if resamples == 1:
+        raise InputError("resamples = 1; use 0 (no intervals) or at least 2 (200 is the default)")
+    check_float(conf_level, "conf_level", 0, 1, closed="neither")
+    w = v = None
+    if resamples:
+        boot_rng = np.random.default_rng(rng.integers(2**63))
+        w = boot_rng.multinomial(n_outer, np.full(n_outer, 1 / n_outer), size=resamples).astype(float)
+        v = boot_rng.multinomial(n_inner, np.full(n_inner, 1 / n_inner), size=resamples).astype(float)
     rows = chunk_rows or max(1, 2**13 // n_inner)  # about 8k evaluations per model call
-    sums = _CrossedSums(n_outer, n_inner, surfaces)
+    sums = _CrossedSums(n_outer, n_inner, surfaces, w, v)
     evaluate(f, _CrossedGrid(problem, a, b), [sums], n=n_outer * n_inner, chunk_size=rows * n_inner, map=map,
              progress=progress, desc="nested", unit="eval")
-    row_sum, row_sq, col_sum, shift, out_shape = sums.row_sum, sums.row_sq, sums.col_sum, sums.shift, sums.out_shape
-    kept, surfaces = sums.kept, sums.surfaces
+    shift, out_shape, kept, surfaces = sums.shift, sums.out_shape, sums.kept, sums.surfaces
     n_total = n_outer * n_inner
-    grand = row_sum.sum(axis=0) / n_total
-    variance = row_sq.sum(axis=0) / n_total - grand**2  # ddof = 0 over all pairs
-    row_mean = row_sum / n_inner
-    col_mean = col_sum / n_outer
-    v_a = ((row_mean - grand) ** 2).mean(axis=0)  # paper Eq. 11
-    v_b = ((col_mean - grand) ** 2).mean(axis=0)
-    # Bias correction.  The grid is crossed: every a_i meets the same b_1..b_Nb.  Then
-    # E[Var_i(ȳ_i)] = V_a + V_ab/N_b (the b main effect is common to all rows and cancels),
-    # and the two-way random-effects ANOVA (no replication) gives unbiased components:
-    #   MS_AB = Σ(y_im - ȳ_i - ȳ_m + ȳ)² / ((N_a-1)(N_b-1)),  E[MS_AB] = V_ab
-    #   V̂_a = Σ_i(ȳ_i - ȳ)²/(N_a-1) - MS_AB/N_b,  V̂_b likewise,  V̂ = V̂_a + V̂_b + MS_AB.
-    total_sq = row_sq.sum(axis=0)
-    ss_resid = (total_sq - n_inner * (row_mean**2).sum(axis=0) - n_outer * (col_mean**2).sum(axis=0)
-                + n_total * grand**2)
-    ms_ab = ss_resid / ((n_outer - 1) * (n_inner - 1))
-    va_hat = ((row_mean - grand) ** 2).sum(axis=0) / (n_outer - 1) - ms_ab / n_inner
-    vb_hat = ((col_mean - grand) ** 2).sum(axis=0) / (n_inner - 1) - ms_ab / n_outer
-    v_hat = va_hat + vb_hat + ms_ab
-    # The one-way formula V̂_a = Var_i(ȳ_i) - mean_i(s_i²)/N_b is unbiased when each a_i has its
-    # own independent b draws (a nested design).  On this crossed grid s_i² also holds V_b, so it
-    # over-corrects by V_b/N_b; it is reported for comparison only.
-    within_rows = (total_sq - n_inner * (row_mean**2).sum(axis=0)) / (n_outer * (n_inner - 1))
-    within_cols = (total_sq - n_outer * (col_mean**2).sum(axis=0)) / (n_inner * (n_outer - 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(variance > 0, np.stack([v_a, v_b]) / variance, np.nan)
-        s_corr = np.where(v_hat > 0, np.stack([va_hat, vb_hat]) / v_hat, np.nan)
-        s_int_corr = np.where(v_hat > 0, ms_ab / v_hat, np.nan)
-        s_oneway = np.where(variance > 0, np.stack([v_a - within_rows / n_inner, v_b - within_cols / n_outer])
-                            / variance, np.nan)
+    grand = sums.row_sum.sum(axis=0) / n_total
+    row_mean, col_mean = sums.row_sum / n_inner, sums.col_sum / n_outer
+    est = _two_way(n_outer, n_inner, grand, (row_mean**2).sum(axis=0), (col_mean**2).sum(axis=0),
+                   sums.row_sq.sum(axis=0))
+    s, s_corr, variance = est["S1"], est["S1_corrected"], est["variance"]
+    intervals = {}
+    if resamples:
+        boot = sums.boot
+        reps = _two_way(n_outer, n_inner, boot["wt"] / n_total, boot["wt2"] / n_inner**2,
+                        np.einsum("rj,rjp->rp", v, boot["u"] ** 2) / n_outer**2, boot["wq"])
+        reps["S1"], reps["S1_corrected"] = (np.moveaxis(reps[k], 0, 1) for k in ("S1", "S1_corrected"))
+        for name in ("S1", "S1_corrected", "S_interaction_corrected"):
+            low, high = bias_corrected_interval(reps[name], est[name], conf_level)
+            intervals[name] = (low, high, (high - low) / 2)
     dims, coords, yattrs = output_labels(f, problem, out_shape)
 
     def shaped(v):
@@ -192,19 +262,31 @@ def nested(
         "S1": (["input", *dims], shaped(s), {**index_attrs("S1"), "long_name": "first-order index, paper Eqs. 11-13"}),
         "S1_corrected": (["input", *dims], shaped(s_corr),
                          {"units": "1", "long_name": "first-order index, finite-sample bias removed (two-way ANOVA)"}),
-        "S1_oneway": (["input", *dims], shaped(s_oneway),
+        "S1_oneway": (["input", *dims], shaped(est["S1_oneway"]),
                       {"units": "1", "long_name": "one-way ANOVA correction (valid for nested designs; "
                        "over-corrects on the crossed grid)"}),
         "S_interaction": (dims, shaped(1 - s[0] - s[1]), {"units": "1", "long_name": "1 - S_a - S_b (paper form)"}),
-        "S_interaction_corrected": (dims, shaped(s_int_corr),
+        "S_interaction_corrected": (dims, shaped(est["S_interaction_corrected"]),
                                     {"units": "1", "long_name": "interaction share, two-way ANOVA"}),
         "negative_corrected": (["input", *dims], shaped(s_corr < 0).astype(np.int8),
                                {"long_name": "1 where the corrected index is negative (V_i ~ 0 within noise)"}),
         "variance": (dims, shaped(variance), {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance"}),
         "mean": (dims, shaped(grand + shift), {**yattrs, "long_name": "output mean"}),
     }
+    for name, (low, high, half) in intervals.items():
+        lead = ["input"] if name.startswith("S1") else []
+        what = {"S1": "paper-form index", "S1_corrected": "corrected index",
+                "S_interaction_corrected": "interaction share"}[name]
+        variables[f"{name}_low"] = ([*lead, *dims], shaped(low),
+                                    {"units": "1", "long_name": f"lower bound of the {what}'s interval"})
+        variables[f"{name}_high"] = ([*lead, *dims], shaped(high),
+                                     {"units": "1", "long_name": f"upper bound of the {what}'s interval"})
+        variables[f"{name}_conf"] = ([*lead, *dims], shaped(half),
+                                     {"units": "1", "long_name": f"half-width of the {what}'s interval"})
     ds = dataset(variables, coords, problem, base_attrs(
-        "nested", problem, seed, n_outer=n_outer, n_inner=n_inner, model_evaluations=n_total))
+        "nested", problem, seed, n_outer=n_outer, n_inner=n_inner, model_evaluations=n_total,
+        ci="two-way bootstrap, bias-corrected percentile" if resamples else "none", resamples=resamples,
+        conf_level=conf_level))
     ds = ds.assign_coords({a_name: (a_name, a, {"units": problem.units[a_name]}),
                            b_name: (b_name, b, {"units": problem.units[b_name]})})
     if kept is not None:

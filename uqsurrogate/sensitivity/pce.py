@@ -29,11 +29,11 @@ import xarray as xr
 from scipy.stats import qmc
 
 from .._random import as_generator
-from .._validation import check_int
+from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import Collect, evaluate
 from ..problem import Problem
-from ._common import base_attrs, dataset, index_attrs, output_labels
+from ._common import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels
 
 __all__ = ["multi_indices", "pce"]
 
@@ -73,6 +73,8 @@ def pce(
     order: int = 4,
     *,
     seed: int | None = None,
+    resamples: int = 100,
+    conf_level: float = 0.95,
     map: Any = None,
     progress: bool | None = False,
 ) -> xr.Dataset:
@@ -89,6 +91,13 @@ def pce(
         Total polynomial degree.
     seed : int, numpy.random.Generator or None
         Seeds the scrambled Sobol' points.
+    resamples : int, default 100
+        Bootstrap replicates of the regression (0: no intervals): the n (input, output)
+        rows are resampled with replacement and the expansion refitted, with no new model
+        evaluation.  The intervals hold the regression's sampling noise, not the
+        truncation error of the expansion (``loo_error`` measures that).
+    conf_level : float, default 0.95
+        Of the bias-corrected percentile intervals.
     map : object with a ``map`` method, optional
         Where the chunks of evaluations run (:func:`uqsurrogate.evaluation.map_chunks`).
     progress : bool, optional
@@ -97,9 +106,15 @@ def pce(
     -------
     xarray.Dataset
         ``S1``, ``ST`` (input, output dims...), ``S1_agg``, ``ST_agg``, ``mean``,
-        ``variance``, ``loo_error`` (relative leave-one-out error) and ``coefficients``.
+        ``variance``, ``loo_error`` (relative leave-one-out error) and ``coefficients``;
+        with ``resamples``, ``S1_conf``, ``ST_conf`` (half-widths) and ``S1_low``, ``S1_high``,
+        ``ST_low``, ``ST_high`` (bounds).
     """
     order = check_int(order, "order", min_value=1)
+    resamples = check_int(resamples, "resamples", min_value=0)
+    if resamples == 1:
+        raise InputError("resamples = 1; use 0 (no intervals) or at least 2 (100 is the default)")
+    check_float(conf_level, "conf_level", 0, 1, closed="neither")
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
     d = len(problem.varied)
@@ -124,16 +139,33 @@ def pce(
     hat = np.einsum("ij,ij->i", q, q)
     resid = y - psi @ coef
     loo = resid / (1 - hat)[:, None]
-    sq = coef**2
-    var = sq[1:].sum(axis=0)
     only = [np.flatnonzero((alphas[:, i] > 0) & (alphas.sum(axis=1) == alphas[:, i])) for i in range(d)]
     anyi = [np.flatnonzero(alphas[:, i] > 0) for i in range(d)]
-    v1 = np.stack([sq[idx].sum(axis=0) for idx in only])
-    vt = np.stack([sq[idx].sum(axis=0) for idx in anyi])
+
+    def indices(c: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(variance, V_i, VT_i, S1, ST) from coefficients (terms, P)."""
+        sq = c**2
+        var = sq[1:].sum(axis=0)
+        v1 = np.stack([sq[idx].sum(axis=0) for idx in only])
+        vt = np.stack([sq[idx].sum(axis=0) for idx in anyi])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return var, v1, vt, np.where(var > 0, v1 / var, np.nan), np.where(var > 0, vt / var, np.nan)
+
+    var, v1, vt, s1, st = indices(coef)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1 = np.where(var > 0, v1 / var, np.nan)
-        st = np.where(var > 0, vt / var, np.nan)
         loo_rel = np.where(var > 0, (loo**2).mean(axis=0) / var, np.nan)
+    intervals = {}
+    if resamples:
+        boot_rng = np.random.default_rng(rng.integers(2**63))
+        reps = {"S1": [], "ST": []}
+        for _ in range(resamples):
+            idx = boot_rng.integers(n, size=n)
+            c = np.linalg.lstsq(psi[idx], y[idx], rcond=None)[0]
+            _, _, _, r1, rt = indices(c)
+            reps["S1"].append(r1)
+            reps["ST"].append(rt)
+        for name, point in (("S1", s1), ("ST", st)):
+            intervals[name] = bias_corrected_interval(np.stack(reps[name]), point, conf_level)
     dims, coords, yattrs = output_labels(f, problem, out_shape)
 
     def shaped(v):
@@ -150,5 +182,11 @@ def pce(
         "coefficients": (["term", *dims], shaped(coef), {**yattrs, "long_name": "coefficients, orthonormal basis"}),
         "multi_index": (["term", "input"], alphas, {"long_name": "degree of each input in each term"}),
     }
-    return dataset(variables, coords, problem,
-                   base_attrs("pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas)))
+    for name, (low, high) in intervals.items():
+        variables[f"{name}_conf"] = (["input", *dims], shaped((high - low) / 2), index_attrs(f"{name}_conf"))
+        variables[f"{name}_low"] = (["input", *dims], shaped(low), {"units": "1", "long_name": f"lower bound of {name}"})
+        variables[f"{name}_high"] = (["input", *dims], shaped(high), {"units": "1", "long_name": f"upper bound of {name}"})
+    return dataset(variables, coords, problem, base_attrs(
+        "pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas),
+        ci="bootstrap of the regression, bias-corrected percentile" if resamples else "none", resamples=resamples,
+        conf_level=conf_level))
