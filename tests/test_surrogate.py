@@ -26,7 +26,7 @@ from uqsurrogate.surrogate.losses import make_loss
 
 @pytest.fixture(scope="module")
 def small_data():
-    """48 simulator runs on 16 bins: real profiles, with zero-error bins at the walls."""
+    """64 simulator runs on 16 bins: real profiles, with zero-error bins at the walls."""
     return ElectrolyteSimulator(n_bins=16).run(sobol_design(64, seed=3), seed=3)
 
 

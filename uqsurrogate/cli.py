@@ -182,7 +182,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         loss=args.loss, epochs=args.epochs, seed=args.seed, patience=args.patience,
         checkpoint_every=args.checkpoint_every, test_fraction=args.test_fraction, **settings,
     )
+    if args.members is not None and args.members < 2:
+        raise UsageError(f"--members {args.members}: an ensemble needs at least 2 members")
+    if args.bootstrap and args.members is None:
+        raise UsageError("--bootstrap resamples the training rows of each ensemble member: give --members K too")
     ds = load_dataset(args.data)
+    if args.members is not None:
+        from .surrogate.ensemble import train_ensemble
+
+        train_ensemble(config, ds, args.out, members=args.members, bootstrap=args.bootstrap, overwrite=args.force,
+                       progress=None if not args.quiet else False)
+        print(f"wrote {args.out}: an ensemble of {args.members} {config.loss}-loss members, seeds {args.seed} to "
+              f"{args.seed + args.members - 1}" + (", each on a bootstrap resample" if args.bootstrap else ""))
+        return 0
     checkpoint = args.out.with_name(args.out.name + ".checkpoint")
     if (checkpoint / "state.json").is_file():
         print(f"resuming from the checkpoint in {checkpoint}")
@@ -525,6 +537,11 @@ def _add_train(sub) -> None:
     p.add_argument("--patience", type=int, help="early stopping: epochs without a better validation MSE")
     p.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--checkpoint-every", type=int, default=25, help="epochs between checkpoints (default 25)")
+    p.add_argument("--members", type=int, metavar="K",
+                   help="train a deep ensemble of K >= 2 members (seeds SEED ... SEED+K-1, one common split); "
+                   "it loads as one model (the member mean, or every member)")
+    p.add_argument("--bootstrap", action="store_true",
+                   help="with --members: train each member on a bootstrap resample of the training rows")
     _add_quiet_force(p)
     p.set_defaults(func=_cmd_train)
 

@@ -30,11 +30,13 @@ from .observables import OBSERVABLES, UNITS, charge_density, integrated_charge
 from .surrogate.zgrid import uniform_slit_centres, z_for
 from .warnings import ExtrapolationWarning
 
-__all__ = ["EXTRAPOLATION", "Layer", "ModelFunction"]
+__all__ = ["ENSEMBLE_OUTPUTS", "EXTRAPOLATION", "Layer", "ModelFunction"]
 
 logger = logging.getLogger(__name__)
 
 _ACTIVATIONS = ("linear", "relu", "sigmoid", "softplus", "tanh")
+#: What an ensemble's model function returns: the member mean, or every member.
+ENSEMBLE_OUTPUTS = ("mean", "members")
 #: What to do with inputs outside the training ranges.
 EXTRAPOLATION = ("raise", "warn", "clip")
 
@@ -77,6 +79,12 @@ class ModelFunction:
     dtype : numpy dtype, default float32
         Of density outputs (the network computes in float32; float64 would only double the
         memory).  Observables are returned in float64 (n+ - n- cancels).
+    member_layers : list of list of Layer, optional
+        An ensemble's members (``layers`` is then the first one's).  All members run in one
+        batched computation, about the cost of K single evaluations.
+    ensemble : {"mean", "members"}
+        For an ensemble: return the member mean, or every member (a ``member`` axis after
+        the sample axis).  :meth:`mean_std` gives the mean and the spread together.
     """
 
     layers: list[Layer]
@@ -96,12 +104,19 @@ class ModelFunction:
     batch_size: int = 16384
     extrapolation: str = "raise"
     dtype: Any = np.float32
+    member_layers: list[list[Layer]] | None = None
+    ensemble: str = "mean"
     _fn: Any = field(default=None, init=False, repr=False, compare=False)  # the compiled function, built lazily
 
     def __post_init__(self) -> None:
         check_choice(self.extrapolation, "extrapolation", EXTRAPOLATION)
         self.batch_size = check_int(self.batch_size, "batch_size", min_value=1)
         check_choice(self.output, "output", OBSERVABLES)
+        check_choice(self.ensemble, "ensemble", ENSEMBLE_OUTPUTS)
+        if self.member_layers is not None and len(self.member_layers) < 2:
+            raise InputError(f"member_layers has {len(self.member_layers)} member(s); an ensemble needs at least 2")
+        if self.ensemble == "members" and self.member_layers is None:
+            raise InputError("ensemble = 'members' needs an ensemble (this model function has one network)")
         self.train_min = np.asarray(self.train_min, dtype=float)
         self.train_max = np.asarray(self.train_max, dtype=float)
         if self.species_index is None:
@@ -127,10 +142,51 @@ class ModelFunction:
         ModelFunction
         """
         from .surrogate.artifact import Surrogate, load_artifact
+        from .surrogate.ensemble import is_ensemble, load_ensemble
+
+        if isinstance(source, Surrogate):
+            surrogates = [source]
+        elif is_ensemble(source):
+            surrogates = load_ensemble(source)
+        else:
+            surrogates = [load_artifact(source)]
+        stacks = [cls._layers_of(sur) for sur in surrogates]
+        metas = [sur.metadata for sur in surrogates]
+        meta = metas[0]
+        species = list(meta["outputs"]["species"])
+        n_bins = int(meta["outputs"]["n_bins"])
+        zero = np.ones(len(species) * n_bins, dtype=bool)
+        for m in metas:  # pinned to 0 only where no member ever saw an ion
+            mine = np.zeros_like(zero)
+            mine[np.asarray(m["outputs"].get("always_zero", []), dtype=int)] = True
+            zero &= mine
+        names = [i["name"] for i in meta["inputs"]]
+        by = meta["outputs"].get("scale_by_input")
+        # the range every member was trained on
+        train_min = np.max([[i["train_min"] for i in m["inputs"]] for m in metas], axis=0)
+        train_max = np.min([[i["train_max"] for i in m["inputs"]] for m in metas], axis=0)
+        return cls(
+            layers=stacks[0],
+            input_names=names,
+            input_units=[i.get("units", "") for i in meta["inputs"]],
+            train_min=train_min,
+            train_max=train_max,
+            species=species,
+            n_bins=n_bins,
+            output_scale=np.broadcast_to(np.asarray(meta["outputs"]["scale"], dtype=float), zero.shape).copy(),
+            zero_outputs=zero,
+            scale_by_input=None if by is None else names.index(by),
+            z_convention={"z_convention": meta["outputs"]["z_convention"], "z": meta["outputs"].get("z"),
+                          "affine": meta["outputs"].get("affine")},
+            member_layers=stacks if len(stacks) > 1 else None,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _layers_of(sur) -> list[Layer]:
+        """A network's dense layers, the input scaling folded into the first."""
         from .surrogate.scaling import fold_minmax
 
-        sur = source if isinstance(source, Surrogate) else load_artifact(source)
-        meta = sur.metadata
         layers = []
         for layer in sur.model.layers:
             kind = type(layer).__name__
@@ -142,29 +198,9 @@ class ModelFunction:
                 raise InputError(f"layer {layer.name!r} of type {kind} is not supported; the model function "
                                  "runs chains of Dense layers (Dropout is skipped at inference)")
         first = layers[0]
-        layers[0] = Layer(*fold_minmax(first.weight, first.bias, meta["scaling"]["min"], meta["scaling"]["max"]),
-                          first.activation)
-        species = list(meta["outputs"]["species"])
-        n_bins = int(meta["outputs"]["n_bins"])
-        zero = np.zeros(len(species) * n_bins, dtype=bool)
-        zero[np.asarray(meta["outputs"].get("always_zero", []), dtype=int)] = True
-        names = [i["name"] for i in meta["inputs"]]
-        by = meta["outputs"].get("scale_by_input")
-        return cls(
-            layers=layers,
-            input_names=names,
-            input_units=[i.get("units", "") for i in meta["inputs"]],
-            train_min=[i["train_min"] for i in meta["inputs"]],
-            train_max=[i["train_max"] for i in meta["inputs"]],
-            species=species,
-            n_bins=n_bins,
-            output_scale=np.broadcast_to(np.asarray(meta["outputs"]["scale"], dtype=float), zero.shape).copy(),
-            zero_outputs=zero,
-            scale_by_input=None if by is None else names.index(by),
-            z_convention={"z_convention": meta["outputs"]["z_convention"], "z": meta["outputs"].get("z"),
-                          "affine": meta["outputs"].get("affine")},
-            **kwargs,
-        )
+        scaling = sur.metadata["scaling"]
+        layers[0] = Layer(*fold_minmax(first.weight, first.bias, scaling["min"], scaling["max"]), first.activation)
+        return layers
 
     def restrict(
         self,
@@ -223,7 +259,7 @@ class ModelFunction:
         return replace(self, output=output, species_index=species_index, bin_index=bin_index)
 
     def with_options(self, **changes: Any) -> ModelFunction:
-        """A copy with other settings (``batch_size``, ``extrapolation``, ``dtype``); it compiles anew.
+        """A copy with other settings (``batch_size``, ``extrapolation``, ``dtype``, ``ensemble``); it compiles anew.
 
         Examples
         --------
@@ -232,7 +268,7 @@ class ModelFunction:
         >>> f.with_options(extrapolation="warn").extrapolation
         'warn'
         """
-        allowed = ("batch_size", "extrapolation", "dtype")
+        allowed = ("batch_size", "extrapolation", "dtype", "ensemble")
         unknown = sorted(set(changes) - set(allowed))
         if unknown:
             raise InputError(f"with_options got {unknown}; allowed: {', '.join(allowed)} (use restrict for outputs)")
@@ -256,12 +292,16 @@ class ModelFunction:
     # ------------------------------------------------------------------ the model protocol
     @property
     def output_dims(self) -> list[str]:
-        """Dims of one sample's output: (species, bin) for densities, (bin,) for the observables."""
-        return ["species", "bin"] if self.output == "density" else ["bin"]
+        """Dims of one sample's output: (species, bin) for densities, (bin,) for the observables;
+        ``member`` first when an ensemble returns every member."""
+        dims = ["species", "bin"] if self.output == "density" else ["bin"]
+        return ["member", *dims] if self.ensemble == "members" else dims
 
     def output_coords(self, fixed: Mapping[str, float] | None = None) -> dict:
         """Coordinates of one sample's output; ``z`` too where ``fixed`` inputs determine the grid."""
         coords: dict[str, Any] = {"bin": ("bin", self.bin_index)}
+        if self.ensemble == "members":
+            coords["member"] = ("member", np.arange(self.n_members), {"long_name": "ensemble member"})
         if self.output == "density":
             coords["species"] = ("species", [self.species[i] for i in self.species_index])
         h = (fixed or {}).get("h")
@@ -279,9 +319,13 @@ class ModelFunction:
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Shape of one sample's output."""
-        if self.output == "density":
-            return (len(self.species_index), len(self.bin_index))
-        return (len(self.bin_index),)
+        shape = (len(self.species_index), len(self.bin_index)) if self.output == "density" else (len(self.bin_index),)
+        return (self.n_members, *shape) if self.ensemble == "members" else shape
+
+    @property
+    def n_members(self) -> int:
+        """Networks in the model: K for an ensemble, else 1."""
+        return 1 if self.member_layers is None else len(self.member_layers)
 
     @property
     def units(self) -> str:
@@ -296,6 +340,20 @@ class ModelFunction:
             bins = self.bin_index
         return (self.species_index[:, None] * self.n_bins + bins[None, :]).ravel()
 
+    def _cut(self, layers: list[Layer], cols: np.ndarray) -> tuple[list[Layer], Any]:
+        """The layers with the last one cut to ``cols``, and the scale left to apply after it (or None)."""
+        import tensorflow as tf
+
+        last = layers[-1]
+        weight, bias = last.weight[:, cols].copy(), last.bias[cols].copy()
+        scale = self.output_scale[cols] * (~self.zero_outputs[cols])  # never-occupied bins pinned to 0
+        if np.all((scale == 0) | (scale == 1)) and last.activation in ("relu", "sigmoid", "softplus"):
+            # pin inside the last layer, f(0 @ h - big) = 0 exactly, instead of a pass over the output
+            weight[:, scale == 0], bias[scale == 0] = 0.0, np.finfo(np.float32).min
+            scale = np.ones_like(scale)
+        layers[-1] = Layer(weight, bias, last.activation)
+        return layers, None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
+
     def _compiled(self):
         if self._fn is not None:
             return self._fn
@@ -305,32 +363,36 @@ class ModelFunction:
         import tensorflow as tf
 
         cols = self._columns()
-        layers = list(self.layers)
-        last = layers[-1]
-        weight, bias = last.weight[:, cols].copy(), last.bias[cols].copy()
-        scale = self.output_scale[cols] * (~self.zero_outputs[cols])  # never-occupied bins pinned to 0
-        if np.all((scale == 0) | (scale == 1)) and last.activation in ("relu", "sigmoid", "softplus"):
-            # pin inside the last layer, f(0 @ h - big) = 0 exactly, instead of a pass over the output
-            weight[:, scale == 0], bias[scale == 0] = 0.0, np.finfo(np.float32).min
-            scale = np.ones_like(scale)
-        layers[-1] = Layer(weight, bias, last.activation)
-        consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation) for L in layers]
-        post = None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
+        stacks = [self._cut(list(layers), cols) for layers in (self.member_layers or [self.layers])]
+        post = stacks[0][1]
         by = self.scale_by_input
         acts = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "softplus": tf.nn.softplus,
                 "tanh": tf.tanh}
+        n_in = self.layers[0].weight.shape[0]
+        if self.member_layers is None:
+            consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation)
+                      for L in stacks[0][0]]
+        else:  # member k's layer l: weights stacked along a leading member axis, run as batched matmuls
+            consts = [(tf.constant(np.stack([st[0][i].weight for st in stacks]), tf.float32),
+                       tf.constant(np.stack([st[0][i].bias for st in stacks])[:, None, :], tf.float32),
+                       stacks[0][0][i].activation) for i in range(len(stacks[0][0]))]
+        members, keep_members = self.member_layers is not None, self.ensemble == "members"
 
-        @tf.function(input_signature=[tf.TensorSpec([None, layers[0].weight.shape[0]], tf.float32)],
-                     reduce_retracing=True)
+        @tf.function(input_signature=[tf.TensorSpec([None, n_in], tf.float32)], reduce_retracing=True)
         def forward(x):
             factor = None if by is None else x[:, by : by + 1]  # physical inputs: scaling is in layer 1
             # An XLA-fused last bias and softplus was ~5 % faster but was left out.  Note that
             # TensorFlow's CPU matmul chooses its blocking by batch shape: a row's float32 bits can
             # differ in the last places between batch compositions (the same batches give the same bits).
+            if members:
+                x = x[None]  # (1, n, d) against weights (K, d, h): batched over the members
             for w, b, act in consts:
                 x = acts[act](tf.matmul(x, w) + b)
             x = x if post is None else x * post
-            return x if factor is None else x * factor
+            x = x if factor is None else x * factor
+            if members:
+                x = tf.transpose(x, [1, 0, 2]) if keep_members else tf.reduce_mean(x, axis=0)
+            return x
 
         self._fn = forward
         return forward
@@ -386,7 +448,8 @@ class ModelFunction:
         fn = self._compiled()
         n = x.shape[0]
         cols = self._columns()
-        shape = (n, len(self.species_index), len(self.bin_index))
+        lead = (n, self.n_members) if self.ensemble == "members" else (n,)  # a member axis after the samples
+        shape = (*lead, len(self.species_index), len(self.bin_index))
         if out is not None:
             if self.output != "density":
                 raise InputError(f"out= is for density output; this model function gives {self.output}")
@@ -399,12 +462,12 @@ class ModelFunction:
             raw = fn(xf).numpy()
         else:
             if out is None:
-                raw = np.empty((n, cols.size), dtype=np.float32)
+                raw = np.empty((*lead, cols.size), dtype=np.float32)
                 # touch the pages first, in parallel: faulting them in batch by batch, interleaved with
                 # TensorFlow's work, cost ~4x as much (1.0 s against 0.26 s per GB, measured)
                 touch(raw)
             else:
-                raw = out.reshape(n, cols.size)  # a view: C-contiguous was checked
+                raw = out.reshape(*lead, cols.size)  # a view: C-contiguous was checked
             for start in range(0, n, int(self.batch_size)):
                 # EagerTensor.numpy() copies; its _numpy() is a view, copied once into raw here
                 y = fn(xf[start : start + self.batch_size])
@@ -413,12 +476,31 @@ class ModelFunction:
             return out
         if self.output == "density":
             return raw.reshape(shape).astype(self.dtype, copy=False)
-        dens = raw.reshape(n, 2, -1).astype(np.float64)
+        dens = raw.reshape(*lead, 2, -1).astype(np.float64)
         if self.output == "charge_density":
             return charge_density(dens)
-        h = x[:, self.input_names.index("h")]
-        sigma = x[:, self.input_names.index("sigma")]
-        return integrated_charge(dens, h, sigma, n_bins=self.n_bins)[:, self.bin_index]
+        k = lead[1] if len(lead) > 1 else 1  # each member's S(z) from its own densities
+        h = np.repeat(x[:, self.input_names.index("h")], k)
+        sigma = np.repeat(x[:, self.input_names.index("sigma")], k)
+        s = integrated_charge(dens.reshape(n * k, 2, -1), h, sigma, n_bins=self.n_bins)[:, self.bin_index]
+        return s.reshape(*lead, -1)
+
+    def mean_std(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """An ensemble's member mean and member standard deviation (ddof = 1) of every output.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_inputs)
+
+        Returns
+        -------
+        mean, std : numpy.ndarray, each of shape (n, ``*output_shape`` without the member axis)
+            In the output's units (float64).
+        """
+        if self.member_layers is None:
+            raise InputError("mean_std needs an ensemble; this model function has one network")
+        y = np.asarray(self.with_options(ensemble="members")(X), dtype=np.float64)
+        return y.mean(axis=1), y.std(axis=1, ddof=1)
 
     def __getstate__(self):  # the compiled function does not travel to dask or process workers
         state = dict(self.__dict__)

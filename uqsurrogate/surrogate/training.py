@@ -91,6 +91,9 @@ class TrainingConfig:
         Seed of the train/test split alone, to compare several network seeds on one split.
     checkpoint_every : int
         Epochs between checkpoints.
+    bootstrap : bool
+        Train on a bootstrap resample of the training rows (drawn with replacement from
+        ``seed``); the test split is unchanged.  For the members of an ensemble.
     """
 
     loss: str = "soft-label"
@@ -106,6 +109,7 @@ class TrainingConfig:
     seed: int = 0
     split_seed: int | None = None
     checkpoint_every: int = 25
+    bootstrap: bool = False
 
     def __post_init__(self) -> None:
         check_choice(self.loss, "loss", LOSSES)
@@ -217,6 +221,8 @@ class SurrogateTrainer:
         E = np.asarray(ds["density_sem"].values, dtype=float).reshape(n, -1)
         split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
         train, test = split_indices(n, cfg.test_fraction, split_seed)
+        if cfg.bootstrap:
+            train = np.sort(np.random.default_rng([cfg.seed, 1]).choice(train, size=train.size, replace=True))
         lo, hi = X[train].min(axis=0), X[train].max(axis=0)
         if cfg.output_scale == "max":
             out_scale = Y[train].max(axis=0)

@@ -1,0 +1,129 @@
+"""Deep ensembles: training, the artifact, and the ensemble as one model function."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from uqsurrogate.cli import main
+from uqsurrogate.model_function import ModelFunction
+from uqsurrogate.simulators import ElectrolyteSimulator, sobol_design
+from uqsurrogate.surrogate import SurrogateTrainer, TrainingConfig
+from uqsurrogate.surrogate.artifact import ArtifactError
+from uqsurrogate.surrogate.ensemble import load_ensemble, read_ensemble, save_ensemble, train_ensemble
+
+
+@pytest.fixture(scope="module")
+def data():
+    return ElectrolyteSimulator(n_bins=16).run(sobol_design(32, seed=5), seed=5)
+
+
+def config(**kw) -> TrainingConfig:
+    base = dict(loss="mse", epochs=4, hidden=(16, 16), dropout=0.0, learning_rate=3e-3, batch_size=8, seed=3)
+    base.update(kw)
+    return TrainingConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def ensemble(data, tmp_path_factory):
+    return train_ensemble(config(), data, tmp_path_factory.mktemp("ens") / "ensemble", members=3, progress=False)
+
+
+def inputs(ds):
+    return np.stack([ds[k].values for k in ("h", "c", "d_plus", "d_minus", "sigma")], axis=1)
+
+
+def test_members_are_the_single_models_of_their_seeds(ensemble, data):
+    """Member k is exactly what one training with seed 3 + k (split seed 3) gives."""
+    doc = read_ensemble(ensemble)
+    assert doc["members"] == ["member-00", "member-01", "member-02"] and doc["training"]["seeds"] == [3, 4, 5]
+    members = load_ensemble(ensemble)
+    alone = SurrogateTrainer(config(seed=4, split_seed=3), progress=False).fit(data)
+    for a, b in zip(members[1].model.get_weights(), alone.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    splits = {tuple(m.metadata["training"]["split"]["test_index"]) for m in members}
+    assert len(splits) == 1  # one common held-out split
+
+
+def test_ensemble_model_function_mean_members_and_spread(ensemble, data):
+    X = inputs(data)[:20]
+    f = ModelFunction.from_artifact(ensemble, dtype=np.float64, extrapolation="clip")
+    singles = [ModelFunction.from_artifact(ensemble / m, dtype=np.float64, extrapolation="clip")(X) for m in read_ensemble(ensemble)["members"]]
+    assert f.n_members == 3 and f(X).shape == (20, 2, 16)
+    # float32 networks: the batched members round like the single ones to float32 precision
+    np.testing.assert_allclose(f(X), np.mean(singles, axis=0), rtol=1e-5, atol=1e-6)
+    every = f.with_options(ensemble="members")
+    assert every.output_shape == (3, 2, 16) and every.output_dims == ["member", "species", "bin"]
+    np.testing.assert_allclose(every(X), np.stack(singles, axis=1), rtol=1e-5, atol=1e-6)
+    mean, std = f.mean_std(X)
+    np.testing.assert_allclose(std, np.std(singles, axis=0, ddof=1), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(mean, np.mean(singles, axis=0), rtol=1e-5, atol=1e-6)
+    # observables per member: linear, so the member mean of rho is rho of the member mean
+    rho = every.restrict(output="charge_density")(X)
+    assert rho.shape == (20, 3, 16)
+    # float32 densities (eps 1.2e-7 of ~1 mol/L) times 9.65e7 C/m3 per mol/L: a few tens of C/m3
+    np.testing.assert_allclose(rho.mean(axis=1), f.restrict(output="charge_density")(X), rtol=1e-6, atol=50)
+    s = every.restrict(output="integrated_charge", bins=[3, 7])(X)
+    for k in range(3):
+        one = ModelFunction.from_artifact(ensemble / f"member-0{k}", dtype=np.float64, extrapolation="clip")
+        np.testing.assert_allclose(s[:, k], one.restrict(output="integrated_charge", bins=[3, 7])(X), rtol=1e-5,
+                                   atol=1e-9)
+
+
+def test_sobol_on_every_member_has_a_member_dim(ensemble):
+    from uqsurrogate.problem import Normal, Problem
+    from uqsurrogate.sensitivity import sobol
+
+    f = ModelFunction.from_artifact(ensemble, extrapolation="clip").with_options(ensemble="members")
+    p = Problem({"h": 4.5, "c": 1.0, "d_plus": Normal(0.4, 0.02), "d_minus": Normal(0.45, 0.02), "sigma": -0.015})
+    r = sobol(f.restrict(output="charge_density", bins=[2, 5]), p, 64, seed=0, progress=False)
+    assert r["S1"].dims == ("input", "member", "bin") and r.sizes["member"] == 3
+    one = ModelFunction.from_artifact(ensemble / "member-01", extrapolation="clip")
+    alone = sobol(one.restrict(output="charge_density", bins=[2, 5]), p, 64, seed=0, progress=False)
+    np.testing.assert_allclose(r["S1"].sel(member=1).values, alone["S1"].values, rtol=1e-3, atol=1e-3)
+
+
+def test_bootstrap_members_train_on_resampled_rows(data, tmp_path):
+    a = SurrogateTrainer(config(bootstrap=True, epochs=1), progress=False).fit(data)
+    b = SurrogateTrainer(config(epochs=1), progress=False).fit(data)
+    assert len(a.train_index_) == len(b.train_index_) and len(set(a.train_index_)) < len(set(b.train_index_))
+    np.testing.assert_array_equal(a.test_index_, b.test_index_)
+
+
+def test_ensemble_errors(ensemble, data, tmp_path):
+    with pytest.raises(ValueError, match="members = 1; it must be an integer >= 2"):
+        train_ensemble(config(), data, tmp_path / "e", members=1)
+    with pytest.raises(ValueError, match="an ensemble needs at least 2"):
+        save_ensemble([ensemble / "member-00"], tmp_path / "e")
+    other = ElectrolyteSimulator(n_bins=12).run(sobol_design(16, seed=1), seed=1)
+    odd = SurrogateTrainer(config(epochs=1), progress=False).fit(other).save(tmp_path / "odd")
+    with pytest.raises(ArtifactError, match="member 1 has other n_bins than member 0"):
+        save_ensemble([ensemble / "member-00", odd], tmp_path / "e")
+    broken = tmp_path / "broken"
+    shutil.copytree(ensemble, broken)
+    meta = json.loads((broken / "member-01" / "metadata.json").read_text())
+    meta["outputs"]["scale"] = [1000.0]
+    (broken / "member-01" / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="does not match the hash in ensemble.json"):
+        ModelFunction.from_artifact(broken)
+    f = ModelFunction.from_artifact(ensemble / "member-00")
+    with pytest.raises(ValueError, match="needs an ensemble"):
+        f.with_options(ensemble="members")
+    with pytest.raises(ValueError, match="needs an ensemble"):
+        f.mean_std(inputs(data)[:2])
+
+
+def test_train_members_cli(data, tmp_path, capsys):
+    from uqsurrogate.data.io import save_dataset
+
+    path = save_dataset(data, tmp_path / "d.nc")
+    assert main(["train", str(path), "--out", str(tmp_path / "ens"), "--members", "2", "--bootstrap", "--epochs", "2",
+                 "--hidden", "8", "8", "--quiet"]) == 0
+    assert "an ensemble of 2 soft-label-loss members, seeds 0 to 1, each on a bootstrap resample" in capsys.readouterr().out
+    assert ModelFunction.from_artifact(tmp_path / "ens").n_members == 2
+    assert not (tmp_path / "ens.members").exists()
+    assert main(["train", str(path), "--out", str(tmp_path / "x"), "--members", "1"]) == 2
+    assert "--members 1: an ensemble needs at least 2 members" in capsys.readouterr().err

@@ -1,0 +1,222 @@
+"""Deep ensembles: K members trained alike from different seeds, saved and loaded as one model.
+
+::
+
+    ensemble/
+      ensemble.json     format, version, the members' names and the SHA-256 of each member's
+                        metadata.json (which holds its model.keras hash), how they were
+                        trained, and optionally a calibration of the members' spread
+      member-00/        a model directory (see :mod:`.artifact`)
+      member-01/
+      ...
+
+:func:`train_ensemble` trains the members with seeds ``seed``, ``seed + 1``, ... on one
+common train/test split (split seed ``seed``), each optionally on a bootstrap resample of
+the training rows; finished members are kept in ``OUT.members/``, so a rerun resumes.
+:func:`save_ensemble` and :func:`load_ensemble` write and check the directory;
+:class:`~uqsurrogate.model_function.ModelFunction` loads it as one function whose output is
+the member mean, or every member (a ``member`` dim), or the mean and the spread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._version import __version__
+from .._validation import check_int
+from ..errors import InputError
+from .artifact import METADATA_FILE, ArtifactError, Surrogate, load_artifact, read_metadata, sha256_file
+
+__all__ = ["ENSEMBLE_FILE", "is_ensemble", "load_ensemble", "read_ensemble", "save_ensemble", "train_ensemble"]
+
+logger = logging.getLogger(__name__)
+
+ENSEMBLE_FILE = "ensemble.json"
+FORMAT = "uqsurrogate-ensemble"
+FORMAT_VERSION = 1
+
+
+def is_ensemble(path: str | os.PathLike) -> bool:
+    """True if ``path`` is an ensemble directory."""
+    return (Path(path) / ENSEMBLE_FILE).is_file()
+
+
+def _member_name(k: int) -> str:
+    return f"member-{k:02d}"
+
+
+def _check_compatible(metas: Sequence[dict], where: str) -> None:
+    """Members must share inputs, outputs and their scaling, z grid and units."""
+    first = metas[0]
+    keys = {"inputs": lambda m: [i["name"] for i in m["inputs"]],
+            "input units": lambda m: [i.get("units") for i in m["inputs"]],
+            "species": lambda m: m["outputs"]["species"], "n_bins": lambda m: m["outputs"]["n_bins"],
+            "output scale": lambda m: m["outputs"]["scale"],
+            "scale_by_input": lambda m: m["outputs"].get("scale_by_input"),
+            "z grid": lambda m: (m["outputs"]["z_convention"], m["outputs"].get("z"), m["outputs"].get("affine"))}
+    for what, get in keys.items():
+        for k, m in enumerate(metas[1:], start=1):
+            if get(m) != get(first):
+                raise ArtifactError(f"{where}: member {k} has other {what} than member 0 ({get(m)!r} against "
+                                    f"{get(first)!r}); an ensemble's members must map the same inputs to the "
+                                    "same outputs")
+
+
+def save_ensemble(members: Sequence[str | os.PathLike], path: str | os.PathLike, *, overwrite: bool = False,
+                  training: dict | None = None, calibration: dict | None = None) -> Path:
+    """Assemble model directories into an ensemble directory, atomically.
+
+    Parameters
+    ----------
+    members : sequence of path-like
+        At least two model directories (copied in as ``member-00``, ...).
+    path : path-like
+        The ensemble directory to create.
+    overwrite : bool, default False
+    training : dict, optional
+        How the members were trained (recorded).
+    calibration : dict, optional
+        A calibration of the member spread (:mod:`uqsurrogate.uncertainty.calibration`).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    if len(members) < 2:
+        raise InputError(f"members = {len(members)} model(s); an ensemble needs at least 2")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (--force) to replace it")
+    metas = [read_metadata(m) for m in members]
+    _check_compatible(metas, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp.mkdir()
+    try:
+        names = []
+        for k, m in enumerate(members):
+            names.append(_member_name(k))
+            shutil.copytree(m, tmp / names[-1])
+        doc = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "uqsurrogate_version": __version__,
+            "members": names,
+            "files": {n: sha256_file(tmp / n / METADATA_FILE) for n in names},
+            "training": training or {},
+            "calibration": calibration,
+        }
+        (tmp / ENSEMBLE_FILE).write_text(json.dumps(doc, indent=1, allow_nan=False))
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{secrets.token_hex(4)}")
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("wrote ensemble %s (%d members)", path, len(members))
+    return path
+
+
+def read_ensemble(path: str | os.PathLike) -> dict:
+    """Read and check ``ensemble.json`` and every member's metadata (no Keras needed).
+
+    Returns
+    -------
+    dict
+        The document, with ``member_metadata`` (one dict per member) added.
+    """
+    path = Path(path)
+    doc_path = path / ENSEMBLE_FILE
+    try:
+        doc = json.loads(doc_path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: {ENSEMBLE_FILE} is missing; not an ensemble directory") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ArtifactError(f"{doc_path}: not valid JSON ({err}); the ensemble is corrupted") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(f"{doc_path}: not a version-{FORMAT_VERSION} {FORMAT} file")
+    names = doc.get("members")
+    if not isinstance(names, list) or len(names) < 2:
+        raise ArtifactError(f"{doc_path}: 'members' must list at least 2 member directories")
+    metas = []
+    for name in names:
+        expected = (doc.get("files") or {}).get(name)
+        actual = sha256_file(path / name / METADATA_FILE) if (path / name / METADATA_FILE).is_file() else None
+        if actual is None or expected != actual:
+            raise ArtifactError(f"{path / name}: its {METADATA_FILE} is missing or does not match the hash in "
+                                f"{ENSEMBLE_FILE}; the member was changed or corrupted after saving")
+        metas.append(read_metadata(path / name))
+    _check_compatible(metas, str(path))
+    return {**doc, "member_metadata": metas}
+
+
+def load_ensemble(path: str | os.PathLike) -> list[Surrogate]:
+    """The members of an ensemble directory, each checked, as :class:`~.artifact.Surrogate`."""
+    doc = read_ensemble(path)
+    return [load_artifact(Path(path) / name) for name in doc["members"]]
+
+
+def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, bootstrap: bool = False,
+                   overwrite: bool = False, progress: bool | None = None, calibration: dict | None = None) -> Path:
+    """Train ``members`` networks alike from seeds ``config.seed + k`` and save them as one ensemble.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        The members' configuration; member k trains with seed ``config.seed + k`` on the split
+        of ``config.split_seed`` (default ``config.seed``), common to all members.
+    ds : xarray.Dataset
+        Training data.
+    out : path-like
+        The ensemble directory.  Finished members wait in ``OUT.members/`` (a rerun resumes
+        there; each member also checkpoints), which is removed at the end.
+    members : int, default 5
+        K >= 2.
+    bootstrap : bool, default False
+        Train each member on a bootstrap resample of the training rows (drawn from its seed).
+    overwrite : bool, default False
+    progress : bool, optional
+    calibration : dict, optional
+        Recorded in ``ensemble.json``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from .training import SurrogateTrainer
+
+    members = check_int(members, "members", min_value=2)
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True (--force) to replace it")
+    parts = out.with_name(out.name + ".members")
+    parts.mkdir(parents=True, exist_ok=True)
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    paths = []
+    for k in range(members):
+        member_dir = parts / _member_name(k)
+        paths.append(member_dir)
+        if member_dir.is_dir():
+            logger.info("member %d of %d already trained (%s)", k + 1, members, member_dir)
+            continue
+        cfg = dataclasses.replace(config, seed=config.seed + k, split_seed=split_seed, bootstrap=bootstrap)
+        ckpt = parts / f"{_member_name(k)}.checkpoint"
+        logger.info("training member %d of %d (seed %d)", k + 1, members, cfg.seed)
+        trainer = SurrogateTrainer(cfg, checkpoint_dir=ckpt, progress=progress).fit(ds)
+        trainer.save(member_dir)
+        SurrogateTrainer.clear_checkpoint(ckpt)
+    training = {"members": members, "seeds": [config.seed + k for k in range(members)], "split_seed": split_seed,
+                "bootstrap": bool(bootstrap)}
+    save_ensemble(paths, out, overwrite=overwrite, training=training, calibration=calibration)
+    shutil.rmtree(parts, ignore_errors=True)
+    return out
