@@ -87,7 +87,7 @@ class Surrogate:
         s = self.metadata["scaling"]
         return minmax_scale(X, s["min"], s["max"])
 
-    def predict(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    def predict(self, X: np.ndarray, batch_size: int = 8192, training: bool = False) -> np.ndarray:
         """Densities for physical inputs.
 
         Parameters
@@ -95,6 +95,8 @@ class Surrogate:
         X : numpy.ndarray, shape (n, n_inputs)
             Inputs in the units of ``metadata["inputs"]``.
         batch_size : int, default 8192
+        training : bool, default False
+            Run the network in training mode: dropout active (for MC dropout).
 
         Returns
         -------
@@ -106,7 +108,7 @@ class Surrogate:
             raise InputError(f"X has shape {X.shape}; expected (n, {len(self.input_names)}) for {self.input_names}")
         xs = self.scale_inputs(X).astype("float32")
         out = np.concatenate(
-            [np.asarray(self.model(xs[i : i + batch_size], training=False)) for i in range(0, len(xs), batch_size)]
+            [np.asarray(self.model(xs[i : i + batch_size], training=training)) for i in range(0, len(xs), batch_size)]
             or [np.zeros((0, 2 * self.n_bins), "float32")]
         ).astype(float)
         out *= np.asarray(self.metadata["outputs"]["scale"], dtype=float)
