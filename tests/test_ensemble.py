@@ -127,3 +127,47 @@ def test_train_members_cli(data, tmp_path, capsys):
     assert not (tmp_path / "ens.members").exists()
     assert main(["train", str(path), "--out", str(tmp_path / "x"), "--members", "1"]) == 2
     assert "--members 1: an ensemble needs at least 2 members" in capsys.readouterr().err
+
+
+def test_calibrate_resolution_and_member_summary(ensemble, data, tmp_path, capsys):
+    """calibrate stores a calibration; the resolution check and the member summary follow their definitions."""
+    from uqsurrogate.data.io import save_dataset
+    from uqsurrogate.problem import Normal, Problem
+    from uqsurrogate.sensitivity import nested
+    from uqsurrogate.sensitivity.trust import member_summary, resolution
+    from uqsurrogate.uncertainty.calibration import Calibration
+
+    ens = tmp_path / "ens"
+    shutil.copytree(ensemble, ens)
+    held_out = ElectrolyteSimulator(n_bins=16).run(sobol_design(32, seed=11), seed=11)
+    cal = save_dataset(held_out, tmp_path / "cal.nc")
+    train = save_dataset(data, tmp_path / "train.nc")
+    assert main(["calibrate", str(ens), str(train), "--training-data", str(train)]) == 2
+    assert "calibration input rows are also training rows" in capsys.readouterr().err
+    assert main(["calibrate", str(ens), str(cal), "--training-data", str(train)]) == 0
+    out = capsys.readouterr().out
+    assert "miscalibration area" in out and "charge_density" in out
+    f = ModelFunction.from_artifact(ens, extrapolation="clip")
+    assert set(f.calibration) >= {"density", "charge_density", "integrated_charge", "reference"}
+    rho = f.restrict(output="charge_density", bins=[2, 5, 8])
+    X = inputs(held_out)[:10]
+    mean, err = rho.calibrated_std(X)
+    _, std = rho.mean_std(X)
+    np.testing.assert_allclose(err, Calibration.from_dict(f.calibration["charge_density"]["calibration"])(std))
+    p = Problem({"h": 4.5, "c": 1.0, "d_plus": Normal(0.4, 0.02), "d_minus": Normal(0.45, 0.02), "sigma": -0.015})
+    r = nested(rho.with_options(ensemble="members"), p, 12, 12, seed=0, resamples=20, progress=False)
+    s = member_summary(r)
+    every = r["S1_corrected"]
+    np.testing.assert_allclose(s["S1_corrected"], every.mean("member"))
+    np.testing.assert_allclose(s["S1_corrected_member_max"], every.max("member"))
+    assert np.all(s["S1_corrected_total_low"] <= r["S1_corrected_low"].min("member") + 1e-12)
+    checked = resolution(rho, p, s, n=64, seed=1, threshold=3.0)
+    sd = np.sqrt(r["variance"].mean("member").values)
+    _, std64 = rho.calibrated_std(p.full(p.sample(64, np.random.default_rng(1))))
+    np.testing.assert_allclose(checked["surrogate_error"].values, np.sqrt(np.mean(std64**2, axis=0)))
+    np.testing.assert_allclose(checked["resolution_ratio"].values, sd / checked["surrogate_error"].values)
+    np.testing.assert_array_equal(checked["resolved"].values, (sd / checked["surrogate_error"].values >= 3))
+    with pytest.raises(ValueError, match="needs a result with a member dim"):
+        member_summary(nested(rho, p, 6, 6, seed=0, resamples=0, progress=False))
+    with pytest.raises(ValueError, match="no calibration"):
+        ModelFunction.from_artifact(ensemble, extrapolation="clip").calibrated_std(X)

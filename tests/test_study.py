@@ -58,8 +58,12 @@ def test_study_command_outputs(model, tmp_path, capsys):
     rows = [ln.split("|") for ln in text.splitlines() if ln.startswith("| 0.3 ") or ln.startswith("| 1.9 ")]
     assert len(rows) == 2 * len(PAPER_Z)
     for row in rows:
-        c, z, sp, sm = float(row[1]), float(row[2]), float(row[4]), float(row[5])
-        np.testing.assert_allclose([sp, sm], 100 * sens["S1_z"].sel(c=c, z=z).values, atol=0.051)
+        c, z, sp, sm = float(row[1]), float(row[2]), float(row[4]), float(row[7])
+        np.testing.assert_allclose([sp, sm], 100 * sens["S1_z_corrected"].sel(c=c, z=z).values, atol=0.051)
+        low, high = (float(v) for v in row[5].split("–"))  # the sampling interval, from the netCDF too
+        np.testing.assert_allclose([low, high], 100 * np.array([sens["S1_z_corrected_low"].sel(c=c, z=z).values[0],
+                                                                sens["S1_z_corrected_high"].sel(c=c, z=z).values[0]]),
+                                   atol=0.051)
     for name in ("S1_z", "S1_z_corrected", "S1_bin"):
         assert sens[name].attrs["units"] == "1"
     assert sens["z"].attrs["units"] == "nm" and sens["mean_bin"].attrs["units"] == "C/m3"
@@ -86,7 +90,7 @@ def test_study_equals_the_public_pieces_for_the_same_seed(model):
         np.testing.assert_array_equal(a["S1_z"].sel(c=c).values, ref["S1"].values)
         np.testing.assert_array_equal(a["S1_z_corrected"].sel(c=c).values, ref["S1_corrected"].values)
     lines = paper_table(a).splitlines()
-    assert lines[2].startswith(f"| 0.3 | {PAPER_Z[0]:g} | I | {100 * a['S1_z'].values[0, 0, 0]:.1f} |")
+    assert lines[2].startswith(f"| 0.3 | {PAPER_Z[0]:g} | I | {100 * a['S1_z_corrected'].values[0, 0, 0]:.1f} |")
 
 
 def test_plot_command(model, tmp_path, capsys):

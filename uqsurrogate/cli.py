@@ -315,20 +315,32 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     h = problem.fixed.get("h")
     if args.z and h is None and f.z_convention["z_convention"] == "uniform-slit":
         raise UsageError("--z needs a fixed h (the bins' z depend on it); or use --bins")
+    if args.members and f.n_members < 2:
+        raise UsageError(f"--members runs every ensemble member; {args.model} is a single network")
     g = f.restrict(output=args.output, species=args.species, z=args.z, h=h, bins=args.bins)
+    if args.members:
+        g = g.with_options(ensemble="members")
     progress = None if not args.quiet else False
+    resamples = {} if args.resamples is None else {"resamples": args.resamples}
     if args.method == "nested":
         flat = None
-        if g.output_shape and int(np.prod(g.output_shape)) <= 64:
+        if g.output_shape and int(np.prod(g.output_shape)) <= 64 and not args.members:
             flat = list(range(int(np.prod(g.output_shape))))
         result = nested(g, problem, args.samples, args.inner or args.samples, surfaces=flat, seed=args.seed,
-                        progress=progress)
+                        conf_level=args.conf_level, progress=progress, **resamples)
     elif args.method == "sobol":
         result = sobol(g, problem, args.samples, second_order=args.second_order, estimator=args.estimator,
-                       ci=args.ci, resamples=args.resamples, replicates=args.replicates, seed=args.seed,
-                       progress=progress)
+                       ci=args.ci, replicates=args.replicates, seed=args.seed, conf_level=args.conf_level,
+                       progress=progress, **resamples)
     else:
-        result = pce(g, problem, args.samples, order=args.order, seed=args.seed)
+        result = pce(g, problem, args.samples, order=args.order, seed=args.seed, conf_level=args.conf_level,
+                     **resamples)
+    if args.members:
+        from .sensitivity.trust import member_summary, resolution
+
+        result = member_summary(result)
+        if f.calibration and args.output in f.calibration:
+            result = resolution(g.with_options(ensemble="mean"), problem, result, seed=args.seed)
     result.attrs.update({"model": str(args.model), "output": args.output})
     save_results(result, args.out)
     agg = "S1_agg" in result
@@ -370,6 +382,32 @@ def _cmd_study(args: argparse.Namespace) -> int:
     print(result["table"])
     print()
     print(f"wrote {len(result['files'])} files to {result['out']} in {result['timings']['total_s']:.0f} s")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .data.io import load_dataset
+    from .model_function import ModelFunction
+    from .surrogate.ensemble import is_ensemble
+    from .uncertainty.fit import calibrate_ensemble, write_calibration
+
+    if not is_ensemble(args.model):
+        raise UsageError(f"{args.model} is not an ensemble directory (train one with --members K)")
+    f = ModelFunction.from_artifact(args.model)
+    data = load_dataset(args.data)
+    training = load_dataset(args.training_data) if args.training_data else None
+    result = calibrate_ensemble(f, data, alpha=args.alpha, training_data=training, seed=args.seed)
+    result["data"] = str(args.data)
+    write_calibration(args.model, result)
+    print(f"calibrated on {result['n']} samples of {args.data} against {result['reference']}; measured on the "
+          "held-out half:")
+    for kind in ("density", "charge_density", "integrated_charge"):
+        m = result[kind]["measured"]
+        print(f"  {kind:>17}: miscalibration area {m['miscalibration_area_before']:.3f} before, "
+              f"{m['miscalibration_area_' + result[kind]['method']]:.3f} after ({result[kind]['method']}); "
+              f"conformal {100 * (1 - args.alpha):g} % coverage {m['conformal_coverage']:.3f} per bin, "
+              f"{m['conformal_band_coverage']:.3f} whole profile")
+    print(f"wrote the calibration into {args.model}/ensemble.json")
     return 0
 
 
@@ -635,7 +673,12 @@ def _add_sensitivity(sub) -> None:
     p.add_argument("--estimator", choices=tuple(ESTIMATORS), default="saltelli2010",
                    help="sobol: the estimator of S1 and ST (default saltelli2010, as SALib)")
     p.add_argument("--ci", choices=CI_METHODS, default="bootstrap", help="sobol: intervals")
-    p.add_argument("--resamples", type=int, default=100, help="sobol bootstrap resamples (default 100)")
+    p.add_argument("--resamples", type=int,
+                   help="bootstrap resamples, 0 for none (default: sobol 100, nested 200, pce 100)")
+    p.add_argument("--conf-level", type=float, default=0.95, help="level of the intervals (default 0.95)")
+    p.add_argument("--members", action="store_true",
+                   help="for an ensemble: run on every member and report the member spread beside the sampling "
+                   "intervals, and the resolution check where the ensemble is calibrated")
     p.add_argument("--replicates", type=int, default=8, help="sobol rqmc scrambles (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--extrapolation", choices=EXTRAPOLATION, default="raise",
@@ -685,6 +728,28 @@ def _add_plot(sub) -> None:
     p.set_defaults(func=_cmd_plot)
 
 
+def _add_calibrate(sub) -> None:
+    """The ``calibrate`` subcommand."""
+    p = _subparser(
+        sub, "calibrate",
+        help="calibrate an ensemble's spread on held-out data and store it with the ensemble",
+        description=(
+            "Compare an ensemble's member mean and spread with held-out data (density_true where present, else "
+            "the labels) for densities, rho and S; fit a calibration map (scale or isotonic, whichever is better "
+            "on a held-out half) and split-conformal quantiles, print their measured effect, and store them in "
+            "ENSEMBLE/ensemble.json. The data must be new to the members: --training-data refuses shared rows."
+        ),
+        epilog="example:\n  uqsurrogate simulate --design random --n 256 --seed 7 --out calibration.nc\n"
+               "  uqsurrogate calibrate ensemble/ calibration.nc --training-data grid.nc",
+    )
+    p.add_argument("model", type=Path, metavar="ENSEMBLE", help="ensemble directory (train --members K)")
+    p.add_argument("data", type=Path, metavar="DATA", help="held-out training-data netCDF file")
+    p.add_argument("--training-data", type=Path, help="the members' training data, to refuse shared input rows")
+    p.add_argument("--alpha", type=float, default=0.1, help="conformal miscoverage (default 0.1: 90 %% intervals)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out half split (default 0)")
+    p.set_defaults(func=_cmd_calibrate)
+
+
 def _add_info(sub) -> None:
     """The ``info`` subcommand."""
     p = _subparser(
@@ -718,6 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sensitivity(sub)
     _add_study(sub)
     _add_plot(sub)
+    _add_calibrate(sub)
     _add_info(sub)
     return parser
 

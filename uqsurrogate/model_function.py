@@ -85,6 +85,9 @@ class ModelFunction:
     ensemble : {"mean", "members"}
         For an ensemble: return the member mean, or every member (a ``member`` axis after
         the sample axis).  :meth:`mean_std` gives the mean and the spread together.
+    calibration : dict, optional
+        An ensemble's calibration of its spread per output kind
+        (:func:`uqsurrogate.uncertainty.fit.calibrate_ensemble`), used by :meth:`calibrated_std`.
     """
 
     layers: list[Layer]
@@ -106,6 +109,7 @@ class ModelFunction:
     dtype: Any = np.float32
     member_layers: list[list[Layer]] | None = None
     ensemble: str = "mean"
+    calibration: dict | None = None
     _fn: Any = field(default=None, init=False, repr=False, compare=False)  # the compiled function, built lazily
 
     def __post_init__(self) -> None:
@@ -144,10 +148,14 @@ class ModelFunction:
         from .surrogate.artifact import Surrogate, load_artifact
         from .surrogate.ensemble import is_ensemble, load_ensemble
 
+        calibration = None
         if isinstance(source, Surrogate):
             surrogates = [source]
         elif is_ensemble(source):
+            from .surrogate.ensemble import read_ensemble
+
             surrogates = load_ensemble(source)
+            calibration = read_ensemble(source).get("calibration")
         else:
             surrogates = [load_artifact(source)]
         stacks = [cls._layers_of(sur) for sur in surrogates]
@@ -179,6 +187,7 @@ class ModelFunction:
             z_convention={"z_convention": meta["outputs"]["z_convention"], "z": meta["outputs"].get("z"),
                           "affine": meta["outputs"].get("affine")},
             member_layers=stacks if len(stacks) > 1 else None,
+            calibration=calibration,
             **kwargs,
         )
 
@@ -501,6 +510,22 @@ class ModelFunction:
             raise InputError("mean_std needs an ensemble; this model function has one network")
         y = np.asarray(self.with_options(ensemble="members")(X), dtype=np.float64)
         return y.mean(axis=1), y.std(axis=1, ddof=1)
+
+    def calibrated_std(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The member mean and the calibrated member spread: a standard error of the surrogate.
+
+        Returns
+        -------
+        mean, std : numpy.ndarray, each of shape (n, ``*output_shape``)
+            The spread mapped by the ensemble's stored calibration for this output kind.
+        """
+        from .uncertainty.calibration import Calibration
+
+        if not self.calibration or self.output not in self.calibration:
+            raise InputError(f"this model has no calibration of its {self.output} spread; fit one with "
+                             "uqsurrogate calibrate (or uqsurrogate.uncertainty.fit.calibrate_ensemble)")
+        mean, std = self.mean_std(X)
+        return mean, Calibration.from_dict(self.calibration[self.output]["calibration"])(std)
 
     def __getstate__(self):  # the compiled function does not travel to dask or process workers
         state = dict(self.__dict__)

@@ -218,7 +218,13 @@ def plot_response_surfaces(ds: xr.Dataset, c: float, axes=None):
 
 
 def plot_paper_indices(ds: xr.Dataset, axes=None):
-    """S+ and S- of ρ against z at every bin, one panel per concentration.
+    """S+ and S- of ρ against z, one panel per concentration, with both kinds of bar.
+
+    Lines: the corrected index at every bin of the left half (the member mean for an
+    ensemble), with a shaded band from the smallest to the largest member.  Markers at the
+    paper's five z values: the index with its sampling interval (error bars); hollow where
+    the resolution check failed (ρ varies there by less than a few times the surrogate's
+    calibrated error).
 
     Parameters
     ----------
@@ -231,28 +237,37 @@ def plot_paper_indices(ds: xr.Dataset, axes=None):
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = _panels(axes, 1, ds.sizes["c"], figsize=(6 * ds.sizes["c"], 3.6), sharey=True)
+    fig, axes = _panels(axes, 1, ds.sizes["c"], figsize=(6 * ds.sizes["c"], 3.8), sharey=True)
     for ax, c in zip(axes[0], ds["c"].values):
         s = ds.sel(c=c)
         z = s["z_of_bin"].values
         sd = np.sqrt(s["variance_bin"].values)
         # where rho barely varies the indices only measure the surrogate's roughness: not shown
-        left = z <= 0
         hide = sd < 0.02 * sd.max()
         for k, (name, col) in enumerate((("S+", "tab:red"), ("S-", "tab:blue"))):
-            paper = np.where(hide, np.nan, s["S1_bin"].values[k])[left]
-            corrected = np.where(hide, np.nan, s["S1_bin_corrected"].values[k])[left]
-            ax.plot(z[left], paper, "o-", ms=2, color=col, lw=0.8, label=f"{name} (paper form)")
-            ax.plot(z[left], corrected, ":", color=col, lw=1, label=f"{name} (corrected)")
-        for zz in s["z"].values:
-            ax.axvline(zz, color="grey", lw=0.5, alpha=0.5)
+            ax.plot(z, np.where(hide, np.nan, s["S1_bin_corrected"].values[k]), "-", color=col, lw=1,
+                    label=f"{name}, every bin")
+            if "S1_bin_corrected_member_min" in s:
+                ax.fill_between(z, np.where(hide, np.nan, s["S1_bin_corrected_member_min"].values[k]),
+                                np.where(hide, np.nan, s["S1_bin_corrected_member_max"].values[k]), color=col,
+                                alpha=0.2, lw=0, label=f"{name}, member range")
+            zz, v = s["z_bin"].values, s["S1_z_corrected"].values[k]
+            err = None
+            if "S1_z_corrected_low" in s:
+                err = np.abs(np.stack([v - s["S1_z_corrected_low"].values[k], s["S1_z_corrected_high"].values[k] - v]))
+            resolved = s["resolved_z"].values.astype(bool) if "resolved_z" in s else np.ones(len(zz), bool)
+            for mask, face, lab in ((resolved, col, f"{name} at the paper's z, sampling interval"),
+                                    (~resolved, "white", f"{name}, unresolved")):
+                if mask.any():
+                    ax.errorbar(zz[mask], v[mask], None if err is None else err[:, mask], fmt="o", ms=5, color=col,
+                                mfc=face, capsize=3, lw=1, label=lab)
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("z (nm)")
         ax.set_title(f"c = {c:g} M", fontsize=9)
-    axes[0, 0].set_ylabel("first-order index")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle("sensitivity of ρ(z) to d+ and d- at every bin (left half; bins where the standard deviation "
-                 "of ρ is below 2 % of its largest are left out)", fontsize=9)
+    axes[0, 0].set_ylabel("first-order index (two-way ANOVA)")
+    axes[0, 0].legend(fontsize=6, ncol=2)
+    fig.suptitle("sensitivity of ρ(z) to d+ and d- (left half; bins where the standard deviation of ρ is below "
+                 "2 % of its largest are left out)", fontsize=9)
     return fig
 
 

@@ -61,34 +61,47 @@ def _paper_problem(c: float):
                     "sigma": -0.015})
 
 
-def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, progress: bool | None = None) -> xr.Dataset:
-    """The paper's Sec. III-D study with the nested estimator.
+def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, progress: bool | None = None,
+                      resamples: int = 200, threshold: float = 3.0) -> xr.Dataset:
+    """The paper's Sec. III-D study with the nested estimator, with intervals and trust checks.
 
     Parameters
     ----------
     f : ModelFunction
-        A surrogate of the confined electrolyte (inputs h, c, d_plus, d_minus, sigma).
+        A surrogate of the confined electrolyte (inputs h, c, d_plus, d_minus, sigma); an
+        ensemble gives the member spread, and with a stored calibration the resolution check.
     n_z : int, default 1000
         Draws of each size for ρ at the paper's five z values (n_z² evaluations per case).
     n_bins : int, default 400
-        Draws of each size for ρ at every bin (n_bins² evaluations of all outputs per case).
+        Draws of each size for ρ at every bin of the left half (n_bins² evaluations of those
+        outputs per case; no sampling intervals there).
     seed : int, default 0
+    resamples : int, default 200
+        Two-way bootstrap replicates of the five-z pass (0: no sampling intervals).
+    threshold : float, default 3
+        The resolution check's factor (:func:`uqsurrogate.sensitivity.trust.resolution`).
 
     Returns
     -------
     xarray.Dataset
-        Dims ``c`` (0.3, 1.9 mol/L), ``input`` (d_plus, d_minus), ``z`` (the five values)
-        and ``bin``: ``S1_z``, ``S1_z_corrected``, ``S_interaction_z``, ``response_surface``,
-        and ``S1_bin``, ``S1_bin_corrected``, ``variance_bin``, ``mean_bin``.
+        Dims ``c`` (0.3, 1.9 mol/L), ``input`` (d_plus, d_minus), ``z`` (the five values),
+        ``bin`` and, for an ensemble, ``member``: ``S1_z`` (paper form), ``S1_z_corrected``
+        (two-way ANOVA; the member mean for an ensemble) with ``S1_z_corrected_low``/``_high``
+        (sampling interval), ``S1_z_corrected_member_min``/``_max`` and ``_total_low``/``_high``
+        (sampling and members together), ``S_interaction_z``, ``response_surface``,
+        ``resolved_z``, ``resolution_ratio_z``, ``rho_sd_z``, ``surrogate_error_z`` (with a
+        calibration), and ``S1_bin``, ``S1_bin_corrected`` (with member bounds for an
+        ensemble), ``variance_bin``, ``mean_bin``.
     """
     import warnings
 
     from .sensitivity import nested
+    from .sensitivity.trust import member_summary, resolution
     from .warnings import ExtrapolationWarning
 
     # The paper's D- ~ N(0.6, 0.015^2) reaches past a training range that ends at 0.63 nm (2 sd):
     # evaluate there as the paper did, and say so once, with the share of draws involved.
-    f = f.with_options(extrapolation="warn")
+    f = f.with_options(extrapolation="warn", ensemble="mean")
     outside = {}
     for name, dist in _paper_problem(PAPER_CASES[0]).dists.items():
         if name in ("d_plus", "d_minus"):
@@ -101,38 +114,58 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
             f"the paper's size distributions put {100 * share:.1f} % of the draws outside the surrogate's training "
             f"range ({', '.join(f'{k}: {100 * v:.1f} %' for k, v in outside.items())}); they are extrapolated",
             ExtrapolationWarning, stacklevel=2)
+    members = f.n_members > 1
+    calibrated = members and bool(f.calibration) and "charge_density" in f.calibration
+    every = f.with_options(ensemble="members") if members else f
+    left = np.flatnonzero(f.z_grid(4.5) <= 0)  # rho is mirror-symmetric about the midplane only for equal walls
     pieces = []
     for c in PAPER_CASES:
         problem = _paper_problem(c)
-        at_z = f.restrict(output="charge_density", z=list(PAPER_Z), h=4.5)
+        at_z = every.restrict(output="charge_density", z=list(PAPER_Z), h=4.5)
+        at_bins = every.restrict(output="charge_density", bins=left)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
-            rz = nested(at_z, problem, n_z, n_z, surfaces=list(range(len(PAPER_Z))), seed=seed, progress=progress)
-            rb = nested(f.restrict(output="charge_density", bins=None), problem, n_bins, n_bins, seed=seed,
+            rz = nested(at_z, problem, n_z, n_z, surfaces=list(range(len(PAPER_Z))), seed=seed, resamples=resamples,
                         progress=progress)
-        piece = xr.Dataset(
-            {
-                "S1_z": (("input", "z"), rz["S1"].values, {**rz["S1"].attrs}),
-                "S1_z_corrected": (("input", "z"), rz["S1_corrected"].values, {**rz["S1_corrected"].attrs}),
-                "S_interaction_z": (("z",), rz["S_interaction"].values, {**rz["S_interaction"].attrs}),
-                "response_surface": (("z", "d_plus_sample", "d_minus_sample"), rz["response_surface"].values,
-                                     {**rz["response_surface"].attrs}),
-                "S1_bin": (("input", "bin"), rb["S1"].values, {**rb["S1"].attrs}),
-                "S1_bin_corrected": (("input", "bin"), rb["S1_corrected"].values, {**rb["S1_corrected"].attrs}),
-                "variance_bin": (("bin",), rb["variance"].values, {**rb["variance"].attrs}),
-                "mean_bin": (("bin",), rb["mean"].values, {**rb["mean"].attrs}),
-            },
-            coords={
-                "input": ["d_plus", "d_minus"],
-                "z": ("z", np.asarray(PAPER_Z), {"units": "nm", "long_name": "requested z"}),
-                "z_bin": ("z", rz["z"].values, {"units": "nm", "long_name": "centre of the bin used"}),
-                "bin": ("bin", rb["bin"].values),
-                "z_of_bin": ("bin", rb["z"].values, {"units": "nm", "long_name": "bin centre"}),
-                "d_plus_sample": ("d_plus_sample", rz["d_plus"].values, {"units": "nm"}),
-                "d_minus_sample": ("d_minus_sample", rz["d_minus"].values, {"units": "nm"}),
-            },
-        )
-        pieces.append(piece.expand_dims(c=[c]))
+            rb = nested(at_bins, problem, n_bins, n_bins, seed=seed, resamples=0, progress=progress)
+            if members:
+                rz, rb = member_summary(rz), member_summary(rb)
+            if calibrated:
+                rz = resolution(f.restrict(output="charge_density", z=list(PAPER_Z), h=4.5), problem, rz,
+                                seed=seed, threshold=threshold)
+        if "response_surface" in rz and "member" in rz["response_surface"].dims:
+            rz["response_surface"] = rz["response_surface"].mean("member")
+        z_vars = {"S1_z": "S1", "S1_z_corrected": "S1_corrected", "S_interaction_z": "S_interaction",
+                  "S_interaction_z_corrected": "S_interaction_corrected", "variance_z": "variance"}
+        for suffix in ("low", "high", "conf", "member_min", "member_max", "member_sd", "total_low", "total_high"):
+            for stem in ("S1", "S1_corrected"):
+                z_vars[f"{stem.replace('S1', 'S1_z')}_{suffix}"] = f"{stem}_{suffix}"
+        for name in ("resolved", "resolution_ratio", "surrogate_error", "output_sd"):
+            z_vars[f"{name}_z"] = name
+        if members:
+            z_vars["S1_z_corrected_members"] = "S1_corrected_members"
+        variables = {new: (rz[old].dims, rz[old].values, dict(rz[old].attrs)) for new, old in z_vars.items() if old in rz}
+        variables = {k: (tuple("z" if d == "bin" else d for d in dims), v, a) for k, (dims, v, a) in variables.items()}
+        variables["response_surface"] = (("z", "d_plus_sample", "d_minus_sample"), rz["response_surface"].values,
+                                         dict(rz["response_surface"].attrs))
+        bin_vars = {"S1_bin": "S1", "S1_bin_corrected": "S1_corrected", "variance_bin": "variance", "mean_bin": "mean",
+                    "S1_bin_corrected_member_min": "S1_corrected_member_min",
+                    "S1_bin_corrected_member_max": "S1_corrected_member_max"}
+        for new, old in bin_vars.items():
+            if old in rb:
+                variables[new] = (rb[old].dims, rb[old].values, dict(rb[old].attrs))
+        coords = {
+            "input": ["d_plus", "d_minus"],
+            "z": ("z", np.asarray(PAPER_Z), {"units": "nm", "long_name": "requested z"}),
+            "z_bin": ("z", rz["z"].values, {"units": "nm", "long_name": "centre of the bin used"}),
+            "bin": ("bin", rb["bin"].values),
+            "z_of_bin": ("bin", rb["z"].values, {"units": "nm", "long_name": "bin centre"}),
+            "d_plus_sample": ("d_plus_sample", rz["d_plus"].values, {"units": "nm"}),
+            "d_minus_sample": ("d_minus_sample", rz["d_minus"].values, {"units": "nm"}),
+        }
+        if members:
+            coords["member"] = ("member", np.arange(f.n_members), {"long_name": "ensemble member"})
+        pieces.append(xr.Dataset(variables, coords=coords).expand_dims(c=[c]))
     out = xr.concat(pieces, dim="c")
     out["c"].attrs = {"units": "mol/L", "long_name": "salt concentration"}
     out.attrs = {
@@ -141,22 +174,49 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
         "problem": json.dumps({str(c): json.loads(_paper_problem(c).to_json()) for c in PAPER_CASES}),
         "output": "charge_density (C/m3)",
         "extrapolated_share": share,
+        "members": int(f.n_members),
+        "resamples": int(resamples),
+        "conf_level": 0.95,
+        "resolution_threshold": float(threshold) if calibrated else "none (no calibrated ensemble)",
     }
     return out
 
 
 def paper_table(sens: xr.Dataset) -> str:
-    """A markdown table of our S+ and S- (percent) beside the paper's statements."""
-    lines = ["| c (M) | z (nm) | case | S+ (%) | S- (%) | 1 - S+ - S- (%) | S+ corr. (%) | S- corr. (%) | paper |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    """A markdown table of S+ and S- (percent) with their uncertainty, beside the paper's statements.
+
+    S± are the two-way-ANOVA indices (the member mean for an ensemble); "sampling" is the
+    95 % interval of the estimator at these draws, "members" the range over the ensemble
+    members, and "resolved" says whether ρ varies by at least the threshold times the
+    surrogate's calibrated error there (where it does not, trust no index of that cell).
+    """
+    def pct(v):
+        return f"{100 * float(v):.1f}"
+
+    def span(s, low, high, k):
+        return f"{pct(s[low].values[k])}–{pct(s[high].values[k])}" if low in s else "–"
+
+    has_res = "resolved_z" in sens
+    lines = ["| c (M) | z (nm) | case | S+ (%) | S+ sampling | S+ members | S- (%) | S- sampling | S- members | "
+             "interaction (%) | resolved | paper |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cases = dict(zip(PAPER_Z, ("I", "II", "III", "IV", "-")))
     for c in sens["c"].values:
         for z in sens["z"].values:
             s = sens.sel(c=c, z=z)
-            sp, sm = 100 * s["S1_z"].values
-            cp, cm = 100 * s["S1_z_corrected"].values
-            lines.append(f"| {c:g} | {z:g} | {cases[float(z)]} | {sp:.1f} | {sm:.1f} | {100 - sp - sm:.1f} | "
-                         f"{cp:.1f} | {cm:.1f} | {PAPER_STATEMENTS[(float(c), float(z))]} |")
+            cells = []
+            for k in range(2):
+                cells += [pct(s["S1_z_corrected"].values[k]),
+                          span(s, "S1_z_corrected_low", "S1_z_corrected_high", k),
+                          span(s, "S1_z_corrected_member_min", "S1_z_corrected_member_max", k)]
+            inter = pct(s["S_interaction_z_corrected"].values) if "S_interaction_z_corrected" in s else "–"
+            if has_res:
+                ratio = float(s["resolution_ratio_z"].values)
+                resolved = f"yes ({ratio:.1f}x)" if int(s["resolved_z"].values) else f"**no** ({ratio:.1f}x)"
+            else:
+                resolved = "n/a"
+            lines.append(f"| {c:g} | {z:g} | {cases[float(z)]} | {' | '.join(cells)} | {inter} | {resolved} | "
+                         f"{PAPER_STATEMENTS[(float(c), float(z))]} |")
     return "\n".join(lines)
 
 

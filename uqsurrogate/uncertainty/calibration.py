@@ -9,8 +9,8 @@ to compare uncertainty methods).
 Two maps, fitted on a calibration split disjoint from the training data:
 
 * ``scale`` — σ' = s σ with s² = mean(((y - μ)/σ)²): the Gaussian maximum-likelihood scale.
-* ``isotonic`` — σ' = g(σ) with g the increasing function that best fits sqrt(π/2)|y - μ|
-  against σ (scikit-learn's ``IsotonicRegression``; for a Gaussian error E|y - μ| = sqrt(2/π) σ).
+* ``isotonic`` — σ' = g(σ) with g the increasing function that best fits sqrt(π/2)abs(y - μ)
+  against σ (scikit-learn's ``IsotonicRegression``; for a Gaussian error Eabs(y - μ) = sqrt(2/π) σ).
   Stored as its breakpoints (JSON), applied by linear interpolation.
 """
 
@@ -65,7 +65,7 @@ def reliability(y, mean, std, levels=None, mask=None) -> tuple[np.ndarray, np.nd
 
 
 def miscalibration_area(y, mean, std, mask=None) -> float:
-    """Mean |observed - nominal| coverage over levels 0.01 ... 0.99 (0 is perfect, at most 0.5).
+    """Mean abs(observed - nominal) coverage over levels 0.01 ... 0.99 (0 is perfect, at most 0.5).
 
     Examples
     --------

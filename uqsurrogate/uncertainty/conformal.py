@@ -1,6 +1,6 @@
 """Split-conformal intervals with a finite-sample guarantee.
 
-Scores s_i = |y_i - μ_i| / σ_i on n calibration samples that the model never trained on.
+Scores s_i = abs(y_i - μ_i) / σ_i on n calibration samples that the model never trained on.
 With q the ⌈(n + 1)(1 - α)⌉-th smallest score, the interval μ ± q σ of a new sample
 exchangeable with the calibration samples holds its truth with probability at least
 1 - α, and at most 1 - α + 1/(n + 1) when the scores have no ties (Vovk et al. 2005; Lei et
