@@ -58,7 +58,8 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
     dict
         Per output kind: ``calibration`` (a :class:`~.calibration.Calibration` as a dict, the
         method with the lower held-out miscalibration area), ``conformal_q`` (per-bin, list),
-        ``conformal_q_band``, and ``measured`` (areas before and after, coverage per bin and
+        ``conformal_q_band`` (of scores normalised by the raw member spread: the interval is
+        mean ± q std), and ``measured`` (areas before and after, coverage per bin and
         band on the held-out half); plus ``reference`` and ``n``.
     """
     if f.n_members < 2:
@@ -90,9 +91,11 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
             fitted[method] = cal
             areas[method] = miscalibration_area(y[test_rows], mean[test_rows], cal(std[test_rows]), mask=mask)
         best = min(areas, key=areas.get)
-        conf = SplitConformal(alpha).fit(y[fit_rows], mean[fit_rows], fitted[best](std[fit_rows]), mask=mask)
-        low, high = conf.intervals(mean[test_rows], fitted[best](std[test_rows]))
-        blo, bhi = conf.band(mean[test_rows], fitted[best](std[test_rows]))
+        # conformal scores use the raw member spread: a map fitted on the same rows would make
+        # their scores smaller than a new sample's and break the guarantee
+        conf = SplitConformal(alpha).fit(y[fit_rows], mean[fit_rows], std[fit_rows], mask=mask)
+        low, high = conf.intervals(mean[test_rows], std[test_rows])
+        blo, bhi = conf.band(mean[test_rows], std[test_rows])
         measured = {
             "miscalibration_area_before": miscalibration_area(y[test_rows], mean[test_rows], std[test_rows],
                                                               mask=mask),
@@ -103,7 +106,7 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
             "n_fit": int(len(fit_rows)), "n_test": int(len(test_rows)),
         }
         final = calibrate(y, mean, std, method=best, mask=mask)
-        full = SplitConformal(alpha).fit(y, mean, final(std), mask=mask)
+        full = SplitConformal(alpha).fit(y, mean, std, mask=mask)
         out[kind] = {"calibration": final.to_dict(), "method": best,
                      "conformal_q": np.where(np.isfinite(full.q_), full.q_, -1.0).tolist(),
                      "conformal_q_band": full.q_band_, "measured": measured}
