@@ -144,9 +144,10 @@ def test_calibrate_resolution_and_member_summary(ensemble, data, tmp_path, capsy
     train = save_dataset(data, tmp_path / "train.nc")
     assert main(["calibrate", str(ens), str(train), "--training-data", str(train)]) == 2
     assert "calibration input rows are also training rows" in capsys.readouterr().err
-    assert main(["calibrate", str(ens), str(cal), "--training-data", str(train)]) == 0
+    assert main(["calibrate", str(ens), str(cal), "--training-data", str(train), "--figure",
+                 str(tmp_path / "rel.png")]) == 0
     out = capsys.readouterr().out
-    assert "miscalibration area" in out and "charge_density" in out
+    assert "miscalibration area" in out and "charge_density" in out and (tmp_path / "rel.png").is_file()
     f = ModelFunction.from_artifact(ens, extrapolation="clip")
     assert set(f.calibration) >= {"density", "charge_density", "integrated_charge", "reference"}
     rho = f.restrict(output="charge_density", bins=[2, 5, 8])
@@ -171,3 +172,15 @@ def test_calibrate_resolution_and_member_summary(ensemble, data, tmp_path, capsy
         member_summary(nested(rho, p, 6, 6, seed=0, resamples=0, progress=False))
     with pytest.raises(ValueError, match="no calibration"):
         ModelFunction.from_artifact(ensemble, extrapolation="clip").calibrated_std(X)
+    # the command line: every member, the member spread beside the sampling intervals, the resolution check
+    import xarray as xr
+
+    out = tmp_path / "sens.nc"
+    assert main(["sensitivity", str(ens), "--method", "nested", "--members", "--vary", "d_plus=normal(0.4,0.02)",
+                 "--vary", "d_minus=normal(0.45,0.02)", "--fix", "h=4.5", "--fix", "c=1.0", "--fix", "sigma=-0.015",
+                 "--output", "charge_density", "--bins", "2", "5", "--samples", "10", "--resamples", "20",
+                 "--extrapolation", "clip", "--quiet", "--out", str(out)]) == 0
+    res = xr.load_dataset(out)
+    for name in ("S1_corrected_members", "S1_corrected_member_min", "S1_corrected_total_low", "resolved"):
+        assert name in res, name
+    assert res["S1_corrected_members"].sizes["member"] == 3

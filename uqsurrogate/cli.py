@@ -399,15 +399,22 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     result = calibrate_ensemble(f, data, alpha=args.alpha, training_data=training, seed=args.seed)
     result["data"] = str(args.data)
     write_calibration(args.model, result)
-    print(f"calibrated on {result['n']} samples of {args.data} against {result['reference']}; measured on the "
-          "held-out half:")
+    print(f"calibrated on {result['n']} samples of {args.data} against {result['reference']}; measured on held-out "
+          "halves (each half fitted, the other scored, both ways):")
     for kind in ("density", "charge_density", "integrated_charge"):
         m = result[kind]["measured"]
         print(f"  {kind:>17}: miscalibration area {m['miscalibration_area_before']:.3f} before, "
-              f"{m['miscalibration_area_' + result[kind]['method']]:.3f} after ({result[kind]['method']}); "
+              f"{m['miscalibration_area_' + result[kind]['method']]:.3f} after "
+              f"({'no map helps: the raw spread is kept' if result[kind]['method'] == 'none' else result[kind]['method']}); "
               f"conformal {100 * (1 - args.alpha):g} % coverage {m['conformal_coverage']:.3f} per bin, "
               f"{m['conformal_band_coverage']:.3f} whole profile")
     print(f"wrote the calibration into {args.model}/ensemble.json")
+    if args.figure:
+        from .plotting import _save, plot_reliability
+
+        for path in _save(plot_reliability(result), args.figure.parent, args.figure.stem,
+                          (args.figure.suffix.lstrip(".") or "png",)):
+            print(f"wrote {path}")
     return 0
 
 
@@ -653,7 +660,10 @@ def _add_sensitivity(sub) -> None:
             "example (the paper's Sec. III-D, case c = 0.3 M):\n"
             "  uqsurrogate sensitivity model/ --method nested --vary 'd_plus=normal(0.4,0.01)' "
             "--vary 'd_minus=normal(0.6,0.015)' --fix h=4.5 --fix c=0.3 --fix sigma=-0.015 "
-            "--output charge_density --z -2.05 -1.95 -1.85 -1.55 -1.0 --samples 1000 --out sens.nc"
+            "--output charge_density --z -2.05 -1.95 -1.85 -1.55 -1.0 --samples 1000 --extrapolation warn "
+            "--out sens.nc\n"
+            "  (D- ~ N(0.6, 0.015) puts 2 % of its draws past the training range's 0.63 nm: --extrapolation warn "
+            "evaluates them and says so)"
         ),
     )
     p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
@@ -747,6 +757,7 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--training-data", type=Path, help="the members' training data, to refuse shared input rows")
     p.add_argument("--alpha", type=float, default=0.1, help="conformal miscoverage (default 0.1: 90 %% intervals)")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out half split (default 0)")
+    p.add_argument("--figure", type=Path, help="also draw the reliability diagrams into this file (.png or .pdf)")
     p.set_defaults(func=_cmd_calibrate)
 
 

@@ -429,7 +429,8 @@ class ModelFunction:
                    f"training range [{self.train_min[col]:g}, {self.train_max[col]:g}]; "
                    f"{int((low | high).any(axis=1).sum())} row(s) are outside")
             if self.extrapolation == "raise":
-                raise InputError(msg + "; pass extrapolation='warn' or 'clip' to allow it")
+                raise InputError(msg + "; pass extrapolation='warn' or 'clip' (command line: --extrapolation warn "
+                                 "or clip) to allow it")
             if self.extrapolation == "warn":
                 warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
             else:

@@ -28,7 +28,7 @@ import xarray as xr
 from .errors import InputError, MissingDependencyError
 from .observables import charge_density, integrated_charge
 
-__all__ = ["plot_charge", "plot_file", "plot_indices", "plot_paper_indices", "plot_profiles", "plot_response_surfaces",
+__all__ = ["plot_charge", "plot_file", "plot_reliability", "plot_indices", "plot_paper_indices", "plot_profiles", "plot_response_surfaces",
            "plot_rmse_per_bin"]
 
 _COLOURS = {"cation": "tab:red", "anion": "tab:blue"}
@@ -268,6 +268,45 @@ def plot_paper_indices(ds: xr.Dataset, axes=None):
     axes[0, 0].legend(fontsize=6, ncol=2)
     fig.suptitle("sensitivity of ρ(z) to d+ and d- (left half; bins where the standard deviation of ρ is below "
                  "2 % of its largest are left out)", fontsize=9)
+    return fig
+
+
+def plot_reliability(calibration: dict, axes=None):
+    """Reliability diagrams of an ensemble's spread, before and after calibration, per output kind.
+
+    Parameters
+    ----------
+    calibration : dict
+        What :func:`uqsurrogate.uncertainty.fit.calibrate_ensemble` returns (and
+        ``ensemble.json`` stores): for each output kind, the held-out half's observed coverage
+        of Gaussian intervals at each nominal level, before and after.
+    axes : array of matplotlib Axes, optional
+        One per output kind.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    kinds = [k for k in ("density", "charge_density", "integrated_charge")
+             if k in calibration and "reliability_levels" in calibration[k]["measured"]]
+    if not kinds:
+        raise InputError("the calibration holds no reliability curves (fit it with uqsurrogate calibrate)")
+    fig, axes = _panels(axes, 1, len(kinds), figsize=(3.8 * len(kinds), 3.8), sharey=True)
+    for ax, kind in zip(axes[0], kinds):
+        m = calibration[kind]["measured"]
+        levels = np.asarray(m["reliability_levels"])
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="calibrated")
+        ax.plot(levels, m["reliability_before"], color="tab:orange",
+                label=f"member spread (area {m['miscalibration_area_before']:.3f})")
+        method = calibration[kind]["method"]
+        if method != "none":
+            ax.plot(levels, m["reliability_after"], color="tab:green",
+                    label=f"{method} map (area {m['miscalibration_area_' + method]:.3f})")
+        ax.set_xlabel("nominal coverage of μ ± zσ")
+        ax.set_title(kind.replace("_", " "), fontsize=9)
+        ax.legend(fontsize=7)
+    axes[0, 0].set_ylabel("observed coverage (held-out half)")
+    fig.suptitle("reliability of the ensemble's spread against the truth", fontsize=10)
     return fig
 
 

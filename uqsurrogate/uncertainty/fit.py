@@ -20,7 +20,7 @@ import numpy as np
 from .._atomic import atomic_path
 from .._validation import check_float
 from ..errors import InputError
-from .calibration import CALIBRATIONS, calibrate, miscalibration_area
+from .calibration import CALIBRATIONS, Calibration, calibrate, miscalibration_area, reliability
 from .conformal import SplitConformal, check_disjoint, coverage
 
 __all__ = ["calibrate_ensemble", "write_calibration"]
@@ -56,8 +56,9 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
     Returns
     -------
     dict
-        Per output kind: ``calibration`` (a :class:`~.calibration.Calibration` as a dict, the
-        method with the lower held-out miscalibration area), ``conformal_q`` (per-bin, list),
+        Per output kind: ``calibration`` (a :class:`~.calibration.Calibration` as a dict: of
+        none, scale and isotonic, the one with the smallest miscalibration area on held-out
+        data, each fitted on one half and scored on the other, both ways), ``conformal_q`` (per-bin, list),
         ``conformal_q_band`` (of scores normalised by the raw member spread: the interval is
         mean ± q std), and ``measured`` (areas before and after, coverage per bin and
         band on the held-out half); plus ``reference`` and ``n``.
@@ -84,28 +85,36 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
         y = {"density": lambda: truth, "charge_density": lambda: charge_density(truth),
              "integrated_charge": lambda: integrated_charge(truth, h, sigma)}[kind]()
         mask = np.any(std > 0, axis=0)
-        areas = {}
-        fitted = {}
-        for method in CALIBRATIONS:
-            cal = calibrate(y[fit_rows], mean[fit_rows], std[fit_rows], method=method, mask=mask)
-            fitted[method] = cal
-            areas[method] = miscalibration_area(y[test_rows], mean[test_rows], cal(std[test_rows]), mask=mask)
+        # each map fitted on one half and scored on the other, both ways; the raw spread ("none")
+        # competes too, so a map is kept only where it helps on data it did not see
+        areas, fitted = {"none": 0.0}, {"none": Calibration("scale", scale=1.0, n=0)}
+        for a, b in ((fit_rows, test_rows), (test_rows, fit_rows)):
+            areas["none"] += miscalibration_area(y[b], mean[b], std[b], mask=mask) / 2
+            for method in CALIBRATIONS:
+                cal = calibrate(y[a], mean[a], std[a], method=method, mask=mask)
+                fitted.setdefault(method, cal)  # the one fitted on the first half, for the curves
+                areas[method] = areas.get(method, 0.0) + miscalibration_area(y[b], mean[b], cal(std[b]),
+                                                                              mask=mask) / 2
         best = min(areas, key=areas.get)
         # conformal scores use the raw member spread: a map fitted on the same rows would make
         # their scores smaller than a new sample's and break the guarantee
         conf = SplitConformal(alpha).fit(y[fit_rows], mean[fit_rows], std[fit_rows], mask=mask)
         low, high = conf.intervals(mean[test_rows], std[test_rows])
         blo, bhi = conf.band(mean[test_rows], std[test_rows])
+        levels, before = reliability(y[test_rows], mean[test_rows], std[test_rows], mask=mask)
+        _, after = reliability(y[test_rows], mean[test_rows], fitted[best](std[test_rows]), mask=mask)
         measured = {
-            "miscalibration_area_before": miscalibration_area(y[test_rows], mean[test_rows], std[test_rows],
-                                                              mask=mask),
+            "reliability_levels": levels.tolist(), "reliability_before": before.tolist(),
+            "reliability_after": after.tolist(),
+            "miscalibration_area_before": areas["none"],
+            "miscalibration_area_none": areas["none"],
             **{f"miscalibration_area_{m}": a for m, a in areas.items()},
             "conformal_coverage": coverage(y[test_rows], low, high, mask=conf.mask_),
             "conformal_band_coverage": float(np.mean(np.all(
                 ((blo <= y[test_rows]) & (y[test_rows] <= bhi)) | ~conf.mask_, axis=tuple(range(1, y.ndim))))),
             "n_fit": int(len(fit_rows)), "n_test": int(len(test_rows)),
         }
-        final = calibrate(y, mean, std, method=best, mask=mask)
+        final = fitted["none"] if best == "none" else calibrate(y, mean, std, method=best, mask=mask)
         full = SplitConformal(alpha).fit(y, mean, std, mask=mask)
         out[kind] = {"calibration": final.to_dict(), "method": best,
                      "conformal_q": np.where(np.isfinite(full.q_), full.q_, -1.0).tolist(),
