@@ -119,7 +119,7 @@ p = Problem({"h": 4.5, "c": 0.3, "d_plus": Normal(0.4, 0.01), "d_minus": Normal(
 f(p.full(p.sample(100, seed=0)))
 t = time.perf_counter()
 if sys.argv[2] == "nested":
-    nested(f, p, 1000, 1000, seed=0, progress=False)
+    nested(f, p, 1000, 1000, seed=0, resamples=0, progress=False)  # the estimator alone, as before intervals
 else:
     a = np.sort(p.sample(1000, 0)[:, 0]); b = np.sort(p.sample(1000, 1)[:, 1])
     def chunk(s, e):

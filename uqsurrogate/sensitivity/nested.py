@@ -48,6 +48,9 @@ from ._common import base_attrs, bias_corrected_interval, dataset, index_attrs, 
 
 __all__ = ["nested"]
 
+#: Memory the two-way bootstrap's sums may take: 8 (n_inner + 3) x resamples bytes per output.
+_BOOTSTRAP_BYTES = 2**30
+
 
 @dataclass
 class _CrossedGrid:
@@ -102,6 +105,13 @@ class _CrossedSums:
                 self.kept = np.empty((self.surfaces.size, self.n_outer, self.n_inner))
             if self.w is not None:
                 r = self.w.shape[0]
+                need = 8 * r * p * (self.n_inner + 3)
+                if need > _BOOTSTRAP_BYTES:
+                    fit = max(0, int(_BOOTSTRAP_BYTES // (8 * p * (self.n_inner + 3))))
+                    raise InputError(
+                        f"resamples = {r} over {p} outputs at n_inner = {self.n_inner} would hold "
+                        f"{need / 2**30:.1f} GiB of bootstrap sums (limit 1 GiB); pass resamples <= {fit}, "
+                        "restrict the outputs, or resamples = 0 for no intervals")
                 self.boot = {"wt": np.zeros((r, p)), "wt2": np.zeros((r, p)), "wq": np.zeros((r, p)),
                              "u": np.zeros((r, self.n_inner, p))}
         i0 = start // self.n_inner

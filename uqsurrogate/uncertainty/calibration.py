@@ -73,8 +73,11 @@ def miscalibration_area(y, mean, std, mask=None) -> float:
     >>> y = rng.normal(size=(20000,))
     >>> round(miscalibration_area(y, np.zeros_like(y), np.ones_like(y)), 2)
     0.0
-    >>> round(miscalibration_area(y, np.zeros_like(y), 3 * np.ones_like(y)), 2)  # far too wide
-    0.32
+    >>> from scipy.stats import norm  # three times too wide: P(abs(Z) <= 3 z_p) against p, exactly
+    >>> p = np.linspace(0.01, 0.99, 99)
+    >>> exact = np.mean(np.abs(2 * norm.cdf(3 * norm.ppf(0.5 + p / 2)) - 1 - p))
+    >>> bool(abs(miscalibration_area(y, np.zeros_like(y), 3 * np.ones_like(y)) - exact) < 0.01)
+    True
     """
     levels, observed = reliability(y, mean, std, mask=mask)
     return float(np.mean(np.abs(observed - levels)))

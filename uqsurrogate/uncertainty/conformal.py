@@ -33,7 +33,7 @@ def conformal_quantile(scores, alpha: float, axis: int = 0) -> np.ndarray:
 
     Examples
     --------
-    >>> conformal_quantile(np.arange(1.0, 20.0), 0.1)  # n = 19: the 18th smallest
+    >>> float(conformal_quantile(np.arange(1.0, 20.0), 0.1))  # n = 19: the 18th smallest
     18.0
     >>> conformal_quantile(np.arange(1.0, 5.0), 0.1)
     Traceback (most recent call last):
