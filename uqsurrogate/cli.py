@@ -407,7 +407,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
               f"{m['miscalibration_area_' + result[kind]['method']]:.3f} after "
               f"({'no map helps: the raw spread is kept' if result[kind]['method'] == 'none' else result[kind]['method']}); "
               f"conformal {100 * (1 - args.alpha):g} % coverage {m['conformal_coverage']:.3f} per bin, "
-              f"{m['conformal_band_coverage']:.3f} whole profile")
+              f"{m['conformal_band_coverage']:.3f} whole profile"
+              + (f" (against the labels: {m['conformal_coverage_vs_labels']:.3f} per bin)"
+                 if "conformal_coverage_vs_labels" in m else ""))
     print(f"wrote the calibration into {args.model}/ensemble.json")
     if args.figure:
         from .plotting import _save, plot_reliability

@@ -71,6 +71,7 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
         check_disjoint(X, _inputs(training_data, f.input_names))
     reference = "density_true" if "density_true" in data else "density"
     truth = np.asarray(data[reference].values, dtype=float)
+    labels = np.asarray(data["density"].values, dtype=float) if reference == "density_true" else None
     n = len(X)
     half = np.random.default_rng(seed).permutation(n)
     fit_rows, test_rows = np.sort(half[: n // 2]), np.sort(half[n // 2:])
@@ -82,8 +83,11 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
     for kind in outputs:
         g = f.restrict(output=kind).with_options(extrapolation="clip")
         mean, std = g.mean_std(X)
-        y = {"density": lambda: truth, "charge_density": lambda: charge_density(truth),
-             "integrated_charge": lambda: integrated_charge(truth, h, sigma)}[kind]()
+        def observe(d):
+            return {"density": lambda: d, "charge_density": lambda: charge_density(d),
+                    "integrated_charge": lambda: integrated_charge(d, h, sigma)}[kind]()
+
+        y = observe(truth)
         mask = np.any(std > 0, axis=0)
         # each map fitted on one half and scored on the other, both ways; the raw spread ("none")
         # competes too, so a map is kept only where it helps on data it did not see
@@ -114,6 +118,8 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
                 ((blo <= y[test_rows]) & (y[test_rows] <= bhi)) | ~conf.mask_, axis=tuple(range(1, y.ndim))))),
             "n_fit": int(len(fit_rows)), "n_test": int(len(test_rows)),
         }
+        if labels is not None:  # the same intervals against the MD-like labels (their noise adds to the error)
+            measured["conformal_coverage_vs_labels"] = coverage(observe(labels)[test_rows], low, high, mask=conf.mask_)
         final = fitted["none"] if best == "none" else calibrate(y, mean, std, method=best, mask=mask)
         full = SplitConformal(alpha).fit(y, mean, std, mask=mask)
         out[kind] = {"calibration": final.to_dict(), "method": best,
