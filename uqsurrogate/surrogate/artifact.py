@@ -19,14 +19,13 @@ import hashlib
 import json
 import logging
 import os
-import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._atomic import atomic_directory
 from .._version import __version__
 from ..errors import InputError
 from .scaling import minmax_scale
@@ -142,10 +141,7 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--force) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    tmp.mkdir()
-    try:
+    with atomic_directory(path) as tmp:
         from .network import import_keras
 
         import_keras()
@@ -163,15 +159,6 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
             }
         )
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False))
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{secrets.token_hex(4)}")
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     logger.info("wrote model artifact %s", path)
     return path
 

@@ -24,11 +24,11 @@ import dataclasses
 import json
 import logging
 import os
-import secrets
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._atomic import atomic_directory
 from .._version import __version__
 from .._validation import check_int
 from ..errors import InputError
@@ -96,10 +96,7 @@ def save_ensemble(members: Sequence[str | os.PathLike], path: str | os.PathLike,
         raise FileExistsError(f"{path} exists; pass overwrite=True (--force) to replace it")
     metas = [read_metadata(m) for m in members]
     _check_compatible(metas, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    tmp.mkdir()
-    try:
+    with atomic_directory(path) as tmp:
         names = []
         for k, m in enumerate(members):
             names.append(_member_name(k))
@@ -114,15 +111,6 @@ def save_ensemble(members: Sequence[str | os.PathLike], path: str | os.PathLike,
             "calibration": calibration,
         }
         (tmp / ENSEMBLE_FILE).write_text(json.dumps(doc, indent=1, allow_nan=False))
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{secrets.token_hex(4)}")
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     logger.info("wrote ensemble %s (%d members)", path, len(members))
     return path
 
