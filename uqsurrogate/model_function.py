@@ -107,9 +107,9 @@ class ModelFunction:
     batch_size: int = 16384
     extrapolation: str = "raise"
     dtype: Any = np.float32
-    member_layers: list[list[Layer]] | None = None
+    member_layers: list[list[Layer]] | None = field(default=None, repr=False)
     ensemble: str = "mean"
-    calibration: dict | None = None
+    calibration: dict | None = field(default=None, repr=False)
     _fn: Any = field(default=None, init=False, repr=False, compare=False)  # the compiled function, built lazily
 
     def __post_init__(self) -> None:
@@ -146,16 +146,19 @@ class ModelFunction:
         ModelFunction
         """
         from .surrogate.artifact import Surrogate, load_artifact
-        from .surrogate.ensemble import is_ensemble, load_ensemble
+        from .surrogate.ensemble import is_ensemble
 
         calibration = None
         if isinstance(source, Surrogate):
             surrogates = [source]
         elif is_ensemble(source):
+            from pathlib import Path
+
             from .surrogate.ensemble import read_ensemble
 
-            surrogates = load_ensemble(source)
-            calibration = read_ensemble(source).get("calibration")
+            doc = read_ensemble(source)  # checks every member's metadata against its hash
+            surrogates = [load_artifact(Path(source) / name) for name in doc["members"]]
+            calibration = doc.get("calibration")
         else:
             surrogates = [load_artifact(source)]
         stacks = [cls._layers_of(sur) for sur in surrogates]
