@@ -412,11 +412,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
                  if "conformal_coverage_vs_labels" in m else ""))
     print(f"wrote the calibration into {args.model}/ensemble.json")
     if args.figure:
-        from .plotting import _save, plot_reliability
+        from .plotting import plot_reliability
 
-        for path in _save(plot_reliability(result), args.figure.parent, args.figure.stem,
-                          (args.figure.suffix.lstrip(".") or "png",)):
-            print(f"wrote {path}")
+        plot_reliability(result).savefig(args.figure, dpi=130, bbox_inches="tight")
+        print(f"wrote {args.figure}")
     return 0
 
 
