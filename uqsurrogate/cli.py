@@ -285,33 +285,61 @@ def _cmd_import_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _problem(args: argparse.Namespace, names: list[str], units: list[str]):
+    """The Problem of ``--problem FILE`` or ``--vary``/``--fix``, in the model's input order."""
+    from .problem import Problem, parse_distribution
+
+    given: dict[str, object] = {}
+    for option, items in (("--vary", args.vary), ("--fix", args.fix)):
+        for item in items or []:
+            name, sep, spec = item.partition("=")
+            if not sep:
+                raise UsageError(f"{option} {item!r} is not NAME=SPEC")
+            if name in given:
+                raise UsageError(f"input {name!r} is given twice")
+            given[name] = parse_distribution(spec)
+    if args.problem is not None:
+        if args.vary:
+            raise UsageError("--problem FILE gives the varied inputs; --vary does not go with it (use --fix for the "
+                             "inputs the file does not name)")
+        try:
+            return Problem.from_file(args.problem, fixed={n: d.value for n, d in given.items()}, order=names,
+                                     units=dict(zip(names, units)))
+        except InputError as err:
+            raise UsageError(f"--problem {args.problem}: {err}") from None
+    missing = [n for n in names if n not in given]
+    unknown = [n for n in given if n not in names]
+    if missing or unknown:
+        raise UsageError(
+            f"the model's inputs are {names}: "
+            + (f"give --vary or --fix for {missing}" if missing else "")
+            + (f"; unknown {unknown}" if unknown else "")
+        )
+    return Problem({n: given[n] for n in names}, units=dict(zip(names, units)))
+
+
+def _add_problem_options(p: argparse.ArgumentParser) -> None:
+    """--vary, --fix and --problem: the input distributions."""
+    p.add_argument("--vary", action="append", metavar="NAME=DIST",
+                   help="a varied input and its distribution: normal(mean,sd), uniform(low,high), "
+                   "truncnormal(mean,sd,low,high), lognormal(mu,sigma) of ln X, triangular(low,mode,high), "
+                   "loguniform(low,high)")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="a fixed input")
+    p.add_argument("--problem", type=Path, metavar="FILE",
+                   help="the distributions from a JSON file instead of --vary: a result's problem attribute "
+                   "(Problem.to_json) or a SALib problem dict (names, bounds, dists); --fix adds fixed inputs")
+
+
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .data.io import save_results
     from .model_function import ModelFunction
-    from .problem import Problem, parse_distribution
     from .sensitivity import nested, pce, sobol
 
     _refuse_overwrite(args)
     f = ModelFunction.from_artifact(args.model, extrapolation=args.extrapolation)
-    given: dict[str, object] = {}
-    for item in (args.vary or []) + (args.fix or []):
-        name, sep, spec = item.partition("=")
-        if not sep:
-            raise UsageError(f"{item!r} is not NAME=SPEC")
-        if name in given:
-            raise UsageError(f"input {name!r} is given twice")
-        given[name] = parse_distribution(spec)
-    missing = [n for n in f.input_names if n not in given]
-    unknown = [n for n in given if n not in f.input_names]
-    if missing or unknown:
-        raise UsageError(
-            f"the model's inputs are {f.input_names}: "
-            + (f"give --vary or --fix for {missing}" if missing else "")
-            + (f"; unknown {unknown}" if unknown else "")
-        )
-    problem = Problem({n: given[n] for n in f.input_names}, units=dict(zip(f.input_names, f.input_units)))
+    problem = _problem(args, f.input_names, f.input_units)
     h = problem.fixed.get("h")
     if args.z and h is None and f.z_convention["z_convention"] == "uniform-slit":
         raise UsageError("--z needs a fixed h (the bins' z depend on it); or use --bins")
@@ -363,8 +391,14 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
-    from .study import run_study, study_from_scratch
+    from .study import STUDY_FILES, run_study, study_from_scratch
 
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; study writes a directory")
+    earlier = [name for name in STUDY_FILES if (args.out / name).exists()]
+    if earlier and not args.force:
+        raise UsageError(f"--out {args.out} already holds a study ({', '.join(earlier[:2])}, ...); pass --force to "
+                         "replace its results, or choose another --out")
     if args.from_scratch:
         if args.model is not None:
             raise UsageError("--from-scratch trains its own model; it does not take --model")
@@ -438,10 +472,25 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """``-v`` and ``--debug``, accepted before and after the subcommand.
+
+    On the subcommands their defaults are suppressed, so that ``uqsurrogate -v info`` is not
+    undone by the subcommand's own default.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
+                        help="more log output (-vv for debug)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                        help="show tracebacks")
+    return common
+
+
 def _subparser(sub, name: str, help: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
     """A subcommand's parser; its examples (the epilog) keep their line breaks."""
     formatter = argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter
-    return sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=formatter)
+    return sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=formatter,
+                          parents=[_common_options(suppress=True)])
 
 
 def _add_quiet_force(p: argparse.ArgumentParser, quiet: bool = True) -> None:
@@ -467,7 +516,7 @@ def _add_import_md(sub) -> None:
             "  uqsurrogate import-md --run-dir md-profiles/lammps_T0.001_Z3_p1_nminus1_c0.5_d0.474_a0.627_i0_S100000 "
             "--out data.nc\n"
             "  uqsurrogate import-md --lammps cation.dat anion.dat h=4.5,c=0.5,d_plus=0.4,d_minus=0.6,sigma=-0.015 "
-            "--units real --out data.nc"
+            "--units real --out lammps.nc"
         ),
     )
     p.add_argument(
@@ -544,7 +593,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--permittivity", type=float, default=80.0, help="relative permittivity (default 80)")
     p.add_argument("--lateral-area", type=float, default=64.0, help="noise model: box area in nm^2 (default 64)")
     p.add_argument("--blocks", type=int, default=10, help="noise model: blocks per run (default 10)")
-    p.add_argument("--configs-per-block", type=int, default=15000, help="noise model: configurations per block")
+    p.add_argument("--configs-per-block", type=int, default=15000, help="noise model: configurations per block (default 15000)")
     p.add_argument("--error", choices=ERROR_METHODS, default="paper-eq4", help="error estimator (default Eq. 4)")
     _add_quiet_force(p)
     p.set_defaults(func=_cmd_simulate)
@@ -571,8 +620,8 @@ def _add_train(sub) -> None:
     p.add_argument("--epochs", type=int, default=1500, help="epoch budget (default 1500)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, weights, shuffling and soft labels")
     p.add_argument("--preset", choices=tuple(PRESETS), default="paper",
-                   help="paper: Adam 2e-4 constant, dropout 0.2; tuned: Adam 2e-3 with cosine decay, no dropout; "
-                   "tuned-c: tuned, trained on n(z)/c")
+                   help="paper (default): Adam 2e-4 constant, dropout 0.2; tuned: Adam 2e-3 with cosine decay, no "
+                   "dropout; tuned-c: tuned, trained on n(z)/c")
     p.add_argument("--learning-rate", type=float, help="override the preset's initial learning rate")
     p.add_argument("--schedule", choices=SCHEDULES, help="override the preset's schedule")
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
@@ -653,7 +702,7 @@ def _add_sensitivity(sub) -> None:
         help="variance-based sensitivity of a model's outputs: nested (paper), Sobol/Saltelli, or PCE",
         description=(
             "Run a sensitivity study on a model directory. Every model input is either varied "
-            "(--vary NAME=normal(m,s) | uniform(lo,hi) | truncnormal(m,s,lo,hi)) or fixed (--fix NAME=VALUE). "
+            "(--vary NAME=DIST, or a --problem FILE) or fixed (--fix NAME=VALUE). "
             "Results per output bin go to a netCDF file with S1, ST (where the method gives them), their "
             "confidence intervals, the variance and the mean."
         ),
@@ -669,21 +718,22 @@ def _add_sensitivity(sub) -> None:
     )
     p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
     p.add_argument("--method", choices=METHODS, default="sobol", help="default sobol")
-    p.add_argument("--vary", action="append", metavar="NAME=DIST", help="a varied input and its distribution")
-    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="a fixed input")
+    _add_problem_options(p)
     p.add_argument("--output", choices=OBSERVABLES, default="density",
                    help="what to analyse (default density)")
     p.add_argument("--species", nargs="+", help="for --output density: cation and/or anion")
     p.add_argument("--z", type=float, nargs="+", help="analyse only the bins nearest these z (nm)")
     p.add_argument("--bins", type=int, nargs="+", help="analyse only these bin indices")
     p.add_argument("--samples", type=int, default=1024,
-                   help="nested: outer draws; sobol: base samples (a power of 2); pce: model evaluations")
+                   help="nested: outer draws; sobol: base samples (a power of 2); pce: model evaluations "
+                   "(default 1024)")
     p.add_argument("--inner", type=int, help="nested: inner draws (default = --samples)")
     p.add_argument("--order", type=int, default=4, help="pce: total polynomial degree (default 4)")
     p.add_argument("--second-order", action="store_true", help="sobol: also second-order indices")
     p.add_argument("--estimator", choices=tuple(ESTIMATORS), default="saltelli2010",
                    help="sobol: the estimator of S1 and ST (default saltelli2010, as SALib)")
-    p.add_argument("--ci", choices=CI_METHODS, default="bootstrap", help="sobol: intervals")
+    p.add_argument("--ci", choices=CI_METHODS, default="bootstrap",
+                   help="sobol: intervals by bootstrap of base rows (default) or rqmc replicated scrambles")
     p.add_argument("--resamples", type=int,
                    help="bootstrap resamples, 0 for none (default: sobol 100, nested 200, pce 100)")
     p.add_argument("--conf-level", type=float, default=0.95, help="level of the intervals (default 0.95)")
@@ -721,6 +771,7 @@ def _add_study(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
     p.set_defaults(func=_cmd_study)
 
 
@@ -783,8 +834,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Uncertainty quantification and sensitivity analysis around ML surrogates of MD simulations.",
     )
     parser.add_argument("--version", action="version", version=f"uqsurrogate {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    for action in _common_options(suppress=False)._actions:
+        parser._add_action(action)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_import_md(sub)

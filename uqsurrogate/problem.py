@@ -13,14 +13,15 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import stats
 
 from .errors import InputError, InputTypeError
 
-__all__ = ["Fixed", "Normal", "Problem", "TruncNormal", "Uniform", "parse_distribution"]
+__all__ = ["KINDS", "Fixed", "LogNormal", "LogUniform", "Normal", "Problem", "Triangular", "TruncNormal", "Uniform",
+           "parse_distribution"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class Normal:
 
     def salib(self) -> tuple[str, list[float]]:
         return "norm", [self.mean, self.sd]
+
+    @classmethod
+    def from_salib(cls, bounds: Sequence[float]) -> Normal:
+        return cls(*bounds)
 
     def chaospy(self):
         import chaospy
@@ -62,6 +67,10 @@ class Uniform:
 
     def salib(self) -> tuple[str, list[float]]:
         return "unif", [self.low, self.high]
+
+    @classmethod
+    def from_salib(cls, bounds: Sequence[float]) -> Uniform:
+        return cls(*bounds)
 
     def chaospy(self):
         import chaospy
@@ -92,10 +101,107 @@ class TruncNormal:
     def salib(self) -> tuple[str, list[float]]:
         return "truncnorm", [self.low, self.high, self.mean, self.sd]
 
+    @classmethod
+    def from_salib(cls, bounds: Sequence[float]) -> TruncNormal:
+        if len(bounds) != 4:
+            raise InputError(f"SALib truncnorm bounds {list(bounds)}: expected [low, high, mean, sd]")
+        low, high, mean, sd = bounds
+        return cls(mean, sd, low, high)
+
     def chaospy(self):
         import chaospy
 
         return chaospy.TruncNormal(self.low, self.high, self.mean, self.sd)
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """Log-normal: ln X ~ N(mu, sigma²) (SALib's ``lognorm``, chaospy's and NumPy's parameters)."""
+
+    mu: float
+    sigma: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.mu) and math.isfinite(self.sigma) and self.sigma > 0):
+            raise InputError(f"lognormal(mu={self.mu}, sigma={self.sigma}): need finite mu and sigma > 0 (the "
+                             "mean and sd of ln X)")
+
+    def scipy(self):
+        return stats.lognorm(self.sigma, scale=math.exp(self.mu))
+
+    def salib(self) -> tuple[str, list[float]]:
+        return "lognorm", [self.mu, self.sigma]
+
+    @classmethod
+    def from_salib(cls, bounds: Sequence[float]) -> LogNormal:
+        return cls(*bounds)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.LogNormal(self.mu, self.sigma)
+
+
+@dataclass(frozen=True)
+class Triangular:
+    """Triangular on [low, high] with its peak at ``mode`` (low <= mode < high)."""
+
+    low: float
+    mode: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low <= self.mode < self.high):
+            raise InputError(f"triangular(low={self.low}, mode={self.mode}, high={self.high}): need finite "
+                             "low <= mode < high (SALib's triang needs the peak below the upper bound)")
+
+    def scipy(self):
+        return stats.triang((self.mode - self.low) / (self.high - self.low), loc=self.low,
+                            scale=self.high - self.low)
+
+    def salib(self) -> tuple[str, list[float]]:
+        return "triang", [self.low, self.high, (self.mode - self.low) / (self.high - self.low)]
+
+    @classmethod
+    def from_salib(cls, bounds: Sequence[float]) -> Triangular:
+        if len(bounds) != 3:
+            raise InputError(f"SALib triang bounds {list(bounds)}: expected [low, high, peak as a fraction of the "
+                             "width]")
+        low, high, frac = bounds
+        return cls(low, low + frac * (high - low), high)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.Triangle(self.low, self.mode, self.high)
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    """Log-uniform on [low, high], 0 < low < high: ln X is uniform (SALib's ``logunif``)."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.high) and 0 < self.low < self.high):
+            raise InputError(f"loguniform(low={self.low}, high={self.high}): need 0 < low < high, finite")
+
+    def scipy(self):
+        return stats.loguniform(self.low, self.high)
+
+    def salib(self) -> tuple[str, list[float]]:
+        return "logunif", [self.low, self.high]
+
+    @classmethod
+    def from_salib(cls, bounds: Sequence[float]) -> LogUniform:
+        return cls(*bounds)
+
+    def chaospy(self):
+        import chaospy
+
+        # chaospy's LogUniform takes the bounds of ln X
+        return chaospy.LogUniform(math.log(self.low), math.log(self.high))
 
 
 @dataclass(frozen=True)
@@ -109,15 +215,25 @@ class Fixed:
             raise InputError(f"fixed value {self.value!r} is not a finite number")
 
 
+#: Distribution kinds by the name used in specs and JSON, and by SALib's ``dists`` names.
+KINDS = {"normal": Normal, "uniform": Uniform, "truncnormal": TruncNormal, "lognormal": LogNormal,
+         "triangular": Triangular, "loguniform": LogUniform}
+SALIB_KINDS = {"norm": Normal, "unif": Uniform, "truncnorm": TruncNormal, "lognorm": LogNormal,
+               "triang": Triangular, "logunif": LogUniform}
 _SPEC = re.compile(r"^\s*(?P<kind>[a-z_]+)\s*\((?P<args>[^()]*)\)\s*$")
+_SPELLED = ", ".join(f"{k}({', '.join(f.name for f in fields(c))})" for k, c in KINDS.items())
 
 
 def parse_distribution(text: str):
-    """Parse ``normal(0.4, 0.01)``, ``uniform(0.2, 0.63)``, ``truncnormal(m, s, lo, hi)`` or a number.
+    """Parse a number or a spec such as ``normal(0.4, 0.01)`` or ``triangular(0.2, 0.4, 0.63)``.
+
+    The kinds and their arguments: normal(mean, sd), uniform(low, high),
+    truncnormal(mean, sd, low, high), lognormal(mu, sigma) (of ln X), triangular(low, mode,
+    high), loguniform(low, high).
 
     Returns
     -------
-    Normal, Uniform, TruncNormal or Fixed
+    a distribution of :data:`KINDS`, or Fixed
 
     Examples
     --------
@@ -133,18 +249,18 @@ def parse_distribution(text: str):
         pass
     m = _SPEC.match(text.lower())
     if not m:
-        raise InputError(f"{text!r}: expected a number or normal(mean, sd), uniform(low, high), "
-                         "truncnormal(mean, sd, low, high)")
+        raise InputError(f"{text!r}: expected a number or one of {_SPELLED}")
     try:
         args = [float(a) for a in m["args"].split(",")]
     except ValueError:
         raise InputError(f"{text!r}: the arguments must be numbers") from None
-    kinds = {"normal": (Normal, 2), "uniform": (Uniform, 2), "truncnormal": (TruncNormal, 4)}
-    if m["kind"] not in kinds:
-        raise InputError(f"{text!r}: unknown distribution {m['kind']!r}; use normal, uniform or truncnormal")
-    cls, n = kinds[m["kind"]]
+    if m["kind"] not in KINDS:
+        raise InputError(f"{text!r}: unknown distribution {m['kind']!r}; use one of {_SPELLED}")
+    cls = KINDS[m["kind"]]
+    n = len(fields(cls))
     if len(args) != n:
-        raise InputError(f"{text!r}: {m['kind']} takes {n} numbers, got {len(args)}")
+        raise InputError(f"{text!r}: {m['kind']} takes {n} numbers ({', '.join(f.name for f in fields(cls))}), "
+                         f"got {len(args)}")
     return cls(*args)
 
 
@@ -174,7 +290,7 @@ class Problem:
             raise InputError("inputs is empty: a Problem needs at least one input")
         self.dists = {}
         for name, spec in inputs.items():
-            if isinstance(spec, (Normal, Uniform, TruncNormal, Fixed)):
+            if isinstance(spec, (*KINDS.values(), Fixed)):
                 self.dists[name] = spec
             elif isinstance(spec, (int, float, np.floating, np.integer)) and not isinstance(spec, bool):
                 self.dists[name] = Fixed(float(spec))
@@ -242,8 +358,10 @@ class Problem:
 
     def to_json(self) -> str:
         """The Problem as JSON (stored in every result's attributes)."""
+        names = {cls: kind for kind, cls in {**KINDS, "fixed": Fixed}.items()}
+
         def enc(d):
-            return {"kind": type(d).__name__.lower(), **d.__dict__}
+            return {"kind": names[type(d)], **d.__dict__}
 
         return json.dumps({"inputs": {n: enc(d) for n, d in self.dists.items()}, "units": self.units})
 
@@ -257,7 +375,7 @@ class Problem:
         >>> Problem.from_json(p.to_json()).to_json() == p.to_json()
         True
         """
-        kinds = {"normal": Normal, "uniform": Uniform, "truncnormal": TruncNormal, "fixed": Fixed}
+        kinds = {**KINDS, "fixed": Fixed}
         try:
             data = json.loads(text)
             inputs = {}
@@ -270,3 +388,97 @@ class Problem:
             return cls(inputs, units=data.get("units"))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
             raise InputError(f"not a Problem's JSON ({type(err).__name__}: {err})") from None
+
+    @classmethod
+    def from_salib(cls, spec: Mapping, *, fixed: Mapping[str, float] | None = None, order: Sequence[str] | None = None,
+                   units: Mapping[str, str] | None = None) -> Problem:
+        """A Problem from SALib's problem dict or a ``SALib.ProblemSpec``.
+
+        Parameters
+        ----------
+        spec : dict or SALib.ProblemSpec
+            ``names``, ``bounds`` and optionally ``dists`` (SALib's names: unif, norm,
+            truncnorm, lognorm, triang, logunif; default unif), as SALib reads them.
+        fixed : mapping of str to float, optional
+            Inputs that SALib's problem does not vary (SALib has no fixed inputs).
+        order : sequence of str, optional
+            The model's input order; default: SALib's names, then the fixed ones.
+        units : mapping of str to str, optional
+
+        Examples
+        --------
+        >>> p = Problem.from_salib({"num_vars": 2, "names": ["d_plus", "d_minus"],
+        ...                         "bounds": [[0.4, 0.01], [0.6, 0.015]], "dists": ["norm", "norm"]},
+        ...                        fixed={"h": 4.5}, order=["h", "d_plus", "d_minus"])
+        >>> p.names, p.dists["d_minus"]
+        (['h', 'd_plus', 'd_minus'], Normal(mean=0.6, sd=0.015))
+        >>> Problem.from_salib(p.to_salib(), fixed=p.fixed, order=p.names).to_json() == p.to_json()
+        True
+        """
+        if not isinstance(spec, Mapping):
+            raise InputTypeError(f"spec: a SALib problem dict or ProblemSpec, not {type(spec).__name__}")
+        try:
+            names, bounds = list(spec["names"]), [list(b) for b in spec["bounds"]]
+        except (KeyError, TypeError) as err:
+            raise InputError(f"SALib problem: needs 'names' and 'bounds' ({type(err).__name__}: {err})") from None
+        if spec.get("groups") is not None and list(spec["groups"]) != names:
+            raise InputError("SALib problem: 'groups' of several inputs are not supported; give one group per input")
+        dists = list(spec.get("dists") or ["unif"] * len(names))
+        if not (len(names) == len(bounds) == len(dists)):
+            raise InputError(f"SALib problem: {len(names)} names, {len(bounds)} bounds and {len(dists)} dists must "
+                             "be as many")
+        if spec.get("num_vars", len(names)) != len(names):
+            raise InputError(f"SALib problem: num_vars = {spec['num_vars']} but {len(names)} names")
+        inputs: dict[str, object] = {}
+        for name, b, kind in zip(names, bounds, dists):
+            if kind not in SALIB_KINDS:
+                raise InputError(f"SALib problem: input {name!r} has dist {kind!r}; supported: "
+                                 f"{', '.join(SALIB_KINDS)}")
+            try:
+                inputs[name] = SALIB_KINDS[kind].from_salib([float(v) for v in b])
+            except TypeError:
+                raise InputError(f"SALib problem: input {name!r}: {kind} bounds {b} have the wrong length") from None
+        for name, value in (fixed or {}).items():
+            if name in inputs:
+                raise InputError(f"input {name!r} is both in the SALib problem and in fixed")
+            inputs[name] = Fixed(float(value))
+        if order is not None:
+            order = list(order)
+            if sorted(order) != sorted(inputs):
+                raise InputError(f"order {order} must name exactly the inputs {list(inputs)}")
+            inputs = {n: inputs[n] for n in order}
+        return cls(inputs, units=units)
+
+    @classmethod
+    def from_file(cls, path, **kwargs) -> Problem:
+        """Read a Problem from a JSON file: :meth:`to_json`'s form, or a SALib problem dict.
+
+        ``kwargs`` (``fixed``, ``order``, ``units``) go to :meth:`from_salib` for a SALib
+        problem; for our own form, ``order`` reorders the inputs and ``fixed`` adds to them.
+        """
+        from pathlib import Path
+
+        try:
+            text = Path(path).read_text()
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"problem file {path}: not JSON ({err})") from None
+        if isinstance(data, Mapping) and "inputs" in data:
+            p = cls.from_json(text)
+            fixed, order = kwargs.get("fixed") or {}, kwargs.get("order")
+            if not fixed and order is None:
+                return p
+            both = [n for n in fixed if n in p.dists]
+            if both:
+                raise InputError(f"problem file {path} already gives {both}")
+            inputs = {**p.dists, **{n: Fixed(float(v)) for n, v in fixed.items()}}
+            if order is not None:
+                if sorted(order) != sorted(inputs):
+                    raise InputError(f"problem file {path}: its inputs {list(inputs)} must be the model's {list(order)}")
+                inputs = {n: inputs[n] for n in order}
+            return cls(inputs, units=p.units)
+        if isinstance(data, Mapping) and "names" in data:
+            return cls.from_salib(data, **kwargs)
+        raise InputError(f"problem file {path}: neither a uqsurrogate Problem ('inputs') nor a SALib problem "
+                         "('names', 'bounds')")
+

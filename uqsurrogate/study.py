@@ -246,6 +246,10 @@ def accuracy_check(f, n: int = 8, seed: int = 0) -> tuple[xr.Dataset, xr.Dataset
     return data, metrics
 
 
+#: The files every study writes into its directory (besides figures).
+STUDY_FILES = ("accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc", "paper_sensitivity_table.md")
+
+
 def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None, quick: bool = False,
               seed: int = 0, progress: bool | None = None, figures: bool = True) -> dict:
     """Run the main job and write its files into ``out``.
@@ -289,7 +293,7 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     timings["sensitivity_s"] = time.perf_counter() - t
     table = paper_table(sens)
     (out / "paper_sensitivity_table.md").write_text(table + "\n")
-    written = ["accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc", "paper_sensitivity_table.md"]
+    written = list(STUDY_FILES)
     if figures:
         from .plotting import plot_file
 
