@@ -8,7 +8,9 @@ content and draws what fits:
 * surrogate metrics: RMSE per bin (Fig. 4);
 * the paper's sensitivity study: response surfaces with pie charts of S+ and S- (Fig. 8),
   and S+, S- against z at every bin;
-* any sensitivity result: S1 (and ST) against z or bin, with confidence bands.
+* any sensitivity result: S1 (and ST) against z or bin, with confidence bands;
+* a forward propagation (``uqsurrogate propagate``): the mean and the quantile band
+  against z or bin.
 
 Each ``plot_*`` function takes a Dataset and, optionally, the Axes to draw into (``ax=``
 for one panel, ``axes=`` — an array — for several), and returns the Figure: use them in a
@@ -28,8 +30,8 @@ import xarray as xr
 from .errors import InputError, MissingDependencyError
 from .observables import charge_density, integrated_charge
 
-__all__ = ["plot_charge", "plot_file", "plot_reliability", "plot_indices", "plot_paper_indices", "plot_profiles", "plot_response_surfaces",
-           "plot_rmse_per_bin"]
+__all__ = ["plot_charge", "plot_file", "plot_reliability", "plot_indices", "plot_paper_indices", "plot_profiles", "plot_propagation",
+           "plot_response_surfaces", "plot_rmse_per_bin"]
 
 _COLOURS = {"cation": "tab:red", "anion": "tab:blue"}
 
@@ -379,6 +381,45 @@ def _index_bars(ds: xr.Dataset, axes=None):
     return fig
 
 
+def plot_propagation(ds: xr.Dataset, ax=None):
+    """The mean and the band between the lowest and highest quantile of a forward propagation.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :func:`uqsurrogate.uncertainty.propagate` over bins (with ``z`` where the
+        slit width is fixed), per species for densities.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = _panels(None if ax is None else [ax], 1, 1, figsize=(6, 3.8))
+    ax = axes[0, 0]
+    if "bin" not in ds["mean"].dims or set(ds["mean"].dims) - {"bin", "species"}:
+        raise InputError(f"plot_propagation draws outputs over bins (and species); this one has dims "
+                         f"{ds['mean'].dims}")
+    x = ds["z"] if "z" in ds.coords else ds["bin"]
+    species = ds["species"].values if "species" in ds["mean"].dims else [None]
+    for sp in species:
+        sel = {} if sp is None else {"species": sp}
+        c = _COLOURS.get(str(sp), "k")
+        mean = ds["mean"].sel(sel)
+        ax.plot(x, mean, "-", color=c, lw=1.2, label=f"{sp + ': ' if sp is not None else ''}mean")
+        if "quantile" in ds.coords and ds.sizes["quantile"] >= 2:
+            q = ds["quantile_value"].sel(sel)
+            lo, hi = q.isel(quantile=0), q.isel(quantile=-1)
+            ax.fill_between(x, lo, hi, color=c, alpha=0.25, lw=0,
+                            label=f"{float(ds['quantile'][0]):g}-{float(ds['quantile'][-1]):g} quantiles")
+    ax.set_xlabel(_label(x, "bin"))
+    ax.set_ylabel(_label(ds["mean"], "output"))
+    ax.legend(fontsize=7)
+    ax.set_title(f"forward propagation, n = {ds.attrs.get('n', '?')}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False) -> list[Path]:
     """Draw the figures that fit a results or data file.
 
@@ -411,8 +452,10 @@ def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False
             figures.append((plot_charge(ds), "charge"))
     elif "rmse_bin" in ds:
         figures = [(plot_rmse_per_bin(ds), "rmse_per_bin")]
+    elif ds.attrs.get("method") == "propagate":
+        figures = [(plot_propagation(ds), "bands")]
     elif "S1" in ds and "input" in ds.dims:
         figures = [(plot_indices(ds), "indices")]
     else:
-        raise InputError(f"{path}: not a file uqsurrogate knows how to plot (no density, rmse_bin or S1)")
+        raise InputError(f"{path}: not a file uqsurrogate knows how to plot (no density, rmse_bin, S1 or propagation)")
     return [p for fig, name in figures for p in _save(fig, out, f"{stem}_{name}", formats)]

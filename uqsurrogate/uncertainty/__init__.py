@@ -5,6 +5,8 @@
   a predicted standard deviation, fitted on a held-out calibration split.
 * :mod:`.conformal` — split-conformal intervals per output, normalised by the predicted
   standard deviation, with the finite-sample guarantee, and a simultaneous band.
+* :mod:`.propagation` — forward propagation: the mean, standard deviation and quantiles
+  of every output under an input distribution, each with its Monte Carlo interval.
 * :mod:`.single` — uncertainties from one network: MC dropout, and the last-layer
   feature posterior of Bayesian linear regression.
 
@@ -16,6 +18,7 @@ walls do not).
 
 from .calibration import Calibration, calibrate, miscalibration_area, reliability
 from .conformal import SplitConformal, check_disjoint, conformal_quantile, coverage
+from .propagation import propagate
 
 __all__ = ["Calibration", "SplitConformal", "calibrate", "check_disjoint", "conformal_quantile", "coverage",
-           "miscalibration_area", "reliability"]
+           "miscalibration_area", "propagate", "reliability"]
