@@ -105,3 +105,34 @@ def test_paper_study_on_the_simulator_itself(tmp_path):
         assert -5 <= min(sim_p, sim_m, sur_p, sur_m) and max(sim_p, sim_m, sur_p, sur_m) <= 105
         if z == -2.05:  # the cation contact: d+ alone moves it, in the simulator and the surrogate
             assert sim_p > 95 and sur_p > 95, (c, z)
+
+
+def test_external_simulator_through_files_equals_the_callable(tmp_path):
+    """run.sh (sample -> job folders -> external program -> collect -> analyze) equals sobol on the same function."""
+    import os
+
+    from uqsurrogate.constants import AVOGADRO
+    from uqsurrogate.problem import Problem
+    from uqsurrogate.sensitivity import sobol
+    from uqsurrogate.simulators.electrolyte import solve_slit
+
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(["bash", str(EXAMPLES / "external_simulator" / "run.sh"), str(tmp_path / "work")],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "collected 256 runs" in result.stdout
+    got = xr.load_dataset(tmp_path / "work" / "sobol.nc")
+
+    def contact(X):  # the same computation, in process: inputs in the design's order d_plus, d_minus, h, c, sigma
+        out = []
+        for dp, dm, h, c, s in X:
+            _, n = solve_slit(h, c, dp, dm, s, n_bins=126).bin_average(126)
+            out.append((1e24 / AVOGADRO * n).max(axis=1))
+        return np.array(out)
+
+    p = Problem({"d_plus": "uniform(0.3,0.5)", "d_minus": "uniform(0.4,0.6)", "h": 4.5, "c": 0.5, "sigma": -0.015})
+    direct = sobol(contact, p, 64, seed=1, progress=False)
+    # the profiles went through text files with 18 significant digits (np.savetxt): round-off only
+    np.testing.assert_allclose(got["S1"].values, direct["S1"].values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got["S1_conf"].values, direct["S1_conf"].values, rtol=1e-6)
+    assert list(got["output"].values) == ["contact_cation", "contact_anion"]

@@ -285,8 +285,11 @@ def _cmd_import_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _problem(args: argparse.Namespace, names: list[str], units: list[str]):
-    """The Problem of ``--problem FILE`` or ``--vary``/``--fix``, in the model's input order."""
+def _problem(args: argparse.Namespace, names: list[str] | None = None, units: list[str] | None = None):
+    """The Problem of ``--problem FILE`` or ``--vary``/``--fix``, in the model's input order.
+
+    Without a model (``names`` None) the order is the file's, then ``--fix``; or the order given.
+    """
     from .problem import Problem, parse_distribution
 
     given: dict[str, object] = {}
@@ -304,9 +307,13 @@ def _problem(args: argparse.Namespace, names: list[str], units: list[str]):
                              "inputs the file does not name)")
         try:
             return Problem.from_file(args.problem, fixed={n: d.value for n, d in given.items()}, order=names,
-                                     units=dict(zip(names, units)))
+                                     units=dict(zip(names, units)) if names else None)
         except InputError as err:
             raise UsageError(f"--problem {args.problem}: {err}") from None
+    if names is None:
+        if not given:
+            raise UsageError("give the inputs: --vary NAME=DIST and --fix NAME=VALUE, or --problem FILE")
+        return Problem(given)
     missing = [n for n in names if n not in given]
     unknown = [n for n in given if n not in names]
     if missing or unknown:
@@ -400,6 +407,64 @@ def _cmd_propagate(args: argparse.Namespace) -> int:
           f"{float(mean.max()):.4g} over the outputs, its Monte Carlo half-width at most {float(conf.max()):.2g}; "
           f"sd up to {float(result['std'].max()):.3g}")
     print(f"wrote {args.out}: {args.n} draws, quantiles {', '.join(f'{q:g}' for q in args.quantiles)}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .sensitivity.external import sample, save_design
+
+    _refuse_overwrite(args)
+    if args.model is not None:
+        from .model_function import ModelFunction
+
+        f = ModelFunction.from_artifact(args.model)
+        problem = _problem(args, f.input_names, f.input_units)
+    else:
+        problem = _problem(args)
+    settings = {"sobol": {"n": args.samples, "second_order": args.second_order, "ci": args.ci,
+                          "replicates": args.replicates},
+                "nested": {"n_outer": args.samples, "n_inner": args.inner or args.samples},
+                "pce": {"n": args.samples}}[args.method]
+    design = sample(args.method, problem, seed=args.seed, **settings)
+    save_design(design, args.out)
+    print(f"wrote {args.out}: {design.sizes['row']} rows of {', '.join(problem.names)} for {args.method} "
+          f"(seed {design.attrs['seed']}); run each row, then: uqsurrogate analyze {args.out} OUTPUTS --out RESULT.nc")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .data.io import save_results
+    from .sensitivity.external import analyze, load_design, load_outputs
+
+    _refuse_overwrite(args)
+    design = load_design(args.design)
+    method = design.attrs["method"]
+    options: dict = {"conf_level": args.conf_level}
+    if args.resamples is not None:
+        options["resamples"] = args.resamples
+    if method == "sobol":
+        options["estimator"] = args.estimator
+    elif args.estimator != "saltelli2010":
+        raise UsageError(f"--estimator is for sobol designs; {args.design} is a {method} design")
+    if method == "pce":
+        options["order"] = args.order
+    result = analyze(design, load_outputs(args.outputs, variable=args.variable), **options)
+    result.attrs.update({"design": str(args.design), "outputs": str(args.outputs)})
+    save_results(result, args.out)
+    n_in = result.sizes["input"]
+    s1 = result["S1"].values.reshape(n_in, -1)
+    conf = result["S1_conf"].values.reshape(n_in, -1) if "S1_conf" in result else None
+    out_dims = [d for d in result["S1"].dims if d != "input"]
+    labels = [str(v) for v in result[out_dims[0]].values] if len(out_dims) == 1 and out_dims[0] in result.coords \
+        else [str(j) for j in range(s1.shape[1])]
+    if s1.shape[1] > 8:
+        print(f"S1 averaged over {s1.shape[1]} outputs (each is in {args.out}):")
+        s1, conf, labels = s1.mean(axis=1, keepdims=True), None, ["mean"]
+    for j, label in enumerate(labels):
+        parts = [f"{name} {s1[k, j]:.3f}" + (f" ± {conf[k, j]:.3f}" if conf is not None else "")
+                 for k, name in enumerate(result["input"].values)]
+        print(f"  {label}: S1 " + ", ".join(parts))
+    print(f"wrote {args.out}: {method} on {design.sizes['row']} rows of outputs")
     return 0
 
 
@@ -806,6 +871,74 @@ def _add_propagate(sub) -> None:
     p.set_defaults(func=_cmd_propagate)
 
 
+def _add_sample(sub) -> None:
+    """The ``sample`` subcommand."""
+    p = _subparser(
+        sub,
+        "sample",
+        help="write a sensitivity design to run outside Python (then: analyze)",
+        description=(
+            "Write every input row that --method will evaluate (Saltelli's design for sobol, the crossed grid for "
+            "nested, scrambled Sobol' points for pce) as a netCDF file or a plain table (.csv, .txt, .tsv), with "
+            "what the analysis needs to check it. Run each row with your own code, bring the outputs back keyed "
+            "by row (in any order), and run uqsurrogate analyze."
+        ),
+        epilog=(
+            "example (a LAMMPS user; see examples/external_simulator/):\n"
+            "  uqsurrogate sample --method sobol --vary 'd_plus=uniform(0.3,0.5)' --vary 'd_minus=uniform(0.4,0.6)' "
+            "--fix h=4.5 --fix c=0.5 --fix sigma=-0.015 --samples 64 --seed 1 --out design.csv"
+        ),
+    )
+    p.add_argument("--method", choices=METHODS, default="sobol", help="default sobol")
+    _add_problem_options(p)
+    p.add_argument("--model", type=Path, help="a model directory whose inputs order the design (optional)")
+    p.add_argument("--samples", type=int, default=1024,
+                   help="sobol: base samples (a power of 2); nested: outer draws; pce: points (default 1024)")
+    p.add_argument("--inner", type=int, help="nested: inner draws (default = --samples)")
+    p.add_argument("--second-order", action="store_true", help="sobol: rows for second-order indices too")
+    p.add_argument("--ci", choices=CI_METHODS, default="bootstrap",
+                   help="sobol: rqmc writes --replicates scrambled designs (default bootstrap: one)")
+    p.add_argument("--replicates", type=int, default=8, help="sobol rqmc scrambles (default 8)")
+    p.add_argument("--seed", type=int, help="seed of the design (default: fresh, recorded in the file)")
+    p.add_argument("--out", type=Path, required=True, help="design file: .nc, or .csv/.txt/.tsv for a table")
+    _add_quiet_force(p, quiet=False)
+    p.set_defaults(func=_cmd_sample)
+
+
+def _add_analyze(sub) -> None:
+    """The ``analyze`` subcommand."""
+    p = _subparser(
+        sub,
+        "analyze",
+        help="sensitivity indices from outputs computed elsewhere on a sample design",
+        description=(
+            "Compute the design's method (sobol, nested or pce) from OUTPUTS: a table with a 'row' column and "
+            "one column per output, or a netCDF variable with a 'row' dim. Rows may come in any order; a missing, "
+            "repeated or non-finite row, or a design that does not match its settings, is refused."
+        ),
+        epilog=(
+            "example:\n"
+            "  uqsurrogate sample --method pce --vary 'x=uniform(0,1)' --vary 'y=normal(0,1)' --samples 256 --seed 0 "
+            "--out design.nc\n"
+            "  python -c \"import xarray as xr; d = xr.load_dataset('design.nc'); "
+            "(d.x + d.y ** 2).rename('y').to_netcdf('outputs.nc')\"\n"
+            "  uqsurrogate analyze design.nc outputs.nc --order 3 --out pce.nc"
+        ),
+    )
+    p.add_argument("design", type=Path, metavar="DESIGN", help="design file from uqsurrogate sample")
+    p.add_argument("outputs", type=Path, metavar="OUTPUTS", help="outputs keyed by row (.csv/.txt/.tsv or .nc)")
+    p.add_argument("--variable", help="for a netCDF OUTPUTS file with several row variables: which one")
+    p.add_argument("--estimator", choices=tuple(ESTIMATORS), default="saltelli2010",
+                   help="sobol: the estimator of S1 and ST (default saltelli2010)")
+    p.add_argument("--order", type=int, default=4, help="pce: total polynomial degree (default 4)")
+    p.add_argument("--resamples", type=int,
+                   help="bootstrap resamples, 0 for none (default: sobol 100, nested 200, pce 100)")
+    p.add_argument("--conf-level", type=float, default=0.95, help="level of the intervals (default 0.95)")
+    p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
+    _add_quiet_force(p, quiet=False)
+    p.set_defaults(func=_cmd_analyze)
+
+
 def _add_study(sub) -> None:
     """The ``study`` subcommand."""
     p = _subparser(
@@ -902,6 +1035,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_model(sub)
     _add_sensitivity(sub)
     _add_propagate(sub)
+    _add_sample(sub)
+    _add_analyze(sub)
     _add_study(sub)
     _add_plot(sub)
     _add_calibrate(sub)

@@ -1,0 +1,415 @@
+"""Sample, evaluate elsewhere, analyse: the sensitivity methods on outputs computed outside Python.
+
+SALib's split, for models that are not a Python callable (LAMMPS runs on a cluster, another
+code): :func:`sample` writes the design, the user runs it anywhere and brings the outputs
+back keyed by row, and :func:`analyze` computes the method's indices from them.
+
+One rule makes the two paths agree: the design is *recorded* from the method itself.
+:func:`sample` runs ``sobol``, ``nested`` or ``pce`` with a stand-in model that keeps the
+rows it is asked for; :func:`analyze` runs the same method, with the same settings, on a
+stand-in that hands back the user's outputs for exactly those rows, checking each chunk of
+inputs against the stored design.  The analysis therefore equals the callable path on the
+same design (the same chunks reach the same reducers), and a design that the method would
+not make again (other settings, another SALib) is refused with the first row that differs.
+
+The design is a Dataset with one variable per input over a ``row`` dim; its attributes
+hold the method, the Problem (JSON), the settings that shape the design, a SHA-256 of the
+inputs, and the versions that made it.  :func:`save_design` writes it as netCDF or as a
+plain table (``.csv``/``.txt``/``.tsv``: a ``#`` header line with the attributes, then
+``row`` and the inputs, every number written exactly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._atomic import atomic_path
+from .._version import __version__
+from ..data.schema import CONVENTIONS
+from ..errors import InputError, InputTypeError
+from ..problem import Problem
+from .nested import nested
+from .pce import pce
+from .sobol import sobol
+
+__all__ = ["DESIGN_SETTINGS", "analyze", "load_design", "load_outputs", "nested_analyze", "nested_sample", "pce_analyze",
+           "pce_sample", "sample", "save_design", "sobol_analyze", "sobol_sample"]
+
+_METHODS: dict[str, Callable] = {"sobol": sobol, "nested": nested, "pce": pce}
+#: The settings that shape each method's design (the others are chosen at analysis time).
+DESIGN_SETTINGS = {
+    "sobol": {"n": 4096, "second_order": False, "ci": "bootstrap", "replicates": 8},
+    "nested": {"n_outer": 1000, "n_inner": 1000},
+    "pce": {"n": 512},
+}
+#: What :func:`sample` runs the method with: no intervals, the cheapest analysis.
+_RECORD_OPTIONS = {"sobol": {"resamples": 2}, "nested": {"resamples": 0}, "pce": {"resamples": 0, "order": 1}}
+_TABLE = (".csv", ".txt", ".tsv", ".dat")
+_HEADER = "# uqsurrogate-design "
+
+
+class _Recorder:
+    """A stand-in model that keeps the rows it is asked for and returns the varied inputs' sum."""
+
+    def __init__(self, problem: Problem):
+        self.cols = [problem.names.index(n) for n in problem.varied]
+        self.parts: list[np.ndarray] = []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        self.parts.append(x.copy())
+        return x[:, self.cols].sum(axis=1, keepdims=True)
+
+
+class _Replay:
+    """A stand-in model that returns the user's outputs for the design's rows, in order.
+
+    Each call must ask for the next rows of the design, exactly; the outputs' dims, coords
+    and attrs label the result (the model protocol of :mod:`uqsurrogate.sensitivity`).
+    """
+
+    def __init__(self, X: np.ndarray, Y: xr.DataArray):
+        self.X, self.values, self.cursor = X, Y.values, 0
+        self.output_dims = [d for d in Y.dims if d != "row"]
+        self.output_coords = {k: (c.dims, c.values, c.attrs) for k, c in Y.coords.items() if "row" not in c.dims}
+        self.output_attrs = dict(Y.attrs)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        a, b = self.cursor, self.cursor + len(x)
+        if b > len(self.X) or not np.array_equal(x, self.X[a:b]):
+            raise InputError(f"the method asks for rows {a} to {b - 1} other than the design's: the design was made "
+                             "with other settings or another version; sample it again")
+        self.cursor = b
+        return self.values[a:b]
+
+
+def _digest(X: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(X, dtype="<f8").tobytes()).hexdigest()
+
+
+def _settings(method: str, given: Mapping[str, Any]) -> dict:
+    if method not in _METHODS:
+        raise InputError(f"method = {method!r}; allowed: {', '.join(_METHODS)}")
+    unknown = sorted(set(given) - set(DESIGN_SETTINGS[method]))
+    if unknown:
+        raise InputError(f"{method} designs take {', '.join(DESIGN_SETTINGS[method])}; not {', '.join(unknown)} "
+                         "(analysis options go to analyze)")
+    return {**DESIGN_SETTINGS[method], **given}
+
+
+def _record(method: str, problem: Problem, settings: dict, seed: int) -> np.ndarray:
+    rec = _Recorder(problem)
+    _METHODS[method](rec, problem, **settings, **_RECORD_OPTIONS[method], seed=seed, progress=False)
+    return np.concatenate(rec.parts)
+
+
+def sample(method: str, problem: Problem, *, seed: int | None = None, **settings: Any) -> xr.Dataset:
+    """The design of ``method`` for ``problem``: every input row the method will evaluate.
+
+    Parameters
+    ----------
+    method : {"sobol", "nested", "pce"}
+    problem : Problem
+    seed : int, optional
+        >= 0; None draws one (recorded in the design).
+    **settings
+        What shapes the design (:data:`DESIGN_SETTINGS`): sobol ``n``, ``second_order``,
+        ``ci`` ("rqmc" makes ``replicates`` scrambles), ``replicates``; nested ``n_outer``,
+        ``n_inner``; pce ``n``.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per input (row,), with units; ``row`` coordinate 0 ... rows-1.
+
+    Examples
+    --------
+    >>> from uqsurrogate.problem import Problem, Uniform
+    >>> d = sample("sobol", Problem({"a": Uniform(0, 1), "b": Uniform(0, 1), "k": 2.0}), n=8, seed=1)
+    >>> d.sizes["row"], list(d.data_vars), d.attrs["method"]
+    (32, ['a', 'b', 'k'], 'sobol')
+    """
+    if not isinstance(problem, Problem):
+        raise InputTypeError(f"problem: a Problem, not {type(problem).__name__}")
+    settings = _settings(method, settings)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed = {seed!r}: a design needs an integer seed >= 0, to be made again")
+    X = _record(method, problem, settings, int(seed))
+    import SALib
+    import scipy
+
+    attrs = {
+        "Conventions": CONVENTIONS,
+        "title": f"design of experiments for uqsurrogate's {method} method",
+        "method": method,
+        "problem": problem.to_json(),
+        "settings": json.dumps(settings),
+        "seed": int(seed),
+        "design_sha256": _digest(X),
+        "uqsurrogate_version": __version__,
+        "made_with": f"SALib {getattr(SALib, '__version__', '?')}, scipy {scipy.__version__}, numpy {np.__version__}",
+        "comment": "run every row, then give the outputs keyed by row to uqsurrogate analyze",
+    }
+    data = {n: ("row", X[:, k], {"units": problem.units[n], "long_name": f"input {n}"})
+            for k, n in enumerate(problem.names)}
+    return xr.Dataset(data, coords={"row": ("row", np.arange(len(X)), {"long_name": "design row"})}, attrs=attrs)
+
+
+def save_design(design: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a design atomically: netCDF, or a plain table for ``.csv``, ``.txt``, ``.tsv``, ``.dat``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    if path.suffix.lower() not in _TABLE:
+        from ..data.io import save_results
+
+        return save_results(design, path)
+    names = json.loads(design.attrs["problem"])["inputs"]
+    sep = "\t" if path.suffix.lower() == ".tsv" else ("," if path.suffix.lower() == ".csv" else " ")
+    rows = design["row"].values
+    X = np.stack([design[n].values for n in names], axis=1)
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
+        fh.write(_HEADER + json.dumps({k: (int(v) if isinstance(v, np.integer) else v)
+                                       for k, v in design.attrs.items()}) + "\n")
+        fh.write(sep.join(["row", *names]) + "\n")
+        for r, x in zip(rows, X):
+            fh.write(sep.join([str(int(r)), *(repr(float(v)) for v in x)]) + "\n")  # repr: exact round trip
+    return path
+
+
+def _read_table(path: Path) -> tuple[dict | None, list[str], np.ndarray]:
+    """(header attrs or None, column names, values) of a table with a header row; comments start with #."""
+    attrs, header, lines = None, None, []
+    with open(path) as fh:
+        for line in fh:
+            if line.startswith(_HEADER):
+                attrs = json.loads(line[len(_HEADER):])
+            elif line.startswith("#") or not line.strip():
+                continue
+            elif header is None:
+                header = line.replace(",", " ").split()
+            else:
+                lines.append(line.replace(",", " ").split())
+    if header is None:
+        raise InputError(f"{path}: no header row (expected 'row' and column names)")
+    bad = [i for i, ln in enumerate(lines) if len(ln) != len(header)]
+    if bad:
+        raise InputError(f"{path}: data line {bad[0] + 1} has {len(lines[bad[0]])} fields; the header has "
+                         f"{len(header)}")
+    try:
+        values = np.array(lines, dtype=float).reshape(len(lines), len(header))
+    except ValueError as err:
+        raise InputError(f"{path}: not numbers ({err})") from None
+    return attrs, header, values
+
+
+def load_design(path: str | os.PathLike) -> xr.Dataset:
+    """Read a design written by :func:`save_design`, checking its digest."""
+    path = Path(path)
+    if path.suffix.lower() in _TABLE:
+        attrs, header, values = _read_table(path)
+        if attrs is None:
+            raise InputError(f"{path}: not a uqsurrogate design (no '{_HEADER.strip()}' line)")
+        if header[0] != "row":
+            raise InputError(f"{path}: the first column is {header[0]!r}, not 'row'")
+        units = json.loads(attrs["problem"]).get("units", {})
+        design = xr.Dataset({n: ("row", values[:, k + 1], {"units": units.get(n, "")})
+                             for k, n in enumerate(header[1:])},
+                            coords={"row": ("row", values[:, 0].astype(int))}, attrs=attrs)
+    else:
+        with xr.open_dataset(path) as f:
+            design = f.load()
+    for key in ("method", "problem", "settings", "seed", "design_sha256"):
+        if key not in design.attrs:
+            raise InputError(f"{path}: not a uqsurrogate design (no {key!r} attribute)")
+    return design
+
+
+def _design_matrix(design: xr.Dataset) -> tuple[Problem, np.ndarray]:
+    problem = Problem.from_json(design.attrs["problem"])
+    missing = [n for n in problem.names if n not in design]
+    if missing:
+        raise InputError(f"the design has no column for the inputs {missing}")
+    if not np.array_equal(design["row"].values, np.arange(design.sizes["row"])):
+        raise InputError("the design's rows must be 0 ... rows-1 in order; it was reordered or cut")
+    X = np.stack([np.asarray(design[n].values, dtype=np.float64) for n in problem.names], axis=1)
+    if _digest(X) != design.attrs["design_sha256"]:
+        raise InputError("the design's inputs differ from those it was made with (its SHA-256 does not match): "
+                         "it was edited or rounded; sample it again")
+    return problem, X
+
+
+def load_outputs(path: str | os.PathLike, variable: str | None = None) -> xr.DataArray:
+    """Outputs keyed by row: a netCDF variable with a ``row`` dim, or a table with a ``row`` column.
+
+    A table's other columns are the outputs: one column is a scalar output (named by its
+    header), several an ``output`` dim labelled by the header.
+    """
+    path = Path(path)
+    if path.suffix.lower() in _TABLE:
+        _, header, values = _read_table(path)
+        if "row" not in header:
+            raise InputError(f"{path}: no 'row' column; its columns are {header}")
+        k = header.index("row")
+        names = [h for i, h in enumerate(header) if i != k]
+        y = np.delete(values, k, axis=1)
+        if len(names) == 1:
+            return xr.DataArray(y[:, 0], dims="row", coords={"row": values[:, k].astype(int)}, name=names[0])
+        return xr.DataArray(y, dims=("row", "output"), coords={"row": values[:, k].astype(int), "output": names})
+    with xr.open_dataset(path) as f:
+        ds = f.load()
+    candidates = [v for v in ds.data_vars if "row" in ds[v].dims]
+    if variable is None:
+        if len(candidates) != 1:
+            raise InputError(f"{path}: {len(candidates)} variables have a 'row' dim ({candidates}); name one "
+                             "with variable=")
+        variable = candidates[0]
+    if variable not in candidates:
+        raise InputError(f"{path}: no variable {variable!r} with a 'row' dim; candidates: {candidates}")
+    return ds[variable]
+
+
+def _aligned(Y: Any, rows: int) -> xr.DataArray:
+    """The outputs as a DataArray over row 0 ... rows-1, whatever order they came in."""
+    if isinstance(Y, (str, os.PathLike)):
+        Y = load_outputs(Y)
+    if isinstance(Y, xr.Dataset):
+        names = [v for v in Y.data_vars if "row" in Y[v].dims]
+        if len(names) != 1:
+            raise InputError(f"Y: {len(names)} variables have a 'row' dim ({names}); pass the DataArray")
+        Y = Y[names[0]]
+    if not isinstance(Y, xr.DataArray):
+        arr = np.asarray(Y, dtype=np.float64)
+        if arr.ndim == 0 or arr.shape[0] != rows:
+            raise InputError(f"Y has shape {arr.shape}; an array must have the design's {rows} rows first, in "
+                             "order (or pass a DataArray with a 'row' coordinate, in any order)")
+        dims = ["row"] + (["output"] if arr.ndim == 2 else [f"output_{k}" for k in range(arr.ndim - 1)])
+        Y = xr.DataArray(arr, dims=dims, coords={"row": np.arange(rows)})
+    if "row" not in Y.dims:
+        raise InputError(f"Y has dims {Y.dims}; the outputs need a 'row' dim")
+    Y = Y.transpose("row", ...)
+    got = np.asarray(Y["row"].values if "row" in Y.coords else np.arange(Y.sizes["row"]))
+    if got.dtype.kind == "f":
+        if not np.all(got == np.round(got)):
+            raise InputError("Y's row labels are not whole numbers")
+        got = got.astype(int)
+    uniq, counts = np.unique(got, return_counts=True)
+    if np.any(counts > 1):
+        raise InputError(f"Y gives rows {uniq[counts > 1][:5].tolist()} more than once")
+    missing = np.setdiff1d(np.arange(rows), uniq)
+    extra = np.setdiff1d(uniq, np.arange(rows))
+    if missing.size or extra.size:
+        raise InputError(
+            f"Y does not match the design's {rows} rows: "
+            + (f"{missing.size} missing (first {missing[:5].tolist()})" if missing.size else "")
+            + ("; " if missing.size and extra.size else "")
+            + (f"{extra.size} not in the design (first {extra[:5].tolist()})" if extra.size else ""))
+    Y = Y.assign_coords(row=got).sortby("row")
+    bad = ~np.isfinite(np.asarray(Y.values, dtype=np.float64))
+    if bad.any():
+        rows_bad = np.unique(np.nonzero(bad.reshape(rows, -1))[0])
+        raise InputError(f"Y has NaN or infinite outputs in {rows_bad.size} rows (first {rows_bad[:5].tolist()}); "
+                         "rerun them or drop the analysis")
+    return Y
+
+
+def analyze(design: xr.Dataset | str | os.PathLike, Y: Any, problem: Problem | None = None,
+            **options: Any) -> xr.Dataset:
+    """The method's indices from outputs computed elsewhere on ``design``.
+
+    Parameters
+    ----------
+    design : xarray.Dataset or path-like
+        From :func:`sample` (or :func:`load_design`).
+    Y : array, xarray.DataArray or Dataset, or path-like
+        The outputs: an array (rows, ...) in the design's row order, or labelled by a
+        ``row`` coordinate in any order (a file: :func:`load_outputs`).  Every row exactly
+        once, all finite.
+    problem : Problem, optional
+        Checked against the design's, if given.
+    **options
+        The method's analysis options (sobol ``estimator``, ``resamples``, ``conf_level``;
+        nested ``resamples``, ``conf_level``, ``surfaces``; pce ``order``, ``resamples``,
+        ``conf_level``).
+
+    Returns
+    -------
+    xarray.Dataset
+        As the method returns for a callable; ``attrs["design_sha256"]`` names the design.
+    """
+    if not isinstance(design, xr.Dataset):
+        design = load_design(design)
+    method = design.attrs["method"]
+    stored, X = _design_matrix(design)
+    if problem is not None and problem.to_json() != stored.to_json():
+        differ = [n for n in sorted(set(problem.names) | set(stored.names))
+                  if problem.dists.get(n) != stored.dists.get(n)]
+        raise InputError(f"the problem differs from the design's in {differ or 'the input order'}: design "
+                         f"{stored!r}")
+    settings = _settings(method, json.loads(design.attrs["settings"]))
+    clash = sorted(set(options) & (set(settings) | {"seed", "map", "progress"}))
+    if clash:
+        raise InputError(f"{clash} are fixed by the design; analysis options only")
+    Y = _aligned(Y, len(X))
+    replay = _Replay(X, Y)
+    result = _METHODS[method](replay, stored, **settings, **options, seed=int(design.attrs["seed"]),
+                              progress=False)
+    if replay.cursor != len(X):
+        raise InputError(f"the method used {replay.cursor} of the design's {len(X)} rows: the design was made with "
+                         "other settings")
+    result.attrs["design_sha256"] = design.attrs["design_sha256"]
+    return result
+
+
+def _check_method(design: Any, method: str) -> xr.Dataset:
+    design = design if isinstance(design, xr.Dataset) else load_design(design)
+    if design.attrs.get("method") != method:
+        raise InputError(f"the design is for {design.attrs.get('method')!r}, not {method!r}: use "
+                         f"{design.attrs.get('method')}_analyze or analyze")
+    return design
+
+
+def sobol_sample(problem: Problem, n: int = 4096, *, second_order: bool = False, ci: str = "bootstrap",
+                 replicates: int = 8, seed: int | None = None) -> xr.Dataset:
+    """The Saltelli design of :func:`~uqsurrogate.sensitivity.sobol` (see :func:`sample`)."""
+    return sample("sobol", problem, seed=seed, n=n, second_order=second_order, ci=ci, replicates=replicates)
+
+
+def sobol_analyze(problem: Problem | None, design: Any, Y: Any, **options: Any) -> xr.Dataset:
+    """Sobol' indices from outputs computed elsewhere on a :func:`sobol_sample` design (see :func:`analyze`)."""
+    return analyze(_check_method(design, "sobol"), Y, problem, **options)
+
+
+def nested_sample(problem: Problem, n_outer: int = 1000, n_inner: int = 1000, *,
+                  seed: int | None = None) -> xr.Dataset:
+    """The crossed grid of :func:`~uqsurrogate.sensitivity.nested` (see :func:`sample`)."""
+    return sample("nested", problem, seed=seed, n_outer=n_outer, n_inner=n_inner)
+
+
+def nested_analyze(problem: Problem | None, design: Any, Y: Any, **options: Any) -> xr.Dataset:
+    """Nested-variance indices from outputs computed elsewhere on a :func:`nested_sample` design."""
+    return analyze(_check_method(design, "nested"), Y, problem, **options)
+
+
+def pce_sample(problem: Problem, n: int = 512, *, seed: int | None = None) -> xr.Dataset:
+    """The scrambled Sobol' points of :func:`~uqsurrogate.sensitivity.pce` (see :func:`sample`)."""
+    return sample("pce", problem, seed=seed, n=n)
+
+
+def pce_analyze(problem: Problem | None, design: Any, Y: Any, **options: Any) -> xr.Dataset:
+    """PCE indices from outputs computed elsewhere on a :func:`pce_sample` design (``order`` here)."""
+    return analyze(_check_method(design, "pce"), Y, problem, **options)
