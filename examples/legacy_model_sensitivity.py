@@ -16,8 +16,6 @@ bin 140), with an interaction of about 0.2 there.  Writes ``legacy_sobol.nc``.
 
 from pathlib import Path
 
-import numpy as np
-
 from uqsurrogate.data.io import save_results
 from uqsurrogate.model_function import ModelFunction
 from uqsurrogate.problem import Problem, Uniform

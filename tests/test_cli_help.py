@@ -7,8 +7,8 @@ import shlex
 import shutil
 
 import pytest
-
 from conftest import ANION_LMP, CATION_LMP, DATA, MD_PROFILES
+
 from uqsurrogate.cli import build_parser, main
 from uqsurrogate.study import STUDY_FILES, default_model_path
 

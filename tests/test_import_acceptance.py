@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from conftest import CATION_LMP, ANION_LMP, LAMMPS_INPUTS
+from conftest import ANION_LMP, CATION_LMP, LAMMPS_INPUTS
 
 from uqsurrogate.data import check, load_dataset, read_lammps_run, read_run_folder, runs_to_dataset, save_dataset
 

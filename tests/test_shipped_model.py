@@ -42,3 +42,35 @@ def test_shipped_surrogate_accuracy_at_400_fresh_inputs():
     m = _accuracy(400, seed=54321)
     assert np.all(m["rmse_mean"].values < 4e-3), m["rmse_mean"].values
     assert float(m["success_rate_measured_mean"]) >= 0.97
+
+
+def test_shipped_model_keras_alone_gives_the_densities():
+    """keras.saving.load_model(member/model.keras) on raw inputs equals the model function, both within float32
+    rounding of a float64 evaluation of the same weights (1e-6 of the largest density)."""
+    import keras
+
+    from uqsurrogate.model_function import ModelFunction
+    from uqsurrogate.study import default_model_path
+    from uqsurrogate.surrogate.artifact import load_artifact
+
+    path = default_model_path() / "member-01"
+    f = ModelFunction.from_artifact(path)
+    X = f.train_min + np.random.default_rng(5).uniform(size=(256, 1)) * (f.train_max - f.train_min)
+    alone = keras.saving.load_model(path / "model.keras").predict(X, verbose=0)
+    sur = load_artifact(path)
+    lo, hi = (np.asarray(sur.metadata["scaling"][k]) for k in ("min", "max"))
+    a = (X - lo) / (hi - lo)
+    for layer in sur.model.layers:  # the network in float64, by hand
+        if type(layer).__name__ == "Dense":
+            w, b = (np.asarray(v, dtype=float) for v in layer.get_weights())
+            a = a @ w + b
+            act = layer.get_config()["activation"]
+            a = {"relu": lambda v: np.maximum(v, 0), "softplus": lambda v: np.logaddexp(0, v),
+                 "linear": lambda v: v}[act](a)
+    ref = a * np.asarray(sur.metadata["outputs"]["scale"])
+    ref[:, np.asarray(sur.metadata["outputs"]["always_zero"], dtype=int)] = 0.0
+    ref = ref.reshape(alone.shape)
+    tol = 1e-6 * np.abs(ref).max()
+    assert np.abs(alone - ref).max() <= tol
+    assert np.abs(f(X) - ref).max() <= tol
+    assert np.abs(alone - f(X)).max() <= tol

@@ -10,6 +10,7 @@ import xarray as xr
 
 from uqsurrogate.cli import main
 from uqsurrogate.data import input_names
+from uqsurrogate.model_function import ModelFunction
 from uqsurrogate.simulators import ElectrolyteSimulator, sobol_design
 from uqsurrogate.surrogate import (
     ArtifactError,
@@ -84,15 +85,63 @@ def test_concentration_scaling_trains_on_n_over_c(small_data, tmp_path):
             small_data.assign(c=small_data["c"] * 0))
 
 
-def test_version_1_artifacts_are_still_read(saved_model, small_data, tmp_path):
-    _, path = saved_model
-    old = _copy(path, tmp_path / "v1")
+def _as_old_version(path, dest, version):
+    """A copy written as formats 1-2 were: model.keras the bare network (scaled to scaled)."""
+    from uqsurrogate.surrogate.artifact import sha256_file
+
+    old = _copy(path, dest)
+    load_artifact(path).model.save(old / "model.keras")
     meta = json.loads((old / "metadata.json").read_text())
-    meta["format_version"] = 1
-    del meta["outputs"]["scale_by_input"]  # version 1 had no such key
+    meta["format_version"] = version
+    if version == 1:
+        del meta["outputs"]["scale_by_input"]  # version 1 had no such key
+    meta["files"]["model.keras"] = sha256_file(old / "model.keras")
     (old / "metadata.json").write_text(json.dumps(meta))
+    return old
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_older_artifacts_are_still_read(saved_model, small_data, tmp_path, version):
+    _, path = saved_model
+    old = _as_old_version(path, tmp_path / f"v{version}", version)
     X = inputs_of(small_data)
+    assert load_artifact(old).keras_model is None
     np.testing.assert_array_equal(load_artifact(old).predict(X), load_artifact(path).predict(X))
+    f = ModelFunction.from_artifact(path)
+    X = np.clip(X, f.train_min, f.train_max)  # the model function refuses the test rows outside the training range
+    np.testing.assert_array_equal(ModelFunction.from_artifact(old)(X), f(X))
+
+
+@pytest.mark.parametrize("preset", ["tuned", "tuned-c"])
+def test_model_keras_alone_gives_densities_from_raw_inputs(small_data, tmp_path, preset):
+    """keras.saving.load_model(model.keras).predict(raw) equals the ModelFunction, whatever the output scaling."""
+    import keras
+
+    from uqsurrogate.surrogate import PRESETS
+
+    trainer = SurrogateTrainer(quick(**{k: v for k, v in PRESETS[preset].items() if k != "hidden"}),
+                               progress=False).fit(small_data)
+    trainer.save(tmp_path / "m")
+    f = ModelFunction.from_artifact(tmp_path / "m")
+    X = np.clip(inputs_of(small_data), f.train_min, f.train_max)  # inside the training range, as f requires
+    alone = keras.saving.load_model(tmp_path / "m" / "model.keras").predict(X, verbose=0)
+    expected = f(X)
+    assert alone.shape == expected.shape
+    np.testing.assert_allclose(alone, expected, rtol=1e-6, atol=1e-6)
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["outputs"].get("scale_by_input") == ("c" if preset == "tuned-c" else None)
+
+
+def test_embedded_scaling_must_match_the_metadata(saved_model, tmp_path):
+    from uqsurrogate.surrogate.artifact import sha256_file
+
+    path = _copy(saved_model[1], tmp_path / "m")
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["scaling"]["max"][0] += 1.0
+    meta["files"]["model.keras"] = sha256_file(path / "model.keras")
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="input scaling inside model.keras differs"):
+        load_artifact(path)
 
 
 def test_same_seed_same_weights(small_data):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import MD_PROFILES
 
 from uqsurrogate.data import (
     parse_run_name,

@@ -3,10 +3,18 @@
 ::
 
     model/
-      model.keras      Keras 3 format (architecture as JSON plus weights; no pickled code)
+      model.keras      Keras 3 format (architecture as JSON plus weights; no pickled code),
+                       self-contained since format 3: raw inputs in their units to densities
+                       in mol/L, shape (batch, n_species, n_bins) — the min-max input scaling,
+                       the output scale (zero where no training profile had an ion), and the
+                       multiplication by an input such as c are standard Keras layers around
+                       the trained network (named "network")
       metadata.json    inputs, units, training ranges, scaling, output layout, bins and the
                        z convention, loss, seeds, split, data hash, package version, and the
                        SHA-256 of model.keras
+
+So ``keras.saving.load_model("model/model.keras").predict(X)`` alone gives the densities;
+uqsurrogate also reads the metadata and checks that the layers' scaling is the metadata's.
 
 Loading checks the format name and version and the hash, and fails with a clear message
 on any mismatch.  :func:`save_artifact` writes into a temporary directory beside the
@@ -31,14 +39,18 @@ from ..errors import InputError
 from .scaling import minmax_scale
 from .zgrid import z_for
 
-__all__ = ["ArtifactError", "FORMAT", "FORMAT_VERSION", "Surrogate", "load_artifact", "save_artifact", "sha256_file"]
+__all__ = ["ArtifactError", "FORMAT", "FORMAT_VERSION", "Surrogate", "load_artifact", "save_artifact", "self_contained",
+           "sha256_file"]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "uqsurrogate-model"
-FORMAT_VERSION = 2
-#: Versions this code reads.  Version 2 added ``outputs.scale_by_input`` (absent in 1: no such scaling).
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Versions this code reads.  Version 2 added ``outputs.scale_by_input`` (absent in 1: no such scaling);
+#: version 3 made model.keras self-contained (versions 1-2 hold the bare network, scaled to scaled).
+READABLE_VERSIONS = (1, 2, 3)
+#: Name of the trained network inside a self-contained model.keras.
+NETWORK = "network"
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 
@@ -63,15 +75,18 @@ class Surrogate:
     Attributes
     ----------
     model : keras.Model
-        Maps scaled inputs (batch, n_inputs) to scaled outputs (batch, 2 n_bins).
+        The trained network: scaled inputs (batch, n_inputs) to scaled outputs (batch, 2 n_bins).
     metadata : dict
         The contents of ``metadata.json``.
     path : pathlib.Path or None
+    keras_model : keras.Model or None
+        The self-contained model of a format-3 artifact (raw inputs to mol/L), else None.
     """
 
     model: Any
     metadata: dict
     path: Path | None = None
+    keras_model: Any = None
 
     @property
     def input_names(self) -> list[str]:
@@ -121,8 +136,67 @@ class Surrogate:
         return z_for(self.metadata["outputs"], self.n_bins, X, self.input_names)
 
 
+def self_contained(network, metadata: dict):
+    """The network wrapped in standard Keras layers: raw inputs to densities in mol/L.
+
+    Parameters
+    ----------
+    network : keras.Model
+        Scaled inputs (batch, n_inputs) to scaled outputs (batch, n_species n_bins).
+    metadata : dict
+        Its ``scaling`` (min, max) and ``outputs`` (scale, scale_by_input, species, n_bins).
+
+    Returns
+    -------
+    keras.Model
+        (batch, n_inputs) in the inputs' units -> (batch, n_species, n_bins) in mol/L.
+    """
+    from .network import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    lo, hi = (np.asarray(metadata["scaling"][k], dtype=float) for k in ("min", "max"))
+    names = [i["name"] for i in metadata["inputs"]]
+    out = metadata["outputs"]
+    n_species, n_bins = len(out["species"]), int(out["n_bins"])
+    inputs = keras.Input((len(names),), name="inputs")
+    # (x - min) / (max - min), the min-max scaling of minmax_scale
+    scaled = layers.Rescaling(scale=(1 / (hi - lo)).tolist(), offset=(-lo / (hi - lo)).tolist(),
+                              name="input_scaling")(inputs)
+    config = network.get_config()
+    config["name"] = NETWORK
+    network = network.__class__.from_config(config)  # a renamed copy; the caller sets its weights
+    y = network(scaled)
+    scale = np.broadcast_to(np.asarray(out["scale"], dtype=float), (n_species * n_bins,)).copy()
+    # outputs that were zero in every training profile (no ion reaches there) are pinned to 0, as the
+    # model function pins them: a zero scale gives an exact 0
+    scale[np.asarray(out.get("always_zero", []), dtype=int)] = 0.0
+    y = layers.Rescaling(scale=scale.tolist(), name="output_scaling")(y)
+    by = out.get("scale_by_input")
+    if by is not None:  # densities over an input (c): multiply back by it, selected by a fixed Dense layer
+        select = layers.Dense(n_species * n_bins, use_bias=False, trainable=False, name=f"select_{by}")
+        column = select(inputs)
+        kernel = np.zeros((len(names), n_species * n_bins), dtype="float32")
+        kernel[names.index(by)] = 1.0
+        select.set_weights([kernel])
+        y = layers.Multiply(name=f"times_{by}")([y, column])
+    y = layers.Reshape((n_species, n_bins), name="densities")(y)
+    model = keras.Model(inputs, y, name="uqsurrogate_model")
+    return model, network
+
+
+def _check_embedded_scaling(full, metadata: dict, where: Path) -> None:
+    """The layers' input scaling is the metadata's (the metadata keeps its checks)."""
+    lo, hi = (np.asarray(metadata["scaling"][k], dtype=float) for k in ("min", "max"))
+    cfg = full.get_layer("input_scaling").get_config()
+    if not (np.allclose(cfg["scale"], 1 / (hi - lo), rtol=1e-12) and
+            np.allclose(cfg["offset"], -lo / (hi - lo), rtol=1e-12, atol=1e-15)):
+        raise ArtifactError(f"{where}: the input scaling inside {MODEL_FILE} differs from {METADATA_FILE}'s "
+                            "training ranges; the artifact was assembled from different models")
+
+
 def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write a model directory atomically.
+    """Write a model directory atomically, with a self-contained ``model.keras`` (:func:`self_contained`).
 
     Parameters
     ----------
@@ -146,9 +220,9 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
 
         import_keras()
         # an uncompiled copy: the artifact holds the network, not the optimizer's state
-        bare = model.__class__.from_config(model.get_config())
-        bare.set_weights(model.get_weights())
-        bare.save(tmp / MODEL_FILE)
+        full, network = self_contained(model, metadata)
+        network.set_weights(model.get_weights())
+        full.save(tmp / MODEL_FILE)
         meta = dict(metadata)
         meta.update(
             {
@@ -217,7 +291,17 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
 
     meta = read_metadata(path)
     keras = import_keras()
-    model = keras.saving.load_model(Path(path) / MODEL_FILE, compile=False, safe_mode=True)
+    loaded = keras.saving.load_model(Path(path) / MODEL_FILE, compile=False, safe_mode=True)
+    full = None
+    if meta["format_version"] >= 3:
+        try:
+            full, model = loaded, loaded.get_layer(NETWORK)
+        except ValueError:
+            raise ArtifactError(f"{path}: {MODEL_FILE} has no layer {NETWORK!r}; format 3 wraps the network in its "
+                                "scaling layers") from None
+        _check_embedded_scaling(full, meta, Path(path))
+    else:
+        model = loaded
     n_out = int(model.outputs[0].shape[-1])
     n_species = len(meta["outputs"]["species"])
     if n_out != n_species * int(meta["outputs"]["n_bins"]) or int(model.inputs[0].shape[-1]) != len(meta["inputs"]):
@@ -225,4 +309,4 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
             f"{path}: the network maps {model.inputs[0].shape[-1]} inputs to {n_out} outputs, but the metadata "
             f"lists {len(meta['inputs'])} inputs and {n_species} x {meta['outputs']['n_bins']} outputs"
         )
-    return Surrogate(model=model, metadata=meta, path=Path(path))
+    return Surrogate(model=model, metadata=meta, path=Path(path), keras_model=full)

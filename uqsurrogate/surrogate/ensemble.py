@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._atomic import atomic_directory
-from .._version import __version__
 from .._validation import check_int
+from .._version import __version__
 from ..errors import InputError
 from .artifact import METADATA_FILE, ArtifactError, Surrogate, load_artifact, read_metadata, sha256_file
 
