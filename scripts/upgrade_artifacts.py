@@ -1,11 +1,12 @@
-"""Rewrite model directories of formats 1-2 as format 3 (a self-contained model.keras), weights unchanged.
+"""Rewrite model directories of older formats as the current one (a self-contained model.keras, a metadata
+digest), weights unchanged.
 
     python scripts/upgrade_artifacts.py MODEL_OR_ENSEMBLE_DIR [...]
 
 For an ensemble, every member is rewritten and ensemble.json's member hashes are updated;
 everything else in it (training notes, calibration) is kept.  Each directory is replaced
 atomically, and the script checks that the model function gives the same bits before and
-after.  This is how the shipped ensemble (uqsurrogate/datasets/modnn) went from format 2 to 3.
+after.  This is how the shipped ensemble (uqsurrogate/datasets/modnn) went from format 2 to 4.
 """
 
 import json
@@ -17,7 +18,7 @@ import numpy as np
 
 from uqsurrogate._atomic import atomic_path
 from uqsurrogate.model_function import ModelFunction
-from uqsurrogate.surrogate.artifact import METADATA_FILE, load_artifact, save_artifact, sha256_file
+from uqsurrogate.surrogate.artifact import FORMAT_VERSION, METADATA_FILE, load_artifact, save_artifact, sha256_file
 from uqsurrogate.surrogate.ensemble import ENSEMBLE_FILE, is_ensemble
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -26,9 +27,9 @@ log = logging.getLogger("upgrade")
 
 def upgrade_model(path: Path) -> None:
     sur = load_artifact(path)
-    meta = {k: v for k, v in sur.metadata.items() if k not in ("format", "format_version", "files")}
+    meta = {k: v for k, v in sur.metadata.items() if k not in ("format", "format_version", "files", "metadata_sha256")}
     save_artifact(sur.model, meta, path, overwrite=True)
-    log.info("%s: format %s -> 3", path, sur.metadata["format_version"])
+    log.info("%s: format %s -> %s", path, sur.metadata["format_version"], FORMAT_VERSION)
 
 
 for arg in sys.argv[1:]:

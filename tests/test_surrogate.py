@@ -133,12 +133,13 @@ def test_model_keras_alone_gives_densities_from_raw_inputs(small_data, tmp_path,
 
 
 def test_embedded_scaling_must_match_the_metadata(saved_model, tmp_path):
-    from uqsurrogate.surrogate.artifact import sha256_file
+    from uqsurrogate.surrogate.artifact import metadata_digest
 
     path = _copy(saved_model[1], tmp_path / "m")
     meta = json.loads((path / "metadata.json").read_text())
-    meta["scaling"]["max"][0] += 1.0
-    meta["files"]["model.keras"] = sha256_file(path / "model.keras")
+    meta["scaling"]["max"][0] += 1.0  # consistently edited, digest recomputed: only the embedded layer differs
+    meta["inputs"][0]["train_max"] += 1.0
+    meta["metadata_sha256"] = metadata_digest(meta)
     (path / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match="input scaling inside model.keras differs"):
         load_artifact(path)

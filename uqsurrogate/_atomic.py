@@ -1,16 +1,21 @@
-"""Atomic file writes: write a temporary file beside the target, then rename it.
+"""Atomic writes: write a temporary file or directory beside the target, then rename it.
 
-A crash, a full disk or a Ctrl-C at any point leaves either the old file or the new one
-under the final name, never a half-written one.  The temporary file lives in the same
-directory, so the final :func:`os.replace` is a rename within one file system.
+A crash, a full disk, a Ctrl-C or a ``kill -9`` at any point leaves either the old file or
+the new one under the final name, never a half-written one.  The temporary lives in the
+same directory, so the final rename stays within one file system.  A directory replaces an
+existing one with a single ``renameat2(RENAME_EXCHANGE)`` on Linux (the old one is then
+removed), so the name never stops existing; elsewhere two renames, with a window of
+microseconds in which it is absent.  A writer never turns a file into a directory or back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +42,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     directory = final.parent if str(final.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"cannot write {final}: directory {directory} does not exist")
+    if final.is_dir():
+        raise IsADirectoryError(f"{final} is a directory; refusing to replace it with a file")
     # the temporary name ends with the final one, so writers that check suffixes (Keras wants
     # ".keras" or ".weights.h5") accept it
     tmp = directory / f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{final.name}"
@@ -66,17 +73,45 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     it was.
     """
     final = Path(path)
+    if final.exists() and not final.is_dir():
+        raise NotADirectoryError(f"{final} is a file; refusing to replace it with a directory")
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     tmp.mkdir()
     try:
         yield tmp
-        old = None
-        if final.exists():
+        _fsync_tree(tmp)
+        if final.exists() and _exchange(tmp, final):
+            pass  # tmp now holds the old directory, removed below
+        elif final.exists():
             old = final.with_name(f".{final.name}.old-{secrets.token_hex(4)}")
             os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
+            os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file of a fresh directory to disk before it is renamed into place."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):  # glibc < 2.28, musl
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    return False  # e.g. a file system without RENAME_EXCHANGE: fall back to two renames

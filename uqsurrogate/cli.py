@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import math
 import shlex
 import sys
 import warnings
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .data.lammps import ERROR_METHODS
+from .datasets import EXAMPLES
 from .errors import InputError, UQSurrogateError
 from .model_function import EXTRAPOLATION
 from .observables import OBSERVABLES
@@ -42,8 +44,40 @@ class UsageError(InputError):
     """A problem with the command line itself."""
 
 
-def _refuse_overwrite(args: argparse.Namespace) -> None:
-    """Nothing is replaced without --force."""
+#: The arguments that name a command's input files or folders.
+_INPUT_ARGS = ("data", "model", "design", "outputs", "file", "path", "training_data", "keras2", "scaler", "problem",
+               "run_dir", "tables", "lammps")
+
+
+def _input_paths(args: argparse.Namespace) -> list[Path]:
+    """Every existing file or folder the command reads."""
+    found = []
+
+    def add(value):
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                add(v)
+        elif value is not None and Path(value).exists():
+            found.append(Path(value))
+
+    for name in _INPUT_ARGS:
+        add(getattr(args, name, None))
+    return found
+
+
+def _refuse_overwrite(args: argparse.Namespace, directory: bool = False) -> None:
+    """Nothing is replaced without --force, --out is never an input or a folder holding one, and a file
+    never becomes a folder (``directory``: the command writes one) or back."""
+    out = args.out.resolve()
+    for path in _input_paths(args):
+        p = path.resolve()
+        if p == out or out in p.parents:
+            what = "is" if p == out else "holds"
+            raise UsageError(f"--out {args.out} {what} this command's input {path}; write the output elsewhere")
+    if directory and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; this command writes a folder")
+    if not directory and args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a folder; this command writes a file")
     if args.out.exists() and not args.force:
         raise UsageError(f"--out {args.out} exists; pass --force to replace it")
 
@@ -86,6 +120,8 @@ def _cmd_import_md(args: argparse.Namespace) -> int:
     from .data.tables import read_run_folder, read_table_run
 
     _refuse_overwrite(args)
+    if args.lammps and args.units == "lj" and args.length_scale is None:
+        raise UsageError("--units lj needs --length-scale, the LJ length unit in nm")
     runs = []
     for spec in args.run_dir or []:
         if len(spec) > 2:
@@ -170,7 +206,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .data.io import load_dataset
     from .surrogate import PRESETS, SurrogateTrainer, TrainingConfig
 
-    _refuse_overwrite(args)
+    _refuse_overwrite(args, directory=True)
     settings = dict(PRESETS[args.preset])
     for key in ("learning_rate", "schedule", "batch_size", "output_scale", "dropout"):
         value = getattr(args, key)
@@ -266,7 +302,7 @@ def _cmd_import_model(args: argparse.Namespace) -> int:
     from .model_function import ModelFunction
     from .surrogate.legacy import import_legacy_model
 
-    _refuse_overwrite(args)
+    _refuse_overwrite(args, directory=True)
     names = [s.strip() for s in args.inputs.split(",")]
     units = [s.strip() for s in args.units.split(",")]
     if len(names) != len(units):
@@ -350,6 +386,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     h = problem.fixed.get("h")
     if args.z and h is None and f.z_convention["z_convention"] == "uniform-slit":
         raise UsageError("--z needs a fixed h (the bins' z depend on it); or use --bins")
+    if args.z and h is not None:
+        outside = [z for z in args.z if abs(z) > h / 2]
+        if outside:
+            raise UsageError(f"--z {' '.join(f'{z:g}' for z in outside)}: outside the slit [{-h / 2:g}, {h / 2:g}] nm "
+                             f"of h = {h:g}")
     if args.members and f.n_members < 2:
         raise UsageError(f"--members runs every ensemble member; {args.model} is a single network")
     g = f.restrict(output=args.output, species=args.species, z=args.z, h=h, bins=args.bins)
@@ -481,6 +522,9 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; study writes a directory")
+    for path in _input_paths(args):
+        if args.out.resolve() in [path.resolve(), *path.resolve().parents]:
+            raise UsageError(f"--out {args.out} holds this command's input {path}; write the output elsewhere")
     earlier = [name for name in STUDY_FILES if (args.out / name).exists()]
     if earlier and not args.force:
         raise UsageError(f"--out {args.out} already holds a study ({', '.join(earlier[:2])}, ...); pass --force to "
@@ -558,13 +602,71 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, as every other error (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _ranged(kind: type, low: float | None, high: float | None, closed: str = "both"):
+    """An argparse ``type`` that parses ``kind`` and checks the range, so errors name the flag as typed."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") \
+                from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        lo_ok = low is None or (value >= low if closed in ("both", "left") else value > low)
+        hi_ok = high is None or (value <= high if closed in ("both", "right") else value < high)
+        if not (lo_ok and hi_ok):
+            left = "[" if closed in ("both", "left") else "("
+            right = "]" if closed in ("both", "right") else ")"
+            if high is None:
+                allowed = f">= {low}" if closed in ("both", "left") else f"> {low}"
+            else:
+                allowed = f"in {left}{low}, {high}{right}"
+            raise argparse.ArgumentTypeError(f"{text}: must be {allowed}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+#: The allowed range of every numeric option, in one place: (type, low, high, closed).  An option
+#: of one subcommand that differs from the others is keyed (command, option).
+_RANGES = {
+    "--seed": (int, 0, None), "--workers": (int, 1, None), "--chunk-size": (int, 1, None),
+    "--bins": (int, 2, None), ("sensitivity", "--bins"): (int, 0, None), "--n": (int, 1, None),
+    "--temperature": (float, 0, None, "neither"), "--permittivity": (float, 0, None, "neither"),
+    "--lateral-area": (float, 0, None, "neither"), "--blocks": (int, 2, None), "--configs-per-block": (int, 1, None),
+    "--length-scale": (float, 0, None, "neither"), "--origin": (float, None, None), "--skip-blocks": (int, 0, None),
+    "--epochs": (int, 1, None), "--learning-rate": (float, 0, None, "neither"), "--batch-size": (int, 1, None),
+    "--dropout": (float, 0, 1, "left"), "--hidden": (int, 1, None), "--patience": (int, 1, None),
+    "--test-fraction": (float, 0, 1, "neither"), "--checkpoint-every": (int, 1, None), "--members": (int, 2, None),
+    "--z": (float, None, None), "--samples": (int, 2, None), ("propagate", "--n"): (int, 2, None),
+    "--inner": (int, 2, None), "--order": (int, 1, None), "--resamples": (int, 0, None),
+    "--conf-level": (float, 0, 1, "neither"), "--replicates": (int, 2, None), "--quantiles": (float, 0, 1, "neither"),
+    "--alpha": (float, 0, 1, "neither"),
+}
+
+
+def _apply_ranges(command: str, p: argparse.ArgumentParser) -> None:
+    for action in p._actions:
+        for option in action.option_strings:
+            spec = _RANGES.get((command, option), _RANGES.get(option))
+            if spec is not None:
+                action.type = _ranged(*spec)
+
+
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
     """``-v`` and ``--debug``, accepted before and after the subcommand.
 
     On the subcommands their defaults are suppressed, so that ``uqsurrogate -v info`` is not
     undone by the subcommand's own default.
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
                         help="more log output (-vv for debug)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if suppress else False,
@@ -576,7 +678,7 @@ def _subparser(sub, name: str, help: str, description: str, epilog: str | None =
     """A subcommand's parser; its examples (the epilog) keep their line breaks."""
     formatter = argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter
     return sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=formatter,
-                          parents=[_common_options(suppress=True)])
+                          parents=[_common_options(suppress=True)])  # a _Parser: the parser_class below
 
 
 def _add_quiet_force(p: argparse.ArgumentParser, quiet: bool = True) -> None:
@@ -1013,20 +1115,21 @@ def _add_info(sub) -> None:
         "or every way it breaks the data contract.",
     )
     p.add_argument("path", nargs="?", metavar="FILE", help="a training-data netCDF file")
-    p.add_argument("--example", metavar="NAME", help="a dataset shipped with the package instead: real-md")
+    p.add_argument("--example", metavar="NAME", choices=tuple(EXAMPLES),
+                   help=f"a dataset shipped with the package instead: {', '.join(EXAMPLES)}")
     p.set_defaults(func=_cmd_info)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``uqsurrogate`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="uqsurrogate",
         description="Uncertainty quantification and sensitivity analysis around ML surrogates of MD simulations.",
     )
     parser.add_argument("--version", action="version", version=f"uqsurrogate {__version__}")
     for action in _common_options(suppress=False)._actions:
         parser._add_action(action)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_import_md(sub)
     _add_simulate(sub)
@@ -1041,6 +1144,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(sub)
     _add_calibrate(sub)
     _add_info(sub)
+    for name, p in sub.choices.items():
+        _apply_ranges(name, p)
     return parser
 
 
@@ -1048,7 +1153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``uqsurrogate`` command; return its exit status."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version (0) or a usage error, already printed in one line (2)
+        return int(done.code or 0)
     args.argv = argv
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

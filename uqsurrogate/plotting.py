@@ -438,10 +438,16 @@ def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False
         The files written.
     """
     path, out = Path(path), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     formats = ("png", "pdf") if pdf else ("png",)
-    with xr.open_dataset(path) as f:
-        ds = f.load()
+    if not path.is_file():
+        raise InputError(f"{path}: {'a folder' if path.is_dir() else 'no such file'}; give a netCDF file")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file; figures go into a folder")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as f:
+            ds = f.load()
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a netCDF file uqsurrogate can read ({type(err).__name__})") from None
     stem = path.stem
     if "response_surface" in ds and "c" in ds.dims:
         figures = [(plot_response_surfaces(ds, c), f"surfaces_c{c:g}") for c in ds["c"].values]
@@ -458,4 +464,5 @@ def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False
         figures = [(plot_indices(ds), "indices")]
     else:
         raise InputError(f"{path}: not a file uqsurrogate knows how to plot (no density, rmse_bin, S1 or propagation)")
+    out.mkdir(parents=True, exist_ok=True)  # only once there is something to draw
     return [p for fig, name in figures for p in _save(fig, out, f"{stem}_{name}", formats)]

@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ._version import __version__
-from .errors import MissingDependencyError
+from .errors import InputError, MissingDependencyError
 
 __all__ = ["PAPER_CASES", "PAPER_Z", "default_model_path", "paper_sensitivity", "paper_table", "run_study",
            "study_from_scratch"]
@@ -273,13 +273,17 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
         Paths written, the summary table, timings.
     """
     from .data.io import save_results
+    from .data.schema import INPUTS
     from .model_function import ModelFunction
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     path = Path(model) if model is not None else default_model_path()
     f = ModelFunction.from_artifact(path)
+    if f.input_names != list(INPUTS) or f.species != ["cation", "anion"]:
+        raise InputError(f"{path}: the study needs a model of the inputs {list(INPUTS)} giving cation and anion "
+                         f"densities; this one takes {f.input_names} and gives {f.species}")
+    out.mkdir(parents=True, exist_ok=True)  # after the model is known to fit
     timings = {}
     t = time.perf_counter()
     data, metrics = accuracy_check(f, n=4 if quick else 8, seed=seed)

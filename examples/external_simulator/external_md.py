@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from uqsurrogate.constants import AVOGADRO
+from uqsurrogate.constants import NM3_TO_MOLAR
 from uqsurrogate.simulators.electrolyte import solve_slit
 
 for folder in map(Path, sys.argv[1:]):
     params = dict(line.split() for line in (folder / "in.params").read_text().splitlines() if line.strip())
     x = {k: float(v) for k, v in params.items()}
     z, n = solve_slit(x["h"], x["c"], x["d_plus"], x["d_minus"], x["sigma"], n_bins=126).bin_average(126)
-    np.savetxt(folder / "density.dat", np.column_stack([z, 1e24 / AVOGADRO * n.T]), header="z_nm n_plus_M n_minus_M")
+    np.savetxt(folder / "density.dat", np.column_stack([z, NM3_TO_MOLAR * n.T]), header="z_nm n_plus_M n_minus_M")

@@ -318,6 +318,22 @@ def check(ds: xr.Dataset) -> list[str]:
                     f"{name} has {n_neg} negative {what[n_neg > 1]} (first at {first}: "
                     f"{float(var.isel(_index_of(neg)).values):.6g} {var.attrs.get('units', '')})"
                 )
+    # the physics the docs state: walls apart (h > 0), like-charged walls sigma <= 0, c >= 0,
+    # ion sizes >= 0, and bins inside the slit, z centred on its midplane
+    for name, ok, rule in (("h", lambda v: v > 0, "> 0 nm"), ("sigma", lambda v: v <= 0, "<= 0 C/m2"),
+                           ("c", lambda v: v >= 0, ">= 0 mol/L"), ("d_plus", lambda v: v >= 0, ">= 0 nm"),
+                           ("d_minus", lambda v: v >= 0, ">= 0 nm")):
+        if name in present:
+            var = ds[name]
+            bad = np.isfinite(var) & ~ok(var)
+            if _count(bad):
+                problems.append(f"{name} must be {rule}; {_count(bad)} sample(s) are not (first at {_where(bad)}: "
+                                f"{float(var.isel(_index_of(bad)).values):g})")
+    if "z" in present and "h" in present:
+        outside = np.abs(ds["z"]) > ds["h"] / 2 * (1 + 1e-9)
+        if _count(outside):
+            problems.append(f"z lies outside the slit [-h/2, h/2] at {_count(outside)} bin(s) (first at "
+                            f"{_where(outside)}); z is measured from the slit's midplane")
     if "z" in present:
         step = ds["z"].diff("bin")
         bad = ~(step > 0)

@@ -154,7 +154,12 @@ def read_design(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such design file")
-    lines = [ln.replace(",", " ").split() for ln in path.read_text().splitlines()]
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text table (binary content); a design is a header row of input names, "
+                         "then one row of numbers per point") from None
+    lines = [ln.replace(",", " ").split() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln and not ln[0].startswith("#")]
     if len(lines) < 2:
         raise InputError(f"{path}: a design needs a header row of input names and at least one row of values")

@@ -217,6 +217,21 @@ def _kernel(radius: float, dz: float, which: str) -> np.ndarray:
     return f(b) - f(a)
 
 
+#: The bulk packing fraction above which inputs are refused (the hard-sphere fluid freezes near 0.49).
+MAX_PACKING = 0.5
+
+
+def check_row(h: float, c: float, d_plus: float, d_minus: float, sigma: float, model: SlitModel | None = None) -> None:
+    """Check one design row before any solving: finite, physical, and a fluid the solver can handle.
+
+    Raises
+    ------
+    InputError
+        Naming the input and the allowed range.
+    """
+    _check_inputs(h, c, d_plus, d_minus, sigma, model or SlitModel())
+
+
 def _check_inputs(h: float, c: float, d_plus: float, d_minus: float, sigma: float, model: SlitModel) -> None:
     values = {"h": h, "c": c, "d_plus": d_plus, "d_minus": d_minus, "sigma": sigma}
     for name, value in values.items():
@@ -224,12 +239,10 @@ def _check_inputs(h: float, c: float, d_plus: float, d_minus: float, sigma: floa
             raise InputError(f"{name} = {value!r} is not a finite number")
     if not h > 0:
         raise InputError(f"h = {h} nm; the wall separation must be > 0")
-    if c < 0:
-        raise InputError(f"c = {c} mol/L; the salt concentration must be >= 0")
+    if not c > 0:
+        raise InputError(f"c = {c} mol/L; the salt concentration must be > 0 (the solver needs a bulk reservoir)")
     if sigma > 0:
         raise InputError(f"sigma = {sigma} C/m2; the model needs sigma <= 0 (its counterions are the cations)")
-    if c == 0 and sigma == 0:
-        raise InputError("c = 0 and sigma = 0: there are no ions in the slit")
     hs = model.functional != "none"
     for name in ("d_plus", "d_minus"):
         d = values[name]
@@ -237,6 +250,11 @@ def _check_inputs(h: float, c: float, d_plus: float, d_minus: float, sigma: floa
             raise InputError(f"{name} = {d} nm; ion diameters must be > 0 (or 0 with functional='none')")
         if d >= h:
             raise InputError(f"{name} = {d} nm does not fit between walls h = {h} nm apart; need {name} < h")
+    # the 1:1 salt's bulk packing fraction: beyond about 0.5 there is no fluid to solve for
+    eta = math.pi / 6 * c * MOLAR_TO_NM3 * (d_plus**3 + d_minus**3)
+    if eta >= MAX_PACKING:
+        raise InputError(f"c = {c} mol/L with d_plus = {d_plus}, d_minus = {d_minus} nm packs the bulk to "
+                         f"{eta:.2f}; the fluid solver needs a packing fraction below {MAX_PACKING}")
 
 
 def solve_slit(

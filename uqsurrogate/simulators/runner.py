@@ -34,7 +34,7 @@ from ..data.io import load_dataset, save_dataset
 from ..data.schema import INPUTS, SPECIES, make_dataset
 from ..errors import InputError
 from ..evaluation import chunk_bounds, map_chunks
-from .electrolyte import ConvergenceError, SlitModel, solve_slit
+from .electrolyte import ConvergenceError, SlitModel, check_row, solve_slit
 from .noise import NoiseModel
 
 __all__ = ["ElectrolyteSimulator", "simulate"]
@@ -128,7 +128,11 @@ class ElectrolyteSimulator:
         dens, sem = np.empty_like(true), np.empty_like(true)
         for i in range(n):
             args = [float(x[k][i]) for k in INPUTS]
-            z[i], true[i] = self.exact(*args)
+            try:
+                z[i], true[i] = self.exact(*args)
+            except (InputError, ConvergenceError) as err:
+                where = ", ".join(f"{k}={v:g}" for k, v in zip(INPUTS, args))
+                raise type(err)(f"design row {start + i} ({where}): {err}") from None
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(start + i,)))
             dens[i], sem[i] = self.noise.sample(true[i], args[0] / self.n_bins, rng)
         return make_dataset(
@@ -228,6 +232,11 @@ def simulate(
         raise InputError(f"design inputs have different lengths: { {k: v.size for k, v in design.items()} }")
     if n == 0:
         raise InputError("design is empty")
+    for i in range(n):  # every row before any work: a bad one never leaves OUT.parts/ behind
+        try:
+            check_row(*(float(design[k][i]) for k in INPUTS), simulator.model)
+        except InputError as err:
+            raise InputError(f"design row {i}: {err}") from None
     workers = check_int(workers, "workers", min_value=1)
     chunk_size = check_int(chunk_size, "chunk_size", min_value=1)
     parts = out.with_name(out.name + ".parts")
@@ -240,8 +249,12 @@ def simulate(
     }
     manifest_path = parts / "manifest.json"
     if parts.is_dir() and manifest_path.is_file():
-        old = json.loads(manifest_path.read_text())
-        seed_entropy = int(old.get("seed"))
+        try:
+            old = json.loads(manifest_path.read_text())
+            seed_entropy = int(old["seed"])
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{manifest_path}: damaged ({type(err).__name__}: {err}); delete {parts} to start "
+                             "over") from None
         if seed is not None and int(seed) != seed_entropy:
             raise InputError(f"{parts} holds a run with seed {seed_entropy}, not {seed}; delete it to start over")
         old.pop("seed", None)

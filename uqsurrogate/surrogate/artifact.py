@@ -11,7 +11,8 @@
                        the trained network (named "network")
       metadata.json    inputs, units, training ranges, scaling, output layout, bins and the
                        z convention, loss, seeds, split, data hash, package version, and the
-                       SHA-256 of model.keras
+                       SHA-256 of model.keras; and (format 4) ``metadata_sha256``, the digest
+                       of the metadata itself
 
 So ``keras.saving.load_model("model/model.keras").predict(X)`` alone gives the densities;
 uqsurrogate also reads the metadata and checks that the layers' scaling is the metadata's.
@@ -36,19 +37,20 @@ import numpy as np
 from .._atomic import atomic_directory
 from .._version import __version__
 from ..errors import InputError
-from .scaling import minmax_scale
-from .zgrid import z_for
+from .scaling import minmax_scale, minmax_span
+from .zgrid import Z_CONVENTIONS, z_for
 
-__all__ = ["ArtifactError", "FORMAT", "FORMAT_VERSION", "Surrogate", "load_artifact", "save_artifact", "self_contained",
-           "sha256_file"]
+__all__ = ["ArtifactError", "FORMAT", "FORMAT_VERSION", "Surrogate", "check_metadata", "load_artifact",
+           "metadata_digest", "save_artifact", "self_contained", "sha256_file"]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "uqsurrogate-model"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: Versions this code reads.  Version 2 added ``outputs.scale_by_input`` (absent in 1: no such scaling);
-#: version 3 made model.keras self-contained (versions 1-2 hold the bare network, scaled to scaled).
-READABLE_VERSIONS = (1, 2, 3)
+#: version 3 made model.keras self-contained (versions 1-2 hold the bare network, scaled to scaled);
+#: version 4 added ``metadata_sha256``, the metadata's own digest (checked from 4 on).
+READABLE_VERSIONS = (1, 2, 3, 4)
 #: Name of the trained network inside a self-contained model.keras.
 NETWORK = "network"
 MODEL_FILE = "model.keras"
@@ -80,7 +82,7 @@ class Surrogate:
         The contents of ``metadata.json``.
     path : pathlib.Path or None
     keras_model : keras.Model or None
-        The self-contained model of a format-3 artifact (raw inputs to mol/L), else None.
+        The self-contained model of a format-3+ artifact (raw inputs to mol/L), else None.
     """
 
     model: Any
@@ -156,13 +158,13 @@ def self_contained(network, metadata: dict):
     keras = import_keras()
     layers = keras.layers
     lo, hi = (np.asarray(metadata["scaling"][k], dtype=float) for k in ("min", "max"))
+    span = minmax_span(lo, hi)  # 1 for a zero-range feature, as scikit-learn's MinMaxScaler
     names = [i["name"] for i in metadata["inputs"]]
     out = metadata["outputs"]
     n_species, n_bins = len(out["species"]), int(out["n_bins"])
     inputs = keras.Input((len(names),), name="inputs")
     # (x - min) / (max - min), the min-max scaling of minmax_scale
-    scaled = layers.Rescaling(scale=(1 / (hi - lo)).tolist(), offset=(-lo / (hi - lo)).tolist(),
-                              name="input_scaling")(inputs)
+    scaled = layers.Rescaling(scale=(1 / span).tolist(), offset=(-lo / span).tolist(), name="input_scaling")(inputs)
     config = network.get_config()
     config["name"] = NETWORK
     network = network.__class__.from_config(config)  # a renamed copy; the caller sets its weights
@@ -188,9 +190,10 @@ def self_contained(network, metadata: dict):
 def _check_embedded_scaling(full, metadata: dict, where: Path) -> None:
     """The layers' input scaling is the metadata's (the metadata keeps its checks)."""
     lo, hi = (np.asarray(metadata["scaling"][k], dtype=float) for k in ("min", "max"))
+    span = minmax_span(lo, hi)
     cfg = full.get_layer("input_scaling").get_config()
-    if not (np.allclose(cfg["scale"], 1 / (hi - lo), rtol=1e-12) and
-            np.allclose(cfg["offset"], -lo / (hi - lo), rtol=1e-12, atol=1e-15)):
+    if not (np.allclose(cfg["scale"], 1 / span, rtol=1e-12) and
+            np.allclose(cfg["offset"], -lo / span, rtol=1e-12, atol=1e-15)):
         raise ArtifactError(f"{where}: the input scaling inside {MODEL_FILE} differs from {METADATA_FILE}'s "
                             "training ranges; the artifact was assembled from different models")
 
@@ -223,7 +226,7 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
         full, network = self_contained(model, metadata)
         network.set_weights(model.get_weights())
         full.save(tmp / MODEL_FILE)
-        meta = dict(metadata)
+        meta = {k: v for k, v in metadata.items() if k != "metadata_sha256"}
         meta.update(
             {
                 "format": FORMAT,
@@ -232,9 +235,72 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
                 "files": {MODEL_FILE: sha256_file(tmp / MODEL_FILE)},
             }
         )
+        check_metadata(meta, tmp / METADATA_FILE)
+        meta["metadata_sha256"] = metadata_digest(meta)
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False))
     logger.info("wrote model artifact %s", path)
     return path
+
+
+def metadata_digest(meta: dict) -> str:
+    """SHA-256 of the metadata's canonical JSON, without its own ``metadata_sha256``."""
+    body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _finite_list(value, n: int | None, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ArtifactError(f"{what} is not a list of numbers") from None
+    if n is not None and arr.size != n:
+        raise ArtifactError(f"{what} has {arr.size} values; expected {n}")
+    if not np.all(np.isfinite(arr)):
+        raise ArtifactError(f"{what} is not finite")
+    return arr
+
+
+def check_metadata(meta: dict, where: str | os.PathLike) -> None:
+    """The metadata's structure and values: present, finite and consistent (one line per problem found first).
+
+    Raises
+    ------
+    ArtifactError
+        Naming the file and the field.
+    """
+    try:
+        inputs, scaling, outputs = meta["inputs"], meta["scaling"], meta["outputs"]
+        names = [i["name"] for i in inputs]
+        train_min = _finite_list([i["train_min"] for i in inputs], None, "inputs[].train_min")
+        train_max = _finite_list([i["train_max"] for i in inputs], None, "inputs[].train_max")
+        lo = _finite_list(scaling["min"], len(names), "scaling.min")
+        hi = _finite_list(scaling["max"], len(names), "scaling.max")
+        species, n_bins = list(outputs["species"]), outputs["n_bins"]
+        scale = outputs["scale"]
+        z_convention = outputs["z_convention"]
+    except ArtifactError as err:
+        raise ArtifactError(f"{where}: {err}") from None
+    except (KeyError, TypeError) as err:
+        raise ArtifactError(f"{where}: the field {err} is missing or malformed; not a complete uqsurrogate "
+                            "model's metadata") from None
+    if not names or len(set(names)) != len(names):
+        raise ArtifactError(f"{where}: inputs must be non-empty with distinct names, got {names}")
+    if not np.all(lo <= hi) or not np.allclose(lo, train_min) or not np.allclose(hi, train_max):
+        raise ArtifactError(f"{where}: scaling.min <= max must hold and equal the inputs' training ranges")
+    if not species or not isinstance(n_bins, int) or n_bins < 1:
+        raise ArtifactError(f"{where}: outputs.species must be non-empty and outputs.n_bins an integer >= 1")
+    try:
+        s = _finite_list(scale, None, "outputs.scale")
+    except ArtifactError as err:
+        raise ArtifactError(f"{where}: {err}") from None
+    if s.size not in (1, len(species) * n_bins) or not np.all(s > 0):
+        raise ArtifactError(f"{where}: outputs.scale must be one number or one per output, all > 0")
+    by = outputs.get("scale_by_input")
+    if by is not None and by not in names:
+        raise ArtifactError(f"{where}: outputs.scale_by_input {by!r} is not an input ({names})")
+    if z_convention not in (*Z_CONVENTIONS, "unknown"):
+        raise ArtifactError(f"{where}: outputs.z_convention {z_convention!r} is not one of "
+                            f"{', '.join(Z_CONVENTIONS)}, unknown")
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
@@ -263,10 +329,14 @@ def read_metadata(path: str | os.PathLike) -> dict:
             f"{meta_path}: format version {meta.get('format_version')!r}; this uqsurrogate ({__version__}) reads "
             f"versions {', '.join(map(str, READABLE_VERSIONS))}. Re-export the model with a matching uqsurrogate version."
         )
+    if meta["format_version"] >= 4 and meta.get("metadata_sha256") != metadata_digest(meta):
+        raise ArtifactError(f"{meta_path}: its SHA-256 does not match the recorded metadata_sha256; the metadata "
+                            "was edited or corrupted after saving")
+    check_metadata(meta, meta_path)
     model_path = path / MODEL_FILE
     if not model_path.is_file():
         raise ArtifactError(f"{path}: {MODEL_FILE} is missing")
-    expected = meta.get("files", {}).get(MODEL_FILE)
+    expected = (meta.get("files") or {}).get(MODEL_FILE)
     actual = sha256_file(model_path)
     if expected != actual:
         raise ArtifactError(
@@ -291,7 +361,17 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
 
     meta = read_metadata(path)
     keras = import_keras()
-    loaded = keras.saving.load_model(Path(path) / MODEL_FILE, compile=False, safe_mode=True)
+    import zipfile
+
+    if not zipfile.is_zipfile(Path(path) / MODEL_FILE):
+        raise ArtifactError(f"{Path(path) / MODEL_FILE}: not a Keras archive (a .keras file is a zip); the file is "
+                            "damaged")
+    try:
+        loaded = keras.saving.load_model(Path(path) / MODEL_FILE, compile=False, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - any failure of Keras on a file whose hash matched: one clear line
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ArtifactError(f"{Path(path) / MODEL_FILE}: Keras cannot read it ({type(err).__name__}: {first[:200]})") \
+            from None
     full = None
     if meta["format_version"] >= 3:
         try:

@@ -154,8 +154,8 @@ def read_minmax_scaler(path: str | os.PathLike) -> dict[str, np.ndarray]:
     data = Path(path).read_bytes()
     try:
         obj = RestrictedUnpickler(io.BytesIO(data)).load()
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as err:
+        raise UnsafePickleError(f"{path}: {err}") from None
     except Exception as err:  # noqa: BLE001 - anything malformed is refused the same way
         raise UnsafePickleError(f"{path}: not a readable scaler pickle ({type(err).__name__}: {err})") from None
     if not isinstance(obj, _Scaler):
@@ -172,31 +172,68 @@ def read_minmax_scaler(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return out
 
 
+#: Activations accepted from a Keras-2 file: names only, and only those the model function runs.
+ALLOWED_ACTIVATIONS = ("linear", "relu", "sigmoid", "softplus", "tanh")
+
+
 def read_keras2_h5(path: str | os.PathLike) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """Dense layers of a Keras-2 HDF5 Sequential model: (kernel, bias, activation) in order.
 
-    Dropout layers are skipped (inactive at inference); any other layer is refused.
+    Dropout layers are skipped (inactive at inference); any other layer is refused, and an
+    activation must be a name in :data:`ALLOWED_ACTIVATIONS` (a dict or any other object is
+    refused without being looked at).  Every malformation is an :class:`ArtifactError`
+    naming the file.
     """
     import h5py
 
-    with h5py.File(path, "r") as f:
-        if "model_config" not in f.attrs or "model_weights" not in f:
-            raise InputError(f"{path}: not a Keras HDF5 model (no model_config or model_weights)")
-        raw = f.attrs["model_config"]
-        config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-        layers = config["config"]["layers"] if isinstance(config["config"], dict) else config["config"]
-        out = []
-        for layer in layers:
-            kind, cfg = layer["class_name"], layer["config"]
-            if kind == "Dropout" or kind == "InputLayer":
-                continue
-            if kind != "Dense":
-                raise InputError(f"{path}: layer {cfg.get('name')!r} is {kind}; only Dense and Dropout are supported")
-            group = f["model_weights"][cfg["name"]]
-            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
-            weights = {n.split("/")[-1].split(":")[0]: np.asarray(group[n]) for n in names}
-            bias = weights.get("bias", np.zeros(cfg["units"]))
-            out.append((weights["kernel"].astype(np.float64), bias.astype(np.float64), cfg.get("activation", "linear")))
+    from .artifact import ArtifactError
+
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ArtifactError(f"{path}: not an HDF5 file ({err}); expected a Keras-2 .h5 model") from None
+    with f:
+        try:
+            if "model_config" not in f.attrs or "model_weights" not in f:
+                raise ArtifactError(f"{path}: not a Keras HDF5 model (no model_config or model_weights)")
+            raw = f.attrs["model_config"]
+            config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+            layers = config["config"]["layers"] if isinstance(config["config"], dict) else config["config"]
+            out = []
+            for layer in layers:
+                kind, cfg = layer["class_name"], layer["config"]
+                if kind in ("Dropout", "InputLayer"):
+                    continue
+                if kind != "Dense":
+                    raise ArtifactError(f"{path}: layer {cfg.get('name')!r} is {kind}; only Dense and Dropout are "
+                                        "supported")
+                act = cfg.get("activation", "linear")
+                if not isinstance(act, str) or act not in ALLOWED_ACTIVATIONS:
+                    shown = act if isinstance(act, str) else f"a {type(act).__name__}"
+                    raise ArtifactError(f"{path}: layer {cfg.get('name')!r} has activation {shown!r}; allowed: "
+                                        f"{', '.join(ALLOWED_ACTIVATIONS)}")
+                group = f["model_weights"][cfg["name"]]
+                names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+                weights = {n.split("/")[-1].split(":")[0]: np.asarray(group[n]) for n in names}
+                kernel = np.asarray(weights["kernel"], dtype=np.float64)
+                bias = np.asarray(weights.get("bias", np.zeros(cfg["units"])), dtype=np.float64)
+                if kernel.ndim != 2 or bias.shape != (kernel.shape[1],):
+                    raise ArtifactError(f"{path}: layer {cfg['name']!r} has a kernel {kernel.shape} and a bias "
+                                        f"{bias.shape} that do not fit")
+                if not (np.all(np.isfinite(kernel)) and np.all(np.isfinite(bias))):
+                    raise ArtifactError(f"{path}: layer {cfg['name']!r} has NaN or infinite weights")
+                out.append((kernel, bias, act))
+        except ArtifactError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError) as err:
+            what = f"missing {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {err}"
+            raise ArtifactError(f"{path}: a damaged Keras-2 model ({what})") from None
+    if not out:
+        raise ArtifactError(f"{path}: the model has no Dense layer")
+    for (w0, _, _), (w1, _, _) in zip(out, out[1:]):
+        if w0.shape[1] != w1.shape[0]:
+            raise ArtifactError(f"{path}: consecutive layers do not fit ({w0.shape} then {w1.shape})")
     return out
 
 
