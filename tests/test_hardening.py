@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import shutil
 import zipfile
@@ -338,3 +339,79 @@ def test_the_table_is_large_and_wide():
     assert len({argv[0] for argv, _ in TABLE}) >= 12  # every subcommand that reads input
     with pytest.raises(InputError):
         raise InputError("a subclass of ValueError for callers who catch that")
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
+    """A kill -9 leaves a temporary behind; the next write beside it removes it (its process is gone)."""
+    from uqsurrogate._atomic import atomic_directory, atomic_path
+
+    dead = subprocess_pid_that_exited()
+    (tmp_path / f".tmp-{dead}-abcd-out.nc").write_text("half")
+    (tmp_path / f".m.tmp-{dead}-abcd").mkdir()
+    (tmp_path / f".tmp-{os.getpid()}-live-out.nc").write_text("mine")  # a live process's: kept
+    with atomic_path(tmp_path / "out.nc") as tmp:
+        tmp.write_text("whole")
+    with atomic_directory(tmp_path / "m") as tmp:
+        (tmp / "a").write_text("x")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(["out.nc", "m", f".tmp-{os.getpid()}-live-out.nc"])
+
+
+def subprocess_pid_that_exited() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_chunk_size_changes_no_bit_and_a_resume_names_the_one_to_use(tmp_path, monkeypatch):
+    """The docs say 'bit for bit whatever --chunk-size': arrays and attributes; a resume names the flag to use."""
+    import xarray as xr
+
+    from uqsurrogate.simulators import random_design, runner, simulate
+    from uqsurrogate.simulators.electrolyte import ConvergenceError
+
+    design = random_design(6, seed=2)
+    a = simulate(design, tmp_path / "a.nc", seed=1, chunk_size=2, progress=False)
+    b = simulate(design, tmp_path / "b.nc", seed=1, chunk_size=4, progress=False)
+    with xr.open_dataset(a) as da, xr.open_dataset(b) as db:
+        xr.testing.assert_identical(da, db)
+    real = runner.solve_slit
+
+    def fail_on_row_4(h, *args, **kwargs):
+        if h == design["h"][4]:
+            raise ConvergenceError("no convergence")
+        return real(h, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "solve_slit", fail_on_row_4)
+    with pytest.raises(ConvergenceError, match="design row 4"):
+        simulate(design, tmp_path / "c.nc", seed=1, chunk_size=2, progress=False)
+    monkeypatch.setattr(runner, "solve_slit", real)
+    with pytest.raises(InputError, match="rerun with --chunk-size 2 to resume"):
+        simulate(design, tmp_path / "c.nc", seed=1, chunk_size=4, progress=False)
+    c = simulate(design, tmp_path / "c.nc", seed=1, chunk_size=2, progress=False)
+    with xr.open_dataset(a) as da, xr.open_dataset(c) as dc:
+        xr.testing.assert_identical(da, dc)
+
+
+def test_a_nan_in_a_table_names_the_file_and_line(tmp_path, run_dirs):
+    from uqsurrogate.data import read_run_folder
+
+    run = shutil.copytree(run_dirs[0], tmp_path / run_dirs[0].name)
+    table = run / "p_density_profile.dat"
+    lines = table.read_text().splitlines()
+    fields = lines[10].split()
+    lines[10] = " ".join([fields[0], "nan", *fields[2:]])
+    table.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"p_density_profile.dat, line 11: NaN or infinite value"):
+        read_run_folder(run)
+
+
+def test_simulate_makes_no_folder_for_its_output(tmp_path):
+    from uqsurrogate.simulators import random_design, simulate
+
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        simulate(random_design(2, seed=1), tmp_path / "no" / "o.nc", seed=1, progress=False)
+    assert not (tmp_path / "no").exists()

@@ -269,7 +269,18 @@ def test_mismatched_metadata_is_refused(saved_model, tmp_path):
     meta = json.loads((path / "metadata.json").read_text())
     meta["outputs"]["n_bins"] = 17
     (path / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match="2 x 17 outputs"):
+    with pytest.raises(ArtifactError, match="metadata_sha256"):  # an edit is caught by the digest first
+        load_artifact(path)
+    from uqsurrogate.surrogate.artifact import metadata_digest
+
+    meta["metadata_sha256"] = metadata_digest(meta)  # and, digest forged, by the consistency checks behind it
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="outputs.scale must be one number or one per output"):
+        load_artifact(path)
+    meta["outputs"]["scale"] = 1.0
+    meta["metadata_sha256"] = metadata_digest(meta)
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="2 x 17 outputs"):  # and by the network's shape
         load_artifact(path)
 
 
@@ -350,3 +361,50 @@ def test_train_and_evaluate_cli(small_data, tmp_path, capsys):
     assert "pass --force" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nomodel"), str(data), "--out", str(tmp_path / "x.nc")]) == 2
     assert "no such model directory" in capsys.readouterr().err
+
+
+def test_f6_resumed_training_equals_the_uninterrupted_run(small_data, tmp_path, monkeypatch):
+    """Issue 16, failure 6: interrupted at epoch 5 of 8 and resumed, with dropout and soft labels (every random
+    source), the weights equal the uninterrupted run's to the bit."""
+    cfg = quick(loss="soft-label", epochs=8, checkpoint_every=1, dropout=0.2, seed=3)
+    whole = SurrogateTrainer(cfg, progress=False).fit(small_data).model_.get_weights()
+    real = training_module._Progress.update
+    seen = []
+
+    def interrupt(self, logs):
+        seen.append(1)
+        if len(seen) == 6:
+            raise KeyboardInterrupt
+        real(self, logs)
+
+    monkeypatch.setattr(training_module._Progress, "update", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        SurrogateTrainer(cfg, checkpoint_dir=tmp_path / "ckpt", progress=False).fit(small_data)
+    assert json.loads((tmp_path / "ckpt" / "state.json").read_text())["epoch"] == 5
+    monkeypatch.setattr(training_module._Progress, "update", real)
+    resumed = SurrogateTrainer(cfg, checkpoint_dir=tmp_path / "ckpt", progress=False).fit(small_data)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, resumed.model_.get_weights()))
+    other = SurrogateTrainer(quick(loss="soft-label", epochs=8, dropout=0.2, seed=4), progress=False).fit(small_data)
+    assert not all(np.array_equal(a, b) for a, b in zip(whole, other.model_.get_weights()))
+
+
+def test_f7_checkpoint_is_one_folder_swapped_at_once(small_data, tmp_path, monkeypatch):
+    """Issue 16, failure 7: every checkpoint is written into a fresh folder and swapped in whole: a crash
+    between its files can never pair one epoch's state with another's weights."""
+    from uqsurrogate import _atomic
+
+    swaps = []
+    real = _atomic._exchange
+
+    def spy(a, b):
+        files = sorted(p.name for p in a.iterdir())
+        swaps.append((b.name, files, json.loads((a / "state.json").read_text())["epoch"]))
+        return real(a, b)
+
+    monkeypatch.setattr(_atomic, "_exchange", spy)
+    SurrogateTrainer(quick(epochs=3, checkpoint_every=1), checkpoint_dir=tmp_path / "ckpt",
+                     progress=False).fit(small_data)
+    # the first checkpoint is a plain rename (nothing to swap with); the next ones one exchange each
+    assert [(name, epoch) for name, _, epoch in swaps] == [("ckpt", 2), ("ckpt", 3)]
+    assert all(files == ["best.weights.h5", "last.keras", "state.json"] for _, files, _ in swaps)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]

@@ -44,6 +44,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise FileNotFoundError(f"cannot write {final}: directory {directory} does not exist")
     if final.is_dir():
         raise IsADirectoryError(f"{final} is a directory; refusing to replace it with a file")
+    _remove_stale(directory, ".tmp-", f"-{final.name}")
     # the temporary name ends with the final one, so writers that check suffixes (Keras wants
     # ".keras" or ".weights.h5") accept it
     tmp = directory / f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{final.name}"
@@ -76,6 +77,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     if final.exists() and not final.is_dir():
         raise NotADirectoryError(f"{final} is a file; refusing to replace it with a directory")
     final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(final.parent, f".{final.name}.tmp-", "")
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     tmp.mkdir()
     try:
@@ -92,6 +94,32 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_stale(directory: Path, prefix: str, suffix: str) -> None:
+    """Remove temporaries that a killed writer left behind (their process no longer exists)."""
+    for path in directory.glob(f"{prefix}*{suffix}"):
+        try:
+            pid = int(path.name[len(prefix):].split("-")[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _fsync_tree(root: Path) -> None:

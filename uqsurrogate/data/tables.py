@@ -15,6 +15,7 @@ reads the inputs from such a name.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -124,9 +125,12 @@ def read_table(path: str | os.PathLike, n_columns: int = 3) -> np.ndarray:
                     f"{n_columns} (z n err); the file may be truncated or not a profile table"
                 )
             try:
-                rows.append([float(f) for f in fields])
+                row = [float(f) for f in fields]
             except ValueError:
                 raise InputError(f"{path}, line {lineno}: not numbers: {line.strip()!r}") from None
+            if not all(math.isfinite(v) for v in row):
+                raise InputError(f"{path}, line {lineno}: NaN or infinite value: {line.strip()!r}")
+            rows.append(row)
     if not rows:
         raise InputError(f"{path}: no data lines (empty or truncated file)")
     return np.array(rows)

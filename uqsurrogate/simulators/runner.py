@@ -223,6 +223,8 @@ def simulate(
     """
     simulator = simulator or ElectrolyteSimulator()
     out = Path(out)
+    if not out.parent.is_dir():  # as every writer: no folders made on the user's behalf
+        raise FileNotFoundError(f"cannot write {out}: directory {out.parent} does not exist")
     missing = [k for k in INPUTS if k not in design]
     if missing:
         raise InputError(f"design lacks inputs {missing}; it needs {list(INPUTS)}")
@@ -258,6 +260,10 @@ def simulate(
         if seed is not None and int(seed) != seed_entropy:
             raise InputError(f"{parts} holds a run with seed {seed_entropy}, not {seed}; delete it to start over")
         old.pop("seed", None)
+        if old.get("chunk_size") != manifest["chunk_size"] and {**old, "chunk_size": chunk_size} == json.loads(
+                json.dumps(manifest)):
+            raise InputError(f"{parts} holds this run in chunks of {old.get('chunk_size')}; rerun with "
+                             f"--chunk-size {old.get('chunk_size')} to resume it (the results do not depend on it)")
         if old != json.loads(json.dumps(manifest)):
             raise InputError(
                 f"{parts} holds an unfinished run of another design or other simulator settings; "
@@ -295,7 +301,7 @@ def simulate(
         {
             "design": design_name,
             "seed": str(seed_entropy),
-            "history": f"uqsurrogate {__version__} simulate: {n} samples, chunks of {chunk_size}",
+            "history": f"uqsurrogate {__version__} simulate: {n} samples",
         }
     )
     save_dataset(ds, out)

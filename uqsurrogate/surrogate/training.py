@@ -16,10 +16,13 @@
     (400 epochs, 3 seeds) its test MSE against the truth is 11-28 % lower and its
     average per-bin RMSE about the same (docs/benchmarks.md).
 
-Randomness: the split comes from ``numpy.random.default_rng(seed)``; the weights, the
-dropout masks, the shuffling and the soft labels from Keras' seeds, set with
-``keras.utils.set_random_seed(seed)`` (this sets Python's, NumPy's and TensorFlow's
-global seeds, once, at the start of ``fit``).
+Randomness: the split comes from ``numpy.random.default_rng(seed)``; the initial weights
+from the layers' seeds; and every epoch starts from random states that depend only on
+(seed, epoch): the shuffling is ``numpy.random.default_rng([seed, 2, epoch])``'s
+permutation, and every Keras seed generator (the dropout masks, the soft labels) is reset
+to a state drawn from ``SeedSequence([seed, 3, epoch, k])``.  So a run resumed from a
+checkpoint (the weights and the optimizer's state, saved as one folder swapped in with a
+single rename) continues bit for bit as the uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .._atomic import atomic_path
+from .._atomic import atomic_directory
 from .._validation import check_choice, check_float, check_int
 from ..data.schema import INPUTS, SPECIES, input_names, validate
 from ..errors import InputError
@@ -153,6 +156,15 @@ def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
     perm = np.random.default_rng(seed).permutation(n)
     n_test = min(n - 1, max(1, int(round(test_fraction * n))))
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def _seed_generators(model, loss) -> list:
+    """Every Keras seed generator that training draws from: the layers' (dropout) and the loss's (soft labels)."""
+    gens = [g for layer in model._flatten_layers() for g in vars(layer).values()
+            if type(g).__name__ == "SeedGenerator"]
+    if getattr(loss, "seed_generator", None) is not None:
+        gens.append(loss.seed_generator)
+    return gens
 
 
 class _Progress:
@@ -270,7 +282,6 @@ class SurrogateTrainer:
                                                                                  "mse_hard": mse_hard})
             start_epoch, best, best_epoch, wait = state["epoch"], state["best"], state["best_epoch"], state["wait"]
             history = state["history"]
-            keras.utils.set_random_seed(cfg.seed + start_epoch)  # a fresh, reproducible stream from here
             logger.info("resuming training from epoch %d (%s)", start_epoch, ckpt)
         best_weights = None
         if ckpt is not None and (ckpt / "best.weights.h5").is_file() and start_epoch:
@@ -312,12 +323,20 @@ class SurrogateTrainer:
                     self.model.stop_training = True
 
         bar = _Progress(cfg.epochs, start_epoch, self.progress)
+        generators = _seed_generators(model, loss)
+        track = _Track()
         try:
-            if start_epoch < cfg.epochs:
-                model.fit(
-                    xs[train], packed[train], validation_data=(xs[test], packed[test]), batch_size=cfg.batch_size,
-                    epochs=cfg.epochs, initial_epoch=start_epoch, shuffle=True, verbose=0, callbacks=[_Track()],
-                )
+            for epoch in range(start_epoch, cfg.epochs):
+                # every random state from (seed, epoch) alone: a resumed run equals the uninterrupted one
+                order = train[np.random.default_rng([cfg.seed, 2, epoch]).permutation(len(train))]
+                states = np.random.SeedSequence([cfg.seed, 3, epoch]).generate_state(2 * len(generators))
+                for k, gen in enumerate(generators):
+                    gen.state.assign(np.array([states[2 * k] >> 1, 0]).astype(gen.state.dtype))
+                model.fit(xs[order], packed[order], validation_data=(xs[test], packed[test]),
+                          batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0,
+                          callbacks=[track])
+                if model.stop_training:
+                    break
         finally:
             bar.close()
         best_weights, best_epoch, best = tracker["best_weights"], tracker["best_epoch"], tracker["best"]
@@ -363,20 +382,21 @@ class SurrogateTrainer:
 
     @staticmethod
     def _checkpoint(ckpt: Path, model, best_weights, state: dict) -> None:
-        """Write last.keras, best.weights.h5 and state.json, each atomically (state last)."""
-        ckpt.mkdir(parents=True, exist_ok=True)
-        with atomic_path(ckpt / "last.keras") as tmp:
-            model.save(tmp)
-        if best_weights is not None:
-            current = model.get_weights()
-            model.set_weights(best_weights)
-            try:
-                with atomic_path(ckpt / "best.weights.h5") as tmp:
-                    model.save_weights(tmp)
-            finally:
-                model.set_weights(current)
-        with atomic_path(ckpt / "state.json") as tmp:
-            tmp.write_text(json.dumps(state))
+        """Write last.keras, best.weights.h5 and state.json into a fresh folder and swap it in at once.
+
+        A ``kill -9`` at any moment leaves the previous checkpoint or the new one, whole: never a
+        state.json of one epoch beside the weights of another.
+        """
+        with atomic_directory(ckpt) as tmp:
+            model.save(tmp / "last.keras")
+            if best_weights is not None:
+                current = model.get_weights()
+                model.set_weights(best_weights)
+                try:
+                    model.save_weights(tmp / "best.weights.h5")
+                finally:
+                    model.set_weights(current)
+            (tmp / "state.json").write_text(json.dumps(state))
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write the fitted model as an artifact directory (see :mod:`.artifact`)."""

@@ -1,0 +1,113 @@
+"""kill -9 at random moments: the previous output is intact or the new one complete, and reruns finish the job.
+
+Slow (a few minutes): each kill starts a fresh process.  Issue 16's crash tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+pytestmark = pytest.mark.slow
+KILLS = 20
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "uqsurrogate.cli", *args]
+
+
+def _kill_at(argv: list[str], cwd: Path, after: float) -> int | None:
+    """Start the command, SIGKILL it ``after`` seconds in (unless it finished); its return code or None."""
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return proc.wait(timeout=after)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None
+
+
+def _digest(path: Path) -> str:
+    with xr.open_dataset(path) as ds:
+        return hashlib.sha256(b"".join(np.ascontiguousarray(ds[v].values).tobytes()
+                                       for v in ("density", "density_sem", "density_true"))).hexdigest()
+
+
+def test_simulate_survives_kill_9(tmp_path):
+    args = ["simulate", "--design", "random", "--n", "256", "--seed", "5", "--chunk-size", "8", "--out", "o.nc"]
+    assert subprocess.run(_cli(*args[:-1], "ref.nc"), cwd=tmp_path, capture_output=True).returncode == 0
+    reference = _digest(tmp_path / "ref.nc")
+    rng = np.random.default_rng(0)
+    kills = 0
+    for _ in range(KILLS):
+        code = _kill_at(_cli(*args), tmp_path, after=float(rng.uniform(1.0, 3.5)))
+        kills += code is None
+        out = tmp_path / "o.nc"
+        if out.exists():  # only ever complete: written atomically at the very end
+            assert _digest(out) == reference
+            break
+        assert code is None
+    assert kills >= 10
+    done = subprocess.run(_cli(*args), cwd=tmp_path, capture_output=True, text=True)
+    if done.returncode == 2:  # it had finished: --out exists
+        assert "--force" in done.stderr
+    assert _digest(tmp_path / "o.nc") == reference
+    assert not list(tmp_path.glob(".tmp-*")) and not (tmp_path / "o.nc.parts").exists()
+
+
+def test_train_survives_kill_9_and_resumes_to_the_same_weights(tmp_path):
+    """--checkpoint-every 1, killed at random moments: every checkpoint left is one whole epoch (its optimizer's
+    step count matches its state.json), and the finished model equals the uninterrupted one to the bit."""
+    from uqsurrogate.simulators import sobol_design
+    from uqsurrogate.simulators.runner import ElectrolyteSimulator
+    from uqsurrogate.surrogate.losses import make_loss, mse_hard
+    from uqsurrogate.surrogate.network import import_keras
+
+    keras = import_keras()
+    loss = make_loss("soft-label", seed=3)
+
+    ElectrolyteSimulator(n_bins=16).run(sobol_design(64, seed=3), seed=3).to_netcdf(tmp_path / "d.nc")
+    common = ["train", "d.nc", "--epochs", "150", "--checkpoint-every", "1", "--seed", "3", "--hidden", "16", "16",
+              "--batch-size", "8", "--loss", "soft-label", "--dropout", "0.1", "--quiet"]
+    t0 = time.perf_counter()
+    assert subprocess.run(_cli(*common, "--out", "whole"), cwd=tmp_path, capture_output=True).returncode == 0
+    budget = time.perf_counter() - t0
+    steps = int(np.ceil(0.8 * 64 / 8))
+    rng = np.random.default_rng(1)
+    kills = finished = 0
+    while kills < KILLS:
+        if (tmp_path / "part").exists():  # finished after some kills: it must equal the whole run; start again
+            _same_weights(tmp_path / "whole", tmp_path / "part")
+            finished += 1
+            shutil.rmtree(tmp_path / "part")
+        code = _kill_at(_cli(*common, "--out", "part"), tmp_path, after=float(rng.uniform(0.15, 0.4) * budget))
+        kills += code is None
+        ckpt = tmp_path / "part.checkpoint"
+        if ckpt.exists():
+            epoch = json.loads((ckpt / "state.json").read_text())["epoch"]
+            model = keras.saving.load_model(ckpt / "last.keras", custom_objects={loss.__name__: loss,
+                                                                                 "mse_hard": mse_hard})
+            assert int(model.optimizer.iterations.numpy()) == epoch * steps  # weights and state of one epoch
+    if not (tmp_path / "part").exists():
+        assert subprocess.run(_cli(*common, "--out", "part"), cwd=tmp_path, capture_output=True).returncode == 0
+    assert finished >= 1, "no killed run was ever resumed to the end"
+    assert not list(tmp_path.glob(".part*tmp-*")), "a killed writer's temporaries were not cleaned up"
+    _same_weights(tmp_path / "whole", tmp_path / "part")
+
+
+def _same_weights(a: Path, b: Path) -> None:
+    from uqsurrogate.surrogate import load_artifact
+
+    wa, wb = load_artifact(a).model.get_weights(), load_artifact(b).model.get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(wa, wb)), "the resumed run differs from the uninterrupted one"
