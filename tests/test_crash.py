@@ -78,7 +78,7 @@ def test_train_survives_kill_9_and_resumes_to_the_same_weights(tmp_path):
     loss = make_loss("soft-label", seed=3)
 
     ElectrolyteSimulator(n_bins=16).run(sobol_design(64, seed=3), seed=3).to_netcdf(tmp_path / "d.nc")
-    common = ["train", "d.nc", "--epochs", "150", "--checkpoint-every", "1", "--seed", "3", "--hidden", "16", "16",
+    common = ["train", "d.nc", "--epochs", "80", "--checkpoint-every", "1", "--seed", "3", "--hidden", "16", "16",
               "--batch-size", "8", "--loss", "soft-label", "--dropout", "0.1", "--quiet"]
     t0 = time.perf_counter()
     assert subprocess.run(_cli(*common, "--out", "whole"), cwd=tmp_path, capture_output=True).returncode == 0
