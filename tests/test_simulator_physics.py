@@ -10,6 +10,7 @@ from scipy.integrate import solve_bvp
 from scipy.signal import argrelmax
 
 from uqsurrogate.constants import C_PER_M2_TO_E_PER_NM2, MOLAR_TO_NM3
+from uqsurrogate.errors import InputError
 from uqsurrogate.simulators import (
     PAPER_BOUNDS,
     SlitModel,
@@ -17,7 +18,6 @@ from uqsurrogate.simulators import (
     random_design,
     solve_slit,
 )
-from uqsurrogate.simulators.electrolyte import ConvergenceError
 from uqsurrogate.simulators.fmt import bulk_thermodynamics, derivatives
 
 CASES = [  # h, c, d+, d-, sigma: corners and middle of the paper's box, and the real MD's h = 3 nm
@@ -165,7 +165,8 @@ def test_random_sample_of_the_box_converges():  # about 4 s: 200 inputs at ~20 m
         ((4, 0.5, 0.4, 0.6, 0.01), "sigma = 0.01 C/m2; the model needs sigma <= 0"),
         ((4, 0.5, 0.0, 0.6, -0.01), "d_plus = 0.0 nm; ion diameters must be > 0"),
         ((4, 0.5, 0.4, 4.5, -0.01), "d_minus = 4.5 nm does not fit between walls h = 4 nm apart"),
-        ((4, 0, 0.4, 0.6, 0), "no ions"),
+        ((4, 0, 0.4, 0.6, 0), "c = 0 mol/L; the salt concentration must be > 0"),
+        ((4, 0, 0.4, 0.6, -0.01), "c = 0 mol/L; the salt concentration must be > 0"),
         ((4, np.nan, 0.4, 0.6, -0.01), "c = nan is not a finite number"),
     ],
 )
@@ -175,5 +176,8 @@ def test_unphysical_inputs_are_refused(args, match):
 
 
 def test_overpacked_input_fails_clearly():
-    with pytest.raises(ConvergenceError, match=r"packing too high at the start: h=4.0, c=20.0, d\+=0.63, d-=0.63"):
+    """Refused before any solving, with the bulk packing fraction pi/6 c N_A (d+^3 + d-^3) it would have."""
+    eta = np.pi / 6 * 20.0 * 0.602214076 * 2 * 0.63**3
+    with pytest.raises(InputError, match=rf"c = 20.0 mol/L with d_plus = 0.63, d_minus = 0.63 nm packs the bulk to "
+                                         rf"{eta:.2f}; the fluid solver needs a packing fraction below 0.5"):
         solve_slit(4.0, 20.0, 0.63, 0.63, -0.01)
