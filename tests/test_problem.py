@@ -122,6 +122,13 @@ def test_from_file_reads_both_forms(tmp_path):
     salib = tmp_path / "salib.json"
     salib.write_text(json.dumps(ALL.to_salib()))
     assert Problem.from_file(salib, fixed={"h": 4.5}, order=ALL.names).dists == ALL.dists
+    import xarray as xr
+
+    xr.Dataset(attrs={"problem": ALL.to_json()}).to_netcdf(tmp_path / "result.nc")
+    assert Problem.from_file(tmp_path / "result.nc").dists == ALL.dists  # a result's own problem
+    xr.Dataset(attrs={"title": "x"}).to_netcdf(tmp_path / "other.nc")
+    with pytest.raises(InputError, match="without a 'problem' attribute"):
+        Problem.from_file(tmp_path / "other.nc")
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     with pytest.raises(InputError, match="neither"):

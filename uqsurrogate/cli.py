@@ -369,8 +369,9 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
                    "loguniform(low,high)")
     p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="a fixed input")
     p.add_argument("--problem", type=Path, metavar="FILE",
-                   help="the distributions from a JSON file instead of --vary: a result's problem attribute "
-                   "(Problem.to_json) or a SALib problem dict (names, bounds, dists); --fix adds fixed inputs")
+                   help="the distributions from a file instead of --vary: a result file (.nc) whose study to repeat, its "
+                   "problem attribute as JSON, or a SALib problem dict (names, bounds, dists); --fix adds fixed "
+                   "inputs")
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:

@@ -451,18 +451,36 @@ class Problem:
 
     @classmethod
     def from_file(cls, path, **kwargs) -> Problem:
-        """Read a Problem from a JSON file: :meth:`to_json`'s form, or a SALib problem dict.
+        """Read a Problem from a JSON file (:meth:`to_json`'s form, or a SALib problem dict) or from the
+        ``problem`` attribute of a result file written by uqsurrogate (``.nc``).
 
         ``kwargs`` (``fixed``, ``order``, ``units``) go to :meth:`from_salib` for a SALib
         problem; for our own form, ``order`` reorders the inputs and ``fixed`` adds to them.
         """
         from pathlib import Path
 
+        if Path(path).suffix.lower() == ".nc":
+            import xarray as xr
+
+            try:
+                with xr.open_dataset(path) as ds:
+                    text = ds.attrs["problem"]
+            except KeyError:
+                raise InputError(f"problem file {path}: a netCDF file without a 'problem' attribute") from None
+            except (OSError, ValueError) as err:
+                raise InputError(f"problem file {path}: not a readable netCDF file ({type(err).__name__})") from None
+            path = Path(path)
+            data = json.loads(text)
+            return cls._from_parsed(path, text, data, kwargs)
         try:
             text = Path(path).read_text()
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise InputError(f"problem file {path}: not JSON ({err})") from None
+        return cls._from_parsed(path, text, data, kwargs)
+
+    @classmethod
+    def _from_parsed(cls, path, text: str, data: object, kwargs: dict) -> Problem:
         if isinstance(data, Mapping) and "inputs" in data:
             p = cls.from_json(text)
             fixed, order = kwargs.get("fixed") or {}, kwargs.get("order")
