@@ -65,15 +65,20 @@ def _input_paths(args: argparse.Namespace) -> list[Path]:
     return found
 
 
-def _refuse_overwrite(args: argparse.Namespace, directory: bool = False) -> None:
-    """Nothing is replaced without --force, --out is never an input or a folder holding one, and a file
-    never becomes a folder (``directory``: the command writes one) or back."""
+def _refuse_input_as_out(args: argparse.Namespace) -> None:
+    """--out is never one of the command's inputs, nor a folder holding one."""
     out = args.out.resolve()
     for path in _input_paths(args):
         p = path.resolve()
         if p == out or out in p.parents:
             what = "is" if p == out else "holds"
             raise UsageError(f"--out {args.out} {what} this command's input {path}; write the output elsewhere")
+
+
+def _refuse_overwrite(args: argparse.Namespace, directory: bool = False) -> None:
+    """Nothing is replaced without --force, --out is never an input or a folder holding one, and a file
+    never becomes a folder (``directory``: the command writes one) or back."""
+    _refuse_input_as_out(args)
     if directory and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; this command writes a folder")
     if not directory and args.out.is_dir():
@@ -361,6 +366,11 @@ def _problem(args: argparse.Namespace, names: list[str] | None = None, units: li
     return Problem({n: given[n] for n in names}, units=dict(zip(names, units)))
 
 
+def _add_extrapolation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--extrapolation", choices=EXTRAPOLATION, default="raise",
+                   help="inputs outside the training ranges (default raise)")
+
+
 def _add_problem_options(p: argparse.ArgumentParser) -> None:
     """--vary, --fix and --problem: the input distributions."""
     p.add_argument("--vary", action="append", metavar="NAME=DIST",
@@ -523,9 +533,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; study writes a directory")
-    for path in _input_paths(args):
-        if args.out.resolve() in [path.resolve(), *path.resolve().parents]:
-            raise UsageError(f"--out {args.out} holds this command's input {path}; write the output elsewhere")
+    _refuse_input_as_out(args)
     earlier = [name for name in STUDY_FILES if (args.out / name).exists()]
     if earlier and not args.force:
         raise UsageError(f"--out {args.out} already holds a study ({', '.join(earlier[:2])}, ...); pass --force to "
@@ -931,8 +939,7 @@ def _add_sensitivity(sub) -> None:
                    "intervals, and the resolution check where the ensemble is calibrated")
     p.add_argument("--replicates", type=int, default=8, help="sobol rqmc scrambles (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--extrapolation", choices=EXTRAPOLATION, default="raise",
-                   help="inputs outside the training ranges (default raise)")
+    _add_extrapolation(p)
     p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
     _add_quiet_force(p)
     p.set_defaults(func=_cmd_sensitivity)
@@ -967,8 +974,7 @@ def _add_propagate(sub) -> None:
     p.add_argument("--conf-level", type=float, default=0.95,
                    help="level of the intervals of the mean and the quantiles (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    p.add_argument("--extrapolation", choices=EXTRAPOLATION, default="raise",
-                   help="inputs outside the training ranges (default raise)")
+    _add_extrapolation(p)
     p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
     _add_quiet_force(p)
     p.set_defaults(func=_cmd_propagate)

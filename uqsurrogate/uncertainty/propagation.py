@@ -166,12 +166,9 @@ def propagate(
     if q.size:
         values = reducers[1].values
         qs = np.quantile(values, q, axis=0)
-        lo, hi = [], []
-        for p in q:
-            a, b = quantile_interval(n, float(p), conf_level)
-            part = np.partition(values, (a, b), axis=0)
-            lo.append(part[a])
-            hi.append(part[b])
+        ranks = [quantile_interval(n, float(p), conf_level) for p in q]
+        part = np.partition(values, sorted({r for pair in ranks for r in pair}), axis=0)  # one pass, every rank
+        lo, hi = [part[a] for a, _ in ranks], [part[b] for _, b in ranks]
         qdims = ["quantile", *dims]
         variables["quantile_value"] = (qdims, qs, {**labelled("quantile"), "comment": "numpy.quantile, linear"})
         variables["quantile_lower"] = (qdims, np.stack(lo),
