@@ -20,6 +20,14 @@ def report(res: dict, out: Path | None) -> dict:
     return res
 
 
+def mean_sd(values, fmt: str = "{:.3g}") -> str:
+    """``mean ± sd`` (ddof 1; 0 for one value) of a list of numbers, each formatted with ``fmt``."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    return f"{fmt.format(x.mean())} ± {fmt.format(x.std(ddof=1) if x.size > 1 else 0)}"
+
+
 def one_thread_tensorflow() -> None:
     """Pin TensorFlow to one thread (call first in a worker): runs go side by side."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = "1"

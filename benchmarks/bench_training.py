@@ -20,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from _common import one_thread_tensorflow, run_jobs
+from _common import mean_sd, one_thread_tensorflow, run_jobs
 
 
 def one_run(data: str, preset: str, loss: str, seed: int, epochs: int) -> dict:
@@ -71,7 +71,6 @@ def main() -> None:
     todo = [r for r in runs if r not in done]
     results = run_jobs(one_run, [(args.data, pr, lo, se, args.epochs) for pr, lo, se in todo], args.jobs,
                        args.json, results)
-    import numpy as np
 
     print("\n| preset | loss | test MSE (labels) | test MSE (truth) | RMSE+ truth | RMSE- truth | success (labels) "
           "| success (truth) | success, measured bins (labels) | success, measured bins (truth) | time (s) |")
@@ -82,8 +81,7 @@ def main() -> None:
             continue
 
         def ms(key, fmt="{:.3g}"):
-            v = np.array([r[key] for r in rs])
-            return f"{fmt.format(v.mean())} ± {fmt.format(v.std(ddof=1) if len(v) > 1 else 0)}"
+            return mean_sd([r[key] for r in rs], fmt)
 
         print(f"| {pr} | {lo} | {ms('test_mse_labels')} | {ms('test_mse_truth')} | {ms('rmse_plus_truth')} | "
               f"{ms('rmse_minus_truth')} | {ms('success_labels', '{:.3f}')} | {ms('success_truth', '{:.3f}')} | "

@@ -29,7 +29,8 @@ from .observables import OBSERVABLES
 from .sensitivity import CI_METHODS, ESTIMATORS, METHODS
 from .simulators.electrolyte import SOLVER_FUNCTIONALS, WALLS
 from .surrogate.losses import LOSSES
-from .surrogate.training import OUTPUT_SCALES, PRESETS, SCHEDULES
+from .surrogate.network import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from .surrogate.training import HEADS, OPTIMIZERS, OUTPUT_SCALES, PRESETS, REPRESENTATIONS, SCHEDULES
 
 logger = logging.getLogger("uqsurrogate")
 
@@ -213,7 +214,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     _refuse_overwrite(args, directory=True)
     settings = dict(PRESETS[args.preset])
-    for key in ("learning_rate", "schedule", "batch_size", "output_scale", "dropout"):
+    for key in ("learning_rate", "schedule", "batch_size", "output_scale", "dropout", "representation", "activation",
+                "output_activation", "optimizer", "weight_decay", "final_learning_rate", "head"):
         value = getattr(args, key)
         if value is not None:
             settings[key] = value
@@ -657,7 +659,7 @@ _RANGES = {
     "--z": (float, None, None), "--samples": (int, 2, None), ("propagate", "--n"): (int, 2, None),
     "--inner": (int, 2, None), "--order": (int, 1, None), "--resamples": (int, 0, None),
     "--conf-level": (float, 0, 1, "neither"), "--replicates": (int, 2, None), "--quantiles": (float, 0, 1, "neither"),
-    "--alpha": (float, 0, 1, "neither"),
+    "--alpha": (float, 0, 1, "neither"), "--weight-decay": (float, 0, None), "--final-learning-rate": (float, 0, None),
 }
 
 
@@ -818,7 +820,8 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the split, weights, shuffling and soft labels")
     p.add_argument("--preset", choices=tuple(PRESETS), default="paper",
                    help="paper (default): Adam 2e-4 constant, dropout 0.2; tuned: Adam 2e-3 with cosine decay, no "
-                   "dropout; tuned-c: tuned, trained on n(z)/c")
+                   "dropout; tuned-c: tuned, trained on n(z)/c; aligned: tuned-c on the contact-aligned "
+                   "representation, SiLU, linear output")
     p.add_argument("--learning-rate", type=float, help="override the preset's initial learning rate")
     p.add_argument("--schedule", choices=SCHEDULES, help="override the preset's schedule")
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
@@ -826,6 +829,18 @@ def _add_train(sub) -> None:
                    help="override the preset's output scaling")
     p.add_argument("--dropout", type=float, help="override the dropout rate (0.2)")
     p.add_argument("--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer widths (default 256 512)")
+    p.add_argument("--representation", choices=REPRESENTATIONS,
+                   help="override the preset's outputs: bins (one per bin, any data) or aligned (each species' "
+                   "profile in units of its diameter from the contact plane, averaged exactly over each sample's "
+                   "bins; needs inputs h, d_plus, d_minus)")
+    p.add_argument("--head", choices=HEADS, help="with --representation aligned: the profile's knot values from a "
+                   "dense layer, or from a coordinate network of s (DeepONet style)")
+    p.add_argument("--activation", choices=ACTIVATIONS, help="override the hidden layers' activation")
+    p.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS, help="override the output activation")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="override the preset's optimizer")
+    p.add_argument("--weight-decay", type=float, help="override AdamW's weight decay")
+    p.add_argument("--final-learning-rate", type=float,
+                   help="override where the cosine schedule ends (below --learning-rate)")
     p.add_argument("--patience", type=int, help="early stopping: epochs without a better validation MSE")
     p.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--checkpoint-every", type=int, default=25, help="epochs between checkpoints (default 25)")

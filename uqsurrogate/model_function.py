@@ -27,6 +27,7 @@ from ._memory import touch
 from ._validation import check_choice, check_int
 from .errors import InputError, InputTypeError
 from .observables import OBSERVABLES, UNITS, charge_density, integrated_charge
+from .surrogate.aligned import ALIGNED_INPUTS
 from .surrogate.zgrid import uniform_slit_centres, z_for
 from .warnings import ExtrapolationWarning
 
@@ -34,7 +35,7 @@ __all__ = ["ENSEMBLE_OUTPUTS", "EXTRAPOLATION", "Layer", "ModelFunction"]
 
 logger = logging.getLogger(__name__)
 
-_ACTIVATIONS = ("linear", "relu", "sigmoid", "softplus", "tanh")
+_ACTIVATIONS = ("linear", "relu", "sigmoid", "softplus", "tanh", "silu", "gelu")
 #: What an ensemble's model function returns: the member mean, or every member.
 ENSEMBLE_OUTPUTS = ("mean", "members")
 #: What to do with inputs outside the training ranges.
@@ -88,6 +89,12 @@ class ModelFunction:
     calibration : dict, optional
         An ensemble's calibration of its spread per output kind
         (:func:`uqsurrogate.uncertainty.fit.calibrate_ensemble`), used by :meth:`calibrated_std`.
+    aligned : dict, optional
+        For a network trained on the contact-aligned representation
+        (:mod:`uqsurrogate.surrogate.aligned`): ``grid`` (the knot grid's settings) and
+        ``columns`` (positions of h, d_plus, d_minus in X).  The last layer then gives the
+        knot values of each species' profile g(s), and the exact bin averages follow
+        (float64) before any output is selected.
     """
 
     layers: list[Layer]
@@ -110,6 +117,7 @@ class ModelFunction:
     member_layers: list[list[Layer]] | None = field(default=None, repr=False)
     ensemble: str = "mean"
     calibration: dict | None = field(default=None, repr=False)
+    aligned: dict | None = field(default=None, repr=False)
     _fn: Any = field(default=None, init=False, repr=False, compare=False)  # the compiled function, built lazily
 
     def __post_init__(self) -> None:
@@ -164,6 +172,10 @@ class ModelFunction:
         stacks = [cls._layers_of(sur) for sur in surrogates]
         metas = [sur.metadata for sur in surrogates]
         meta = metas[0]
+        representations = [m["outputs"].get("representation") for m in metas]
+        if any(r != representations[0] for r in representations):
+            raise InputError("the ensemble's members use different output representations (or aligned grids); "
+                             "they cannot be evaluated together")
         species = list(meta["outputs"]["species"])
         n_bins = int(meta["outputs"]["n_bins"])
         zero = np.ones(len(species) * n_bins, dtype=bool)
@@ -191,6 +203,9 @@ class ModelFunction:
                           "affine": meta["outputs"].get("affine")},
             member_layers=stacks if len(stacks) > 1 else None,
             calibration=calibration,
+            aligned=None if representations[0] is None else {
+                "grid": representations[0]["grid"], "columns": [names.index(k) for k in ALIGNED_INPUTS],
+                "residual": bool(representations[0].get("residual"))},
             **kwargs,
         )
 
@@ -206,7 +221,12 @@ class ModelFunction:
                 w, b = (np.asarray(v, dtype=np.float64) for v in layer.get_weights())
                 act = layer.get_config()["activation"]
                 layers.append(Layer(w, b, act if isinstance(act, str) else "linear"))
-            elif kind not in ("InputLayer", "Dropout"):
+            elif kind == "TrunkBasis":  # a coordinate network on the fixed knot grid: one dense layer
+                layers.append(Layer(*layer.effective_kernel(), "linear"))
+            elif kind == "Activation" and layers and layers[-1].activation == "linear":
+                act = layer.get_config()["activation"]
+                layers[-1] = Layer(layers[-1].weight, layers[-1].bias, act if isinstance(act, str) else "?")
+            elif kind not in ("InputLayer", "Dropout", "AlignedBins"):  # the aligned map runs in forward()
                 raise InputError(f"layer {layer.name!r} of type {kind} is not supported; the model function "
                                  "runs chains of Dense layers (Dropout is skipped at inference)")
         first = layers[0]
@@ -357,8 +377,10 @@ class ModelFunction:
         import tensorflow as tf
 
         last = layers[-1]
-        weight, bias = last.weight[:, cols].copy(), last.bias[cols].copy()
         scale = self.output_scale[cols] * (~self.zero_outputs[cols])  # never-occupied bins pinned to 0
+        if self.aligned is not None:  # the last layer gives knot values: every one is needed for any bin
+            return layers, None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
+        weight, bias = last.weight[:, cols].copy(), last.bias[cols].copy()
         if np.all((scale == 0) | (scale == 1)) and last.activation in ("relu", "sigmoid", "softplus"):
             # pin inside the last layer, f(0 @ h - big) = 0 exactly, instead of a pass over the output
             weight[:, scale == 0], bias[scale == 0] = 0.0, np.finfo(np.float32).min
@@ -379,7 +401,8 @@ class ModelFunction:
         post = stacks[0][1]
         by = self.scale_by_input
         acts = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "softplus": tf.nn.softplus,
-                "tanh": tf.tanh}
+                "tanh": tf.tanh, "silu": tf.nn.silu, "gelu": tf.nn.gelu}
+        to_bins = None if self.aligned is None else self._aligned_map(cols)
         n_in = self.layers[0].weight.shape[0]
         if self.member_layers is None:
             consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation)
@@ -396,10 +419,15 @@ class ModelFunction:
             # An XLA-fused last bias and softplus was ~5 % faster but was left out.  Note that
             # TensorFlow's CPU matmul chooses its blocking by batch shape: a row's float32 bits can
             # differ in the last places between batch compositions (the same batches give the same bits).
+            raw = x
             if members:
                 x = x[None]  # (1, n, d) against weights (K, d, h): batched over the members
             for w, b, act in consts:
                 x = acts[act](tf.matmul(x, w) + b)
+            if to_bins is not None:
+                if members and not keep_members:  # the map is linear: the mean's bins are the bins' mean
+                    x = tf.reduce_mean(x, axis=0, keepdims=True)
+                x = to_bins(x, raw)
             x = x if post is None else x * post
             x = x if factor is None else x * factor
             if members:
@@ -408,6 +436,38 @@ class ModelFunction:
 
         self._fn = forward
         return forward
+
+    def _aligned_map(self, cols: np.ndarray):
+        """knot values (n, 2M) or (K, n, 2M) and raw inputs (n, d) -> the bins ``cols`` (float32).
+
+        Only the edges of the bins asked for are evaluated (the map's cost is per edge).
+        """
+        import tensorflow as tf
+
+        from .surrogate.aligned import AlignedGrid, bins_from_knots
+
+        grid = AlignedGrid.from_dict(self.aligned["grid"])
+        i_h, i_p, i_m = self.aligned["columns"]
+        n_bins = self.n_bins
+        bins = np.unique(cols % n_bins)
+        # column of bins_from_knots's output (species-major over ``bins``) for each requested output
+        take = tf.constant((cols // n_bins) * bins.size + np.searchsorted(bins, cols % n_bins), tf.int32)
+
+        residual = 2 * n_bins if self.aligned.get("residual") else 0
+        direct = tf.constant(cols, tf.int32)
+
+        def to_bins(g, raw):
+            lead = tf.shape(g)[:-1]
+            flat = tf.reshape(g, [-1, tf.shape(g)[-1]])
+            reps = tf.shape(flat)[0] // tf.shape(raw)[0]  # K members share the inputs
+            h, dp, dm = (tf.tile(raw[:, i], [reps]) for i in (i_h, i_p, i_m))
+            y = tf.cast(bins_from_knots(flat[:, residual:], h, dp, dm, n_bins, grid, bins=bins), tf.float32)
+            y = tf.gather(y, take, axis=1)
+            if residual:  # the hybrid: per-bin values plus the aligned profile's bins
+                y = y + tf.gather(flat[:, :residual], direct, axis=1)
+            return tf.reshape(y, tf.concat([lead, [cols.size]], axis=0))
+
+        return to_bins
 
     def check_inputs(self, X: Any) -> np.ndarray:
         """Validate inputs and apply the extrapolation policy; returns float64 (n, n_inputs)."""

@@ -16,6 +16,9 @@
 
 So ``keras.saving.load_model("model/model.keras").predict(X)`` alone gives the densities;
 uqsurrogate also reads the metadata and checks that the layers' scaling is the metadata's.
+A model on the contact-aligned representation (format 5, ``outputs.representation``) ends
+in layers of this package: register them first with
+``uqsurrogate.surrogate.aligned.register_layers()`` (uqsurrogate's own loaders do).
 
 Loading checks the format name and version and the hash, and fails with a clear message
 on any mismatch.  :func:`save_artifact` writes into a temporary directory beside the
@@ -46,11 +49,14 @@ __all__ = ["ArtifactError", "FORMAT", "FORMAT_VERSION", "Surrogate", "check_meta
 logger = logging.getLogger(__name__)
 
 FORMAT = "uqsurrogate-model"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: Versions this code reads.  Version 2 added ``outputs.scale_by_input`` (absent in 1: no such scaling);
 #: version 3 made model.keras self-contained (versions 1-2 hold the bare network, scaled to scaled);
-#: version 4 added ``metadata_sha256``, the metadata's own digest (checked from 4 on).
-READABLE_VERSIONS = (1, 2, 3, 4)
+#: version 4 added ``metadata_sha256``, the metadata's own digest (checked from 4 on); version 5 added
+#: ``outputs.representation`` (absent: one output per bin), the contact-aligned profile of
+#: :mod:`.aligned`, whose network ends in the ``uqsurrogate>AlignedBins`` layer (and, with a coordinate head,
+#: holds a ``uqsurrogate>TrunkBasis``).
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 #: Name of the trained network inside a self-contained model.keras.
 NETWORK = "network"
 MODEL_FILE = "model.keras"
@@ -298,6 +304,21 @@ def check_metadata(meta: dict, where: str | os.PathLike) -> None:
     by = outputs.get("scale_by_input")
     if by is not None and by not in names:
         raise ArtifactError(f"{where}: outputs.scale_by_input {by!r} is not an input ({names})")
+    rep = outputs.get("representation")
+    if rep is not None:
+        from .aligned import AlignedGrid, require_aligned_inputs
+
+        try:
+            if rep.get("kind") != "aligned" or not isinstance(rep.get("residual", False), bool):
+                raise ArtifactError(f"outputs.representation.kind {rep.get('kind')!r} is not 'aligned'")
+            require_aligned_inputs(names)
+            AlignedGrid.from_dict(rep["grid"])
+            if n_bins % 2 or z_convention != "uniform-slit":
+                raise ArtifactError("the aligned representation needs an even n_bins on the uniform-slit z grid")
+        except (KeyError, TypeError, AttributeError):
+            raise ArtifactError(f"{where}: outputs.representation is malformed") from None
+        except InputError as err:
+            raise ArtifactError(f"{where}: outputs.representation: {err}") from None
     if z_convention not in (*Z_CONVENTIONS, "unknown"):
         raise ArtifactError(f"{where}: outputs.z_convention {z_convention!r} is not one of "
                             f"{', '.join(Z_CONVENTIONS)}, unknown")
@@ -366,6 +387,10 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
     if not zipfile.is_zipfile(Path(path) / MODEL_FILE):
         raise ArtifactError(f"{Path(path) / MODEL_FILE}: not a Keras archive (a .keras file is a zip); the file is "
                             "damaged")
+    if meta["outputs"].get("representation") is not None:
+        from .aligned import register_layers
+
+        register_layers()  # the layers the network ends in
     try:
         loaded = keras.saving.load_model(Path(path) / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - any failure of Keras on a file whose hash matched: one clear line

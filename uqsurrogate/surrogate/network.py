@@ -17,7 +17,12 @@ import os
 
 from ..errors import InputError, MissingDependencyError
 
-__all__ = ["build_network", "import_keras"]
+__all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "build_network", "import_keras"]
+
+#: Hidden-layer activations (names Keras and the model function both know).
+ACTIVATIONS = ("relu", "silu", "gelu", "tanh")
+#: Output activations: softplus keeps densities > 0; linear lets knot values of the aligned profile be any sign.
+OUTPUT_ACTIVATIONS = ("softplus", "linear")
 
 
 def import_keras():
@@ -63,6 +68,10 @@ def build_network(
     hidden: tuple[int, ...] = (256, 512),
     dropout: float = 0.2,
     seed: int = 0,
+    activation: str = "relu",
+    output_activation: str = "softplus",
+    aligned: dict | None = None,
+    head: str = "dense",
 ):
     """Build the (uncompiled) regression network.
 
@@ -77,6 +86,20 @@ def build_network(
         Dropout rate after each hidden layer.
     seed : int, default 0
         Seeds the Glorot-normal initialisers and the dropout masks.
+    activation : {"relu", "silu", "gelu", "tanh"}, default "relu"
+        Of the hidden layers.
+    output_activation : {"softplus", "linear"}, default "softplus"
+    aligned : dict, optional
+        The contact-aligned representation (:mod:`.aligned`): ``grid`` (an
+        :class:`~.aligned.AlignedGrid`'s dict), ``columns`` (positions of h, d_plus,
+        d_minus among the inputs), ``low`` and ``span`` (their min-max scaling).  The
+        dense layers then predict the knot values of g(s) (2 M of them), and a last
+        :class:`~.aligned.AlignedBins` layer averages them over each sample's bins.  With
+        ``residual`` true (the hybrid representation) the last dense layer also gives one
+        value per bin, added to those averages.
+    head : {"dense", "coordinate"}, default "dense"
+        With ``aligned``: the knot values from a dense layer, or from a coordinate network
+        (:class:`~.aligned.TrunkBasis`: a kernel that is a smooth function of s).
 
     Returns
     -------
@@ -86,21 +109,48 @@ def build_network(
     keras = import_keras()
     if not 0 <= dropout < 1:
         raise InputError(f"dropout = {dropout!r}; allowed: [0, 1)")
+    if activation not in ACTIVATIONS:
+        raise InputError(f"activation = {activation!r}; allowed: {', '.join(ACTIVATIONS)}")
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise InputError(f"output_activation = {output_activation!r}; allowed: {', '.join(OUTPUT_ACTIVATIONS)}")
     inputs = keras.Input(shape=(n_inputs,), name="inputs")
     x = inputs
     for k, units in enumerate(hidden):
         x = keras.layers.Dense(
             units,
-            activation="relu",
+            activation=activation,
             kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 101 * k),
             name=f"hidden_{k + 1}",
         )(x)
         if dropout:
             x = keras.layers.Dropout(dropout, seed=seed + 101 * k + 1, name=f"dropout_{k + 1}")(x)
-    outputs = keras.layers.Dense(
-        n_outputs,
-        activation="softplus",
-        kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 997),
-        name="densities",
-    )(x)
+    if aligned is None:
+        outputs = keras.layers.Dense(
+            n_outputs,
+            activation=output_activation,
+            kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 997),
+            name="densities",
+        )(x)
+    else:
+        from .aligned import AlignedGrid, aligned_layer_class
+
+        grid = AlignedGrid.from_dict(aligned["grid"])
+        residual = bool(aligned.get("residual"))
+        if residual and head != "dense":
+            raise InputError("the hybrid representation (per-bin values plus the aligned profile) needs head = 'dense'")
+        if head == "coordinate":
+            from .aligned import trunk_layer_class
+
+            knots = trunk_layer_class()(grid.as_dict(), seed=seed + 997, name="profile_trunk")(x)
+            if output_activation != "linear":
+                knots = keras.layers.Activation(output_activation, name="profile_activation")(knots)
+        else:
+            knots = keras.layers.Dense(
+                2 * grid.size + (n_outputs if residual else 0),
+                activation=output_activation,
+                kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 997),
+                name="profile_knots",
+            )(x)
+        outputs = aligned_layer_class()(grid.as_dict(), n_outputs // 2, aligned["columns"], aligned["low"],
+                                        aligned["span"], residual=residual, name="aligned_bins")([knots, inputs])
     return keras.Model(inputs, outputs, name="surrogate")

@@ -2,7 +2,7 @@
 
 :class:`SurrogateTrainer` follows scikit-learn: ``__init__`` stores the configuration,
 :meth:`~SurrogateTrainer.fit` trains and returns ``self``, and the fitted state ends in
-``_``.  Three presets name whole configurations:
+``_``.  Four presets name whole configurations:
 
 ``paper``
     The paper's settings: Adam at a constant 2e-4, batch 32, outputs in mol/L.
@@ -15,6 +15,10 @@
     ``tuned`` trained on n(z)/c (``output_scale="concentration"``).  On the paper grid
     (400 epochs, 3 seeds) its test MSE against the truth is 11-28 % lower and its
     average per-bin RMSE about the same (docs/benchmarks.md).
+``aligned``
+    ``tuned-c`` on the contact-aligned representation (:mod:`.aligned`), SiLU hidden
+    layers and a linear output (knot values may be of any sign); docs/benchmarks.md
+    compares it with the per-bin presets (``benchmarks/bench_accuracy.py``).
 
 Randomness: the split comes from ``numpy.random.default_rng(seed)``; the initial weights
 from the layers' seeds; and every epoch starts from random states that depend only on
@@ -48,15 +52,22 @@ from ..data.schema import INPUTS, SPECIES, input_names, validate
 from ..errors import InputError
 from .artifact import Surrogate, save_artifact
 from .losses import LOSSES, make_loss, mse_hard
-from .network import build_network, import_keras
+from .network import ACTIVATIONS, OUTPUT_ACTIVATIONS, build_network, import_keras
 from .scaling import minmax_scale
 from .zgrid import detect_z_convention
 
-__all__ = ["OUTPUT_SCALES", "PRESETS", "SCHEDULES", "SurrogateTrainer", "TrainingConfig", "data_digest",
+__all__ = ["HEADS", "OPTIMIZERS", "OUTPUT_SCALES", "PRESETS", "REPRESENTATIONS", "SCHEDULES", "SurrogateTrainer",
+           "TrainingConfig", "data_digest",
            "split_indices"]
 
 #: Learning-rate schedules.
 SCHEDULES = ("constant", "cosine")
+#: Output representations: every bin, the contact-aligned profile (:mod:`.aligned`), or their sum.
+REPRESENTATIONS = ("bins", "aligned", "hybrid")
+#: Optimizers.
+OPTIMIZERS = ("adam", "adamw")
+#: Output heads of the aligned representation.
+HEADS = ("dense", "coordinate")
 #: Output scalings: none (mol/L), max (by each output's training maximum), concentration (n/c).
 OUTPUT_SCALES = ("none", "max", "concentration")
 
@@ -97,6 +108,23 @@ class TrainingConfig:
     bootstrap : bool
         Train on a bootstrap resample of the training rows (drawn with replacement from
         ``seed``); the test split is unchanged.  For the members of an ensemble.
+    representation : {"bins", "aligned"}
+        What the last dense layer predicts: every bin (any output, any model), or the
+        contact-aligned profile g(s) of each species, averaged over each sample's bins by
+        an exact linear map (:mod:`.aligned`; needs inputs h, d_plus, d_minus and an even
+        number of bins mirrored about the midplane); ``"hybrid"`` is their sum (per-bin
+        values plus the bins of the aligned profile, one dense layer giving both).
+    activation : {"relu", "silu", "gelu", "tanh"}
+        Of the hidden layers.
+    output_activation : {"softplus", "linear"}
+    optimizer : {"adam", "adamw"}
+    weight_decay : float
+        AdamW's decoupled weight decay (0 for Adam).
+    final_learning_rate : float
+        Where the cosine schedule ends (0: decays to zero).
+    head : {"dense", "coordinate"}
+        With ``representation="aligned"``: the knot values from a dense layer, or from a
+        coordinate network of s (DeepONet style, :class:`~.aligned.TrunkBasis`).
     """
 
     loss: str = "soft-label"
@@ -113,14 +141,33 @@ class TrainingConfig:
     split_seed: int | None = None
     checkpoint_every: int = 25
     bootstrap: bool = False
+    representation: str = "bins"
+    activation: str = "relu"
+    output_activation: str = "softplus"
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    final_learning_rate: float = 0.0
+    head: str = "dense"
 
     def __post_init__(self) -> None:
         check_choice(self.loss, "loss", LOSSES)
         check_choice(self.schedule, "schedule", SCHEDULES)
         check_choice(self.output_scale, "output_scale", OUTPUT_SCALES)
+        check_choice(self.representation, "representation", REPRESENTATIONS)
+        check_choice(self.activation, "activation", ACTIVATIONS)
+        check_choice(self.output_activation, "output_activation", OUTPUT_ACTIVATIONS)
+        check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        check_choice(self.head, "head", HEADS)
+        if self.head != "dense" and self.representation != "aligned":  # hybrid: dense only
+            raise InputError(f"head = {self.head!r} predicts the aligned profile; it needs representation = 'aligned'")
+        check_float(self.weight_decay, "weight_decay", 0, None)
+        if self.representation != "bins" and self.output_scale == "max":
+            raise InputError("output_scale = 'max' scales each bin; with representation = 'aligned' use 'none' or "
+                             "'concentration'")
         for name in ("epochs", "batch_size", "checkpoint_every"):
             check_int(getattr(self, name), name, min_value=1)
         check_float(self.learning_rate, "learning_rate", 0, None, closed="neither")
+        check_float(self.final_learning_rate, "final_learning_rate", 0, self.learning_rate)
         check_float(self.test_fraction, "test_fraction", 0, 1, closed="neither")
         if self.patience is not None:
             check_int(self.patience, "patience", min_value=1)
@@ -137,6 +184,8 @@ PRESETS = {
     "paper": {"learning_rate": 2e-4, "schedule": "constant", "batch_size": 32, "output_scale": "none"},
     "tuned": _TUNED,
     "tuned-c": {**_TUNED, "output_scale": "concentration"},
+    "aligned": {**_TUNED, "output_scale": "concentration", "representation": "aligned", "activation": "silu",
+                "output_activation": "linear"},
 }
 
 
@@ -147,6 +196,29 @@ def data_digest(ds: xr.Dataset) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(np.asarray(ds[name].values, dtype=np.float64)).tobytes())
     return h.hexdigest()
+
+
+def _aligned_settings(names: list[str], lo: np.ndarray, hi: np.ndarray, n_bins: int) -> dict:
+    """The aligned representation's grid and input columns for training ranges [lo, hi] (:func:`build_network`)."""
+    from .aligned import AlignedGrid, require_aligned_inputs
+    from .scaling import minmax_span
+
+    cols = require_aligned_inputs(names)
+    if n_bins % 2:
+        raise InputError(f"the data have {n_bins} bins; representation = 'aligned' mirrors the slit about its "
+                         "midplane and needs an even number")
+    i_h, i_p, i_m = cols["h"], cols["d_plus"], cols["d_minus"]
+    if not (lo[i_p] > 0 and lo[i_m] > 0 and lo[i_h] > 0):
+        raise InputError("representation = 'aligned' needs h, d_plus and d_minus > 0 in every training sample")
+    grid = AlignedGrid.covering(float(hi[i_h]), float(min(lo[i_p], lo[i_m])))
+    span = minmax_span(lo, hi)
+    return {"grid": grid.as_dict(), "columns": [i_h, i_p, i_m], "low": [float(lo[i]) for i in (i_h, i_p, i_m)],
+            "span": [float(span[i]) for i in (i_h, i_p, i_m)]}
+
+
+def _network(cfg: TrainingConfig, n_inputs: int, n_outputs: int, aligned: dict | None):
+    return build_network(n_inputs, n_outputs, cfg.hidden, cfg.dropout, cfg.seed, activation=cfg.activation,
+                         output_activation=cfg.output_activation, aligned=aligned, head=cfg.head)
 
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -254,6 +326,10 @@ class SurrogateTrainer:
         if cfg.loss == "chi2":
             nonzero = (E[train] / out_scale_all[train])[E[train] > 0]
             floor = 0.1 * float(np.median(nonzero)) if nonzero.size else 1.0
+        aligned = None
+        if cfg.representation != "bins":
+            aligned = _aligned_settings(names, lo, hi, n_bins)
+            aligned["residual"] = cfg.representation == "hybrid"
         xs = minmax_scale(X, lo, hi).astype("float32")
         packed = np.concatenate([Y / out_scale_all, E / out_scale_all], axis=1).astype("float32")
 
@@ -267,10 +343,15 @@ class SurrogateTrainer:
         steps = math.ceil(len(train) / cfg.batch_size)
         lr = cfg.learning_rate
         if cfg.schedule == "cosine":
-            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.epochs, alpha=0.0)
-        model = build_network(len(names), Y.shape[1], cfg.hidden, cfg.dropout, cfg.seed)
+            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.epochs,
+                                                        alpha=cfg.final_learning_rate / cfg.learning_rate)
+        model = _network(cfg, len(names), Y.shape[1], aligned)
         loss = make_loss(cfg.loss, seed=cfg.seed, error_floor=floor)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss=loss, metrics=[mse_hard],
+        if cfg.optimizer == "adamw":
+            optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=cfg.weight_decay)
+        else:
+            optimizer = keras.optimizers.Adam(learning_rate=lr)
+        model.compile(optimizer=optimizer, loss=loss, metrics=[mse_hard],
                       jit_compile=self.jit_compile, steps_per_execution=self.steps_per_execution)
         if ckpt is not None and (ckpt / "state.json").is_file():
             state = json.loads((ckpt / "state.json").read_text())
@@ -285,7 +366,7 @@ class SurrogateTrainer:
             logger.info("resuming training from epoch %d (%s)", start_epoch, ckpt)
         best_weights = None
         if ckpt is not None and (ckpt / "best.weights.h5").is_file() and start_epoch:
-            model_best = build_network(len(names), Y.shape[1], cfg.hidden, cfg.dropout, cfg.seed)
+            model_best = _network(cfg, len(names), Y.shape[1], aligned)
             model_best.load_weights(ckpt / "best.weights.h5")
             best_weights = model_best.get_weights()
 
@@ -364,6 +445,8 @@ class SurrogateTrainer:
                 "scale_by_input": by_input,
                 "always_zero": np.flatnonzero(np.all(Y[train] == 0, axis=0)).tolist(),
                 **detect_z_convention(ds["z"].values, ds["h"].values if "h" in ds else None),
+                **({} if aligned is None else {"representation": {"kind": "aligned", "grid": aligned["grid"],
+                                                                  "residual": aligned["residual"]}}),
             },
             "training": {
                 **cfg.as_dict(),
