@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from .._validation import check_choice
 from ..errors import InputError, MissingDependencyError
 
 __all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "build_network", "import_keras"]
@@ -109,10 +110,8 @@ def build_network(
     keras = import_keras()
     if not 0 <= dropout < 1:
         raise InputError(f"dropout = {dropout!r}; allowed: [0, 1)")
-    if activation not in ACTIVATIONS:
-        raise InputError(f"activation = {activation!r}; allowed: {', '.join(ACTIVATIONS)}")
-    if output_activation not in OUTPUT_ACTIVATIONS:
-        raise InputError(f"output_activation = {output_activation!r}; allowed: {', '.join(OUTPUT_ACTIVATIONS)}")
+    check_choice(activation, "activation", ACTIVATIONS)
+    check_choice(output_activation, "output_activation", OUTPUT_ACTIVATIONS)
     inputs = keras.Input(shape=(n_inputs,), name="inputs")
     x = inputs
     for k, units in enumerate(hidden):
