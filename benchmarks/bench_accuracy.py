@@ -92,6 +92,26 @@ def regions(pred, test) -> dict:
     return out
 
 
+def first_layers(pred, test) -> dict:
+    """Cation RMS error (M) over 0.5 <= s+ < 3 (the first layers) by diameter ratio and by concentration."""
+    err = pred[:, 0] - test["density_true"].values[:, 0]
+    h = test["h"].values[:, None]
+    x = (np.arange(err.shape[-1]) + 0.5)[None, :] * h / err.shape[-1]
+    s = np.minimum(x, h - x) / test["d_plus"].values[:, None] - 0.5
+    band = (s >= 0.5) & (s < 3.0)
+    ratio = np.log(test["d_minus"].values / test["d_plus"].values)
+    c = test["c"].values
+
+    def rms(rows):
+        return float(np.sqrt((err[rows][band[rows]] ** 2).mean()))
+
+    return {"by_ln_d_minus_over_d_plus": [{"from": lo, "to": hi, "systems": int(((ratio >= lo) & (ratio < hi)).sum()),
+                                           "rms": rms((ratio >= lo) & (ratio < hi))}
+                                          for lo, hi in ((-1.2, -0.4), (-0.4, 0.4), (0.4, 1.2))],
+            "by_c": [{"from": lo, "to": hi, "rms": rms((c >= lo) & (c < hi))} for lo, hi in ((0.1, 0.7), (0.7, 1.4),
+                                                                                             (1.4, 2.01))]}
+
+
 def one_run(data: str, test: str, variant: str, seed: int, epochs: int, out_dir: str | None) -> dict:
     one_thread_tensorflow()
     from uqsurrogate.data import input_names, load_dataset
@@ -107,7 +127,8 @@ def one_run(data: str, test: str, variant: str, seed: int, epochs: int, out_dir:
     if out_dir:
         np.save(Path(out_dir) / f"pred-{variant}-{seed}-{epochs}.npy", pred)
     return {"variant": variant, "seed": seed, "epochs": epochs, "best_epoch": trainer.best_epoch_,
-            "train_seconds": seconds, **score(pred, ts), "regions": regions(pred, ts)}
+            "train_seconds": seconds, **score(pred, ts), "regions": regions(pred, ts),
+            "first_layers": first_layers(pred, ts)}
 
 
 def score_ensemble(path: str, test: str) -> dict:
@@ -122,7 +143,7 @@ def score_ensemble(path: str, test: str) -> dict:
     mean = P.mean(axis=1)
     return {"ensemble": str(path), "members": members,
             "mean": {**{k: v for k, v in score(mean, ts).items() if k != "worst_systems"},
-                     "regions": regions(mean, ts)}}
+                     "regions": regions(mean, ts), "first_layers": first_layers(mean, ts)}}
 
 
 def main() -> None:
