@@ -27,7 +27,7 @@ from ._memory import touch
 from ._validation import check_choice, check_int
 from .errors import InputError, InputTypeError
 from .observables import OBSERVABLES, UNITS, charge_density, integrated_charge
-from .surrogate.aligned import ALIGNED_INPUTS
+from .surrogate.aligned import require_aligned_inputs
 from .surrogate.zgrid import uniform_slit_centres, z_for
 from .warnings import ExtrapolationWarning
 
@@ -204,7 +204,7 @@ class ModelFunction:
             member_layers=stacks if len(stacks) > 1 else None,
             calibration=calibration,
             aligned=None if representations[0] is None else {
-                "grid": representations[0]["grid"], "columns": [names.index(k) for k in ALIGNED_INPUTS],
+                "grid": representations[0]["grid"], "columns": list(require_aligned_inputs(names).values()),
                 "residual": bool(representations[0].get("residual"))},
             **kwargs,
         )

@@ -309,8 +309,10 @@ def check_metadata(meta: dict, where: str | os.PathLike) -> None:
         from .aligned import AlignedGrid, require_aligned_inputs
 
         try:
-            if rep.get("kind") != "aligned" or not isinstance(rep.get("residual", False), bool):
+            if rep.get("kind") != "aligned":
                 raise ArtifactError(f"outputs.representation.kind {rep.get('kind')!r} is not 'aligned'")
+            if not isinstance(rep.get("residual", False), bool):
+                raise ArtifactError(f"outputs.representation.residual {rep.get('residual')!r} is not true or false")
             require_aligned_inputs(names)
             AlignedGrid.from_dict(rep["grid"])
             if n_bins % 2 or z_convention != "uniform-slit":

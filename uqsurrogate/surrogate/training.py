@@ -108,7 +108,7 @@ class TrainingConfig:
     bootstrap : bool
         Train on a bootstrap resample of the training rows (drawn with replacement from
         ``seed``); the test split is unchanged.  For the members of an ensemble.
-    representation : {"bins", "aligned"}
+    representation : {"bins", "aligned", "hybrid"}
         What the last dense layer predicts: every bin (any output, any model), or the
         contact-aligned profile g(s) of each species, averaged over each sample's bins by
         an exact linear map (:mod:`.aligned`; needs inputs h, d_plus, d_minus and an even
@@ -162,8 +162,8 @@ class TrainingConfig:
             raise InputError(f"head = {self.head!r} predicts the aligned profile; it needs representation = 'aligned'")
         check_float(self.weight_decay, "weight_decay", 0, None)
         if self.representation != "bins" and self.output_scale == "max":
-            raise InputError("output_scale = 'max' scales each bin; with representation = 'aligned' use 'none' or "
-                             "'concentration'")
+            raise InputError(f"output_scale = 'max' scales each bin; with representation = {self.representation!r} "
+                             "use 'none' or 'concentration'")
         for name in ("epochs", "batch_size", "checkpoint_every"):
             check_int(getattr(self, name), name, min_value=1)
         check_float(self.learning_rate, "learning_rate", 0, None, closed="neither")
