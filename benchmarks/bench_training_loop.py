@@ -17,7 +17,8 @@ import time
 import numpy as np
 from _common import report
 
-from uqsurrogate.surrogate.network import build_network, import_keras
+from uqsurrogate._keras import import_keras
+from uqsurrogate.surrogate.network import build_network
 
 
 def main() -> None:

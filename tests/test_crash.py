@@ -72,7 +72,7 @@ def test_train_survives_kill_9_and_resumes_to_the_same_weights(tmp_path):
     from uqsurrogate.simulators import sobol_design
     from uqsurrogate.simulators.runner import ElectrolyteSimulator
     from uqsurrogate.surrogate.losses import make_loss, mse_hard
-    from uqsurrogate.surrogate.network import import_keras
+    from uqsurrogate._keras import import_keras
 
     keras = import_keras()
     loss = make_loss("soft-label", seed=3)

@@ -23,7 +23,7 @@ from pathlib import Path
 from ._version import __version__
 from .data.lammps import ERROR_METHODS
 from .datasets import EXAMPLES
-from .errors import InputError, UQSurrogateError
+from .errors import InputError, UQSurrogateError, UsageError
 from .model_function import EXTRAPOLATION
 from .observables import OBSERVABLES
 from .sensitivity import CI_METHODS, ESTIMATORS, METHODS
@@ -39,10 +39,6 @@ _INPUTS_HELP = "inputs as NAME=VALUE pairs joined by commas, e.g. h=4.5,c=0.5,d_
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class UsageError(InputError):
-    """A problem with the command line itself."""
 
 
 #: The arguments that name a command's input files or folders.
@@ -99,7 +95,7 @@ def parse_inputs(text: str) -> dict[str, float]:
     -------
     dict of str to float
     """
-    from .data.schema import INPUTS
+    from .conventions import INPUTS
 
     out: dict[str, float] = {}
     for item in filter(None, (s.strip() for s in text.split(","))):

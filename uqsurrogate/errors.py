@@ -9,7 +9,10 @@ user would expect, so ``except ValueError`` keeps working.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "InputTypeError", "MissingDependencyError", "UQSurrogateError"]
+import pickle
+
+__all__ = ["ArtifactError", "ConvergenceError", "DataContractError", "InputError", "InputTypeError",
+           "MissingDependencyError", "UQSurrogateError", "UnsafePickleError", "UsageError"]
 
 
 class UQSurrogateError(Exception):
@@ -26,3 +29,37 @@ class InputTypeError(UQSurrogateError, TypeError):
 
 class MissingDependencyError(UQSurrogateError, ImportError):
     """An optional dependency (an extra) is not installed; the message names the extra."""
+
+
+class UsageError(InputError):
+    """A problem with the command line itself (an option, or options that do not go together)."""
+
+
+class ArtifactError(InputError):
+    """A model directory is missing, corrupted, or of another format version."""
+
+
+class DataContractError(InputError):
+    """A Dataset breaks the training-data contract (:mod:`uqsurrogate.data.schema`).
+
+    Attributes
+    ----------
+    problems : list of str
+        Every problem found, each naming the variable and what is wrong.
+    """
+
+    def __init__(self, problems: list[str], what: str = "dataset"):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"{what} breaks the training-data contract ({len(self.problems)} "
+            f"problem{'s' if len(self.problems) != 1 else ''}):\n{lines}"
+        )
+
+
+class ConvergenceError(UQSurrogateError, RuntimeError):
+    """The simulator's Euler-Lagrange iteration did not reach its tolerance."""
+
+
+class UnsafePickleError(UQSurrogateError, pickle.UnpicklingError):
+    """A pickle asks for something outside the allow-list; nothing was executed."""

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ._random import counter_generator
 from ._validation import check_int
 from .errors import InputError
 
@@ -244,9 +245,7 @@ class _SampledRows:
 
     def __call__(self, start: int, stop: int) -> np.ndarray:
         first, last = start // self.block, (stop - 1) // self.block if stop > start else start // self.block - 1
-        parts = [self.problem.sample(self.block, np.random.default_rng(np.random.SeedSequence(self.seed,
-                                                                                              spawn_key=(k,))))
-                 for k in range(first, last + 1)]
+        parts = [self.problem.sample(self.block, counter_generator(self.seed, k)) for k in range(first, last + 1)]
         if not parts:
             return self.problem.full(np.empty((0, len(self.problem.varied))))
         block = np.concatenate(parts)

@@ -391,7 +391,7 @@ class ModelFunction:
     def _compiled(self):
         if self._fn is not None:
             return self._fn
-        from .surrogate.network import import_keras
+        from ._keras import import_keras
 
         import_keras()
         import tensorflow as tf

@@ -284,7 +284,7 @@ class Problem:
     """
 
     def __init__(self, inputs: Mapping[str, object], units: Mapping[str, str] | None = None):
-        from .data.schema import INPUTS
+        from .conventions import INPUTS
 
         if not inputs:
             raise InputError("inputs is empty: a Problem needs at least one input")

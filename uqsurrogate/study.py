@@ -273,7 +273,7 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
         Paths written, the summary table, timings.
     """
     from .data.io import save_results
-    from .data.schema import INPUTS
+    from .conventions import INPUTS
     from .model_function import ModelFunction
 
     out = Path(out)

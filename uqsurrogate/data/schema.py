@@ -18,7 +18,6 @@ every way a Dataset breaks the contract and :func:`validate` raises them all at 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -26,7 +25,8 @@ import numpy as np
 import xarray as xr
 
 from .._version import __version__
-from ..errors import InputError, InputTypeError
+from ..conventions import CONVENTIONS, DENSITY_UNITS, INPUTS, SPECIES, Z_UNITS, InputSpec
+from ..errors import DataContractError, InputError, InputTypeError
 
 __all__ = [
     "CONVENTIONS",
@@ -42,35 +42,6 @@ __all__ = [
     "validate",
 ]
 
-CONVENTIONS = "CF-1.10"
-SPECIES = ("cation", "anion")
-Z_UNITS = "nm"
-DENSITY_UNITS = "mol/L"
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """Name, units and description of one input variable."""
-
-    name: str
-    units: str
-    long_name: str
-
-
-#: The inputs of the confined-electrolyte system (paper Table I), in their canonical order.
-INPUTS: Mapping[str, InputSpec] = MappingProxyType(
-    {
-        spec.name: spec
-        for spec in (
-            InputSpec("h", "nm", "wall separation (confinement length)"),
-            InputSpec("c", "mol/L", "salt concentration"),
-            InputSpec("d_plus", "nm", "cation diameter"),
-            InputSpec("d_minus", "nm", "anion diameter"),
-            InputSpec("sigma", "C/m2", "surface charge density of each wall"),
-        )
-    }
-)
-
 _PROFILE_VARS = MappingProxyType(
     {
         "density": "number density",
@@ -78,24 +49,6 @@ _PROFILE_VARS = MappingProxyType(
         "density_true": "exact number density (bin average)",
     }
 )
-
-
-class DataContractError(InputError):
-    """A Dataset breaks the training-data contract.
-
-    Attributes
-    ----------
-    problems : list of str
-        Every problem found, each naming the variable and what is wrong.
-    """
-
-    def __init__(self, problems: list[str], what: str = "dataset"):
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
-            f"{what} breaks the training-data contract ({len(self.problems)} "
-            f"problem{'s' if len(self.problems) != 1 else ''}):\n{lines}"
-        )
 
 
 def input_names(ds: xr.Dataset) -> list[str]:

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .._version import __version__
-from ..data.schema import CONVENTIONS
+from ..conventions import CONVENTIONS
 from ..problem import Problem
 
 

@@ -32,8 +32,9 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_path
+from .._random import fresh_seed
 from .._version import __version__
-from ..data.schema import CONVENTIONS
+from ..conventions import CONVENTIONS
 from ..errors import InputError, InputTypeError
 from ..problem import Problem
 from .nested import nested
@@ -142,7 +143,7 @@ def sample(method: str, problem: Problem, *, seed: int | None = None, **settings
         raise InputTypeError(f"problem: a Problem, not {type(problem).__name__}")
     settings = _settings(method, settings)
     if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+        seed = fresh_seed()
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed = {seed!r}: a design needs an integer seed >= 0, to be made again")
     X = _record(method, problem, settings, int(seed))

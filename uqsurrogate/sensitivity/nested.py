@@ -240,7 +240,7 @@ def nested(
     check_float(conf_level, "conf_level", 0, 1, closed="neither")
     w = v = None
     if resamples:
-        boot_rng = np.random.default_rng(rng.integers(2**63))
+        boot_rng = as_generator(rng.integers(2**63))
         w = boot_rng.multinomial(n_outer, np.full(n_outer, 1 / n_outer), size=resamples).astype(float)
         v = boot_rng.multinomial(n_inner, np.full(n_inner, 1 / n_inner), size=resamples).astype(float)
     rows = chunk_rows or max(1, 2**13 // n_inner)  # about 8k evaluations per model call

@@ -156,7 +156,7 @@ def pce(
         loo_rel = np.where(var > 0, (loo**2).mean(axis=0) / var, np.nan)
     intervals = {}
     if resamples:
-        boot_rng = np.random.default_rng(rng.integers(2**63))
+        boot_rng = as_generator(rng.integers(2**63))
         reps = {"S1": [], "ST": []}
         for _ in range(resamples):
             idx = boot_rng.integers(n, size=n)

@@ -52,7 +52,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from .._random import as_generator
+from .._random import as_generator, keyed_states
 from .._validation import check_choice, check_float, check_int, check_power_of_two
 from ..errors import InputError
 from ..evaluation import evaluate
@@ -294,7 +294,7 @@ def sobol(
     shape_out: list = []
     if ci == "rqmc":
         replicates = check_int(replicates, "replicates", min_value=2)
-        seeds = np.random.SeedSequence(seed_int).generate_state(int(replicates))
+        seeds = keyed_states(seed_int, replicates)
         reps, shift = [], None
         for s in seeds:
             sums = _accumulate(f, design(int(s)), lay, None, chunk_rows, progress, map, shift)
@@ -316,7 +316,7 @@ def sobol(
         if ci == "bootstrap":
             if resample_index is None:
                 resamples = check_int(resamples, "resamples", min_value=2)
-                resample_index = np.random.default_rng(seed_int).integers(n, size=(n, int(resamples)))
+                resample_index = as_generator(seed_int).integers(n, size=(n, int(resamples)))
             resample_index = np.asarray(resample_index)
             if resample_index.ndim != 2 or resample_index.shape[0] != n:
                 raise InputError(f"resample_index has shape {resample_index.shape}; expected ({n}, resamples)")

@@ -26,7 +26,7 @@ from scipy.stats import qmc
 
 from .._random import as_generator
 from .._validation import check_int, check_power_of_two
-from ..data.schema import INPUTS
+from ..conventions import INPUTS
 from ..errors import InputError
 
 __all__ = ["PAPER_BOUNDS", "PAPER_LEVELS", "paper_grid", "random_design", "read_design", "shipped_design",

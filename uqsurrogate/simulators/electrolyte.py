@@ -36,7 +36,7 @@ from ..constants import (
     MOLAR_TO_NM3,
     VACUUM_PERMITTIVITY,
 )
-from ..errors import InputError, UQSurrogateError
+from ..errors import ConvergenceError, InputError
 from .fmt import FUNCTIONALS, derivatives
 
 __all__ = ["SlitModel", "SlitSolution", "bjerrum_length", "solve_slit", "ConvergenceError"]
@@ -49,10 +49,6 @@ WALLS = ("soft", "hard")
 SOLVER_FUNCTIONALS = (*FUNCTIONALS, "none")
 
 CHARGES = np.array([1.0, -1.0])
-
-
-class ConvergenceError(UQSurrogateError, RuntimeError):
-    """The Euler-Lagrange iteration did not reach its tolerance."""
 
 
 def bjerrum_length(temperature: float = 298.0, permittivity: float = 80.0) -> float:

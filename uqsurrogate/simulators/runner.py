@@ -27,6 +27,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from .._atomic import atomic_path
+from .._random import counter_generator, fresh_seed
 from .._validation import check_int
 from .._version import __version__
 from ..constants import NM3_TO_MOLAR
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 def _seed_entropy(seed: int | None) -> int:
     if seed is None:
-        return int(np.random.SeedSequence().entropy)
+        return fresh_seed()
     return check_int(seed, "seed", min_value=0)
 
 
@@ -133,7 +134,7 @@ class ElectrolyteSimulator:
             except (InputError, ConvergenceError) as err:
                 where = ", ".join(f"{k}={v:g}" for k, v in zip(INPUTS, args))
                 raise type(err)(f"design row {start + i} ({where}): {err}") from None
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(start + i,)))
+            rng = counter_generator(seed, start + i)
             dens[i], sem[i] = self.noise.sample(true[i], args[0] / self.n_bins, rng)
         return make_dataset(
             x,

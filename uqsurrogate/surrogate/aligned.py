@@ -285,7 +285,7 @@ def bins_from_knots(g, h, d_plus, d_minus, n_bins: int, grid: AlignedGrid, bins:
     tensor, shape (batch, 2 n_bins) or (batch, 2 len(bins)), float64
         Cation bins then anion bins.
     """
-    from .network import import_keras
+    from .._keras import import_keras
 
     ops = import_keras().ops
     M = grid.size
@@ -333,7 +333,7 @@ def _layer_class(name: str, define):
 
     The classes are defined on first use, so that importing this module needs no Keras.
     """
-    from .network import import_keras
+    from .._keras import import_keras
 
     keras = import_keras()
     registered = keras.saving.get_registered_object(f"uqsurrogate>{name}")

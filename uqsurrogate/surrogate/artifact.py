@@ -39,7 +39,7 @@ import numpy as np
 
 from .._atomic import atomic_directory
 from .._version import __version__
-from ..errors import InputError
+from ..errors import ArtifactError, InputError
 from .scaling import minmax_scale, minmax_span
 from .zgrid import Z_CONVENTIONS, z_for
 
@@ -61,10 +61,6 @@ READABLE_VERSIONS = (1, 2, 3, 4, 5)
 NETWORK = "network"
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
-
-
-class ArtifactError(InputError):
-    """A model directory is missing, corrupted, or of another format version."""
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -159,7 +155,7 @@ def self_contained(network, metadata: dict):
     keras.Model
         (batch, n_inputs) in the inputs' units -> (batch, n_species, n_bins) in mol/L.
     """
-    from .network import import_keras
+    from .._keras import import_keras
 
     keras = import_keras()
     layers = keras.layers
@@ -225,7 +221,7 @@ def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: boo
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--force) to replace it")
     with atomic_directory(path) as tmp:
-        from .network import import_keras
+        from .._keras import import_keras
 
         import_keras()
         # an uncompiled copy: the artifact holds the network, not the optimizer's state
@@ -380,7 +376,7 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
     -------
     Surrogate
     """
-    from .network import import_keras
+    from .._keras import import_keras
 
     meta = read_metadata(path)
     keras = import_keras()

@@ -25,15 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, UQSurrogateError
+from ..errors import InputError, UQSurrogateError, UnsafePickleError
 from .scaling import minmax_scale
 
 __all__ = ["RestrictedUnpickler", "UnsafePickleError", "import_legacy_model", "read_keras2_h5",
            "read_minmax_scaler"]
-
-
-class UnsafePickleError(UQSurrogateError, pickle.UnpicklingError):
-    """A pickle asks for something outside the allow-list; nothing was executed."""
 
 
 class _State:
@@ -271,7 +267,7 @@ def import_legacy_model(
     pathlib.Path
     """
     from .artifact import save_artifact
-    from .network import import_keras
+    from .._keras import import_keras
 
     keras = import_keras()
     dense = read_keras2_h5(h5_path)

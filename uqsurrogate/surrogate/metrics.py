@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 from .._version import __version__
-from ..data.schema import CONVENTIONS, SPECIES
+from ..conventions import CONVENTIONS, SPECIES
 from ..errors import InputError
 
 __all__ = ["surrogate_metrics"]

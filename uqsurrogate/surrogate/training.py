@@ -47,12 +47,14 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .._atomic import atomic_directory
+from .._random import as_generator, keyed_generator, keyed_states
 from .._validation import check_choice, check_float, check_int
 from ..data.schema import INPUTS, SPECIES, input_names, validate
 from ..errors import InputError
 from .artifact import Surrogate, save_artifact
 from .losses import LOSSES, make_loss, mse_hard
-from .network import ACTIVATIONS, OUTPUT_ACTIVATIONS, build_network, import_keras
+from .._keras import import_keras
+from .network import ACTIVATIONS, OUTPUT_ACTIVATIONS, build_network
 from .scaling import minmax_scale
 from .zgrid import detect_z_convention
 
@@ -225,7 +227,7 @@ def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
     """A seeded random split of ``n`` samples into (train, test) index arrays, both sorted."""
     if n < 2:
         raise InputError(f"the dataset has {n} sample(s); a train/test split needs at least 2")
-    perm = np.random.default_rng(seed).permutation(n)
+    perm = as_generator(seed).permutation(n)
     n_test = min(n - 1, max(1, int(round(test_fraction * n))))
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
@@ -306,7 +308,7 @@ class SurrogateTrainer:
         split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
         train, test = split_indices(n, cfg.test_fraction, split_seed)
         if cfg.bootstrap:
-            train = np.sort(np.random.default_rng([cfg.seed, 1]).choice(train, size=train.size, replace=True))
+            train = np.sort(keyed_generator([cfg.seed, 1]).choice(train, size=train.size, replace=True))
         lo, hi = X[train].min(axis=0), X[train].max(axis=0)
         if cfg.output_scale == "max":
             out_scale = Y[train].max(axis=0)
@@ -409,8 +411,8 @@ class SurrogateTrainer:
         try:
             for epoch in range(start_epoch, cfg.epochs):
                 # every random state from (seed, epoch) alone: a resumed run equals the uninterrupted one
-                order = train[np.random.default_rng([cfg.seed, 2, epoch]).permutation(len(train))]
-                states = np.random.SeedSequence([cfg.seed, 3, epoch]).generate_state(2 * len(generators))
+                order = train[keyed_generator([cfg.seed, 2, epoch]).permutation(len(train))]
+                states = keyed_states([cfg.seed, 3, epoch], 2 * len(generators))
                 for k, gen in enumerate(generators):
                     gen.state.assign(np.array([states[2 * k] >> 1, 0]).astype(gen.state.dtype))
                 model.fit(xs[order], packed[order], validation_data=(xs[test], packed[test]),

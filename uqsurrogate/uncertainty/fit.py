@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_path
+from .._random import as_generator
 from .._validation import check_float
 from ..errors import InputError
 from .calibration import CALIBRATIONS, Calibration, calibrate, miscalibration_area, reliability
@@ -73,7 +74,7 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
     truth = np.asarray(data[reference].values, dtype=float)
     labels = np.asarray(data["density"].values, dtype=float) if reference == "density_true" else None
     n = len(X)
-    half = np.random.default_rng(seed).permutation(n)
+    half = as_generator(seed).permutation(n)
     fit_rows, test_rows = np.sort(half[: n // 2]), np.sort(half[n // 2:])
     out: dict = {"reference": reference, "n": int(n), "alpha": alpha}
     h = X[:, f.input_names.index("h")] if "h" in f.input_names else None

@@ -42,7 +42,7 @@ def mc_dropout(model: str | os.PathLike | Any, X, passes: int = 30, seed: int = 
         mol/L.
     """
     from ..surrogate.artifact import Surrogate, load_artifact
-    from ..surrogate.network import import_keras
+    from .._keras import import_keras
 
     passes = check_int(passes, "passes", min_value=2)
     sur = model if isinstance(model, Surrogate) else load_artifact(model)
