@@ -268,8 +268,15 @@ class ModelFunction:
         if z is not None and bins is not None:
             raise InputError("give bins or z, not both")
         if z is not None:
-            grid = self.z_grid(h)
+            if h is None and self.z_convention["z_convention"] == "uniform-slit":
+                raise InputError("z needs a fixed h (the bins' z depend on it); or give bins")
             z = np.atleast_1d(np.asarray(z, dtype=float))
+            if h is not None:
+                outside = z[np.abs(z) > h / 2]
+                if outside.size:
+                    raise InputError(f"z = {' '.join(f'{v:g}' for v in outside)}: outside the slit "
+                                     f"[{-h / 2:g}, {h / 2:g}] nm of h = {h:g}")
+            grid = self.z_grid(h)
             bins = np.abs(grid[None, :] - z[:, None]).argmin(axis=1)
         bin_index = np.arange(self.n_bins) if bins is None else np.atleast_1d(np.asarray(bins, dtype=int))
         if bin_index.size == 0 or bin_index.min() < 0 or bin_index.max() >= self.n_bins:
