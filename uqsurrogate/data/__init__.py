@@ -3,6 +3,7 @@
 See :mod:`uqsurrogate.data.schema` for the contract.
 """
 
+from .append import append_samples, input_matrix
 from .io import load_dataset, save_dataset
 from .lammps import read_ave_chunk, read_lammps_run
 from .rebin import rebin
@@ -17,7 +18,9 @@ __all__ = [
     "DataContractError",
     "InputSpec",
     "MDRun",
+    "append_samples",
     "check",
+    "input_matrix",
     "input_names",
     "load_dataset",
     "make_dataset",

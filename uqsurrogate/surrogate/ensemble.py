@@ -34,7 +34,7 @@ from .._version import __version__
 from ..errors import InputError
 from .artifact import METADATA_FILE, ArtifactError, Surrogate, load_artifact, read_metadata, sha256_file
 
-__all__ = ["ENSEMBLE_FILE", "is_ensemble", "load_ensemble", "read_ensemble", "save_ensemble", "train_ensemble"]
+__all__ = ["ENSEMBLE_FILE", "continue_model", "is_ensemble", "load_ensemble", "read_ensemble", "save_ensemble", "train_ensemble"]
 
 logger = logging.getLogger(__name__)
 
@@ -206,5 +206,63 @@ def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, boot
     training = {"members": members, "seeds": [config.seed + k for k in range(members)], "split_seed": split_seed,
                 "bootstrap": bool(bootstrap)}
     save_ensemble(paths, out, overwrite=overwrite, training=training, calibration=calibration)
+    shutil.rmtree(parts, ignore_errors=True)
+    return out
+
+
+def continue_model(path: str | os.PathLike, data, out: str | os.PathLike, epochs: int, *, overwrite: bool = False,
+                   progress: bool | None = None, **options) -> Path:
+    """Warm-start a model or an ensemble directory on appended data and write the result to ``out``.
+
+    Every member continues (:func:`~uqsurrogate.surrogate.warmstart.continue_training`) with
+    its own configuration.  Finished members wait in ``OUT.members/`` so that a rerun resumes
+    there.  An ensemble's stored calibration describes the old members and is dropped:
+    calibrate the continued ensemble again (:func:`uqsurrogate.uncertainty.fit.calibrate_ensemble`).
+
+    Parameters
+    ----------
+    path : path-like
+        A model directory or an ensemble directory.
+    data : xarray.Dataset
+        The model's training data with the new samples appended.
+    out : path-like
+        The directory to write (a model, or an ensemble).
+    epochs : int
+        >= 0.
+    overwrite : bool, default False
+    progress : bool, optional
+    **options
+        ``learning_rate``, ``refit_scaling``, ``steps_per_execution`` of ``continue_training``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+    """
+    from .artifact import save_artifact
+    from .warmstart import continue_training
+
+    path, out = Path(path), Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True (--force) to replace it")
+    if not is_ensemble(path):
+        continued = continue_training(load_artifact(path), data, epochs, progress=progress, **options)
+        return save_artifact(continued.model, continued.metadata, out, overwrite=overwrite)
+    doc = read_ensemble(path)
+    parts = out.with_name(out.name + ".members")
+    parts.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, name in enumerate(doc["members"]):
+        member_dir = parts / _member_name(k)
+        paths.append(member_dir)
+        if member_dir.is_dir():
+            logger.info("member %d of %d already continued (%s)", k + 1, len(doc["members"]), member_dir)
+            continue
+        logger.info("continuing member %d of %d", k + 1, len(doc["members"]))
+        continued = continue_training(load_artifact(path / name), data, epochs, progress=progress, **options)
+        save_artifact(continued.model, continued.metadata, member_dir)
+    training = {**doc.get("training", {}), "continued": [*doc.get("training", {}).get("continued", []),
+                                                         {"epochs": int(epochs), "from": str(path)}]}
+    save_ensemble(paths, out, overwrite=overwrite, training=training, calibration=None)
     shutil.rmtree(parts, ignore_errors=True)
     return out

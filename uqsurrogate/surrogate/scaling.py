@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fold_minmax", "minmax_scale", "minmax_span"]
+__all__ = ["fold_minmax", "minmax_scale", "minmax_span", "rescale_first_layer"]
 
 
 def minmax_span(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -36,3 +36,35 @@ def fold_minmax(weight: np.ndarray, bias: np.ndarray, lo: np.ndarray, hi: np.nda
     lo = np.asarray(lo, dtype=float)
     span = minmax_span(lo, hi)
     return weight / span[:, None], bias - (lo / span) @ weight
+
+
+def rescale_first_layer(weight: np.ndarray, bias: np.ndarray, old: tuple, new: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """A first dense layer's (weight, bias) for new min-max ranges, computing the same function.
+
+    The layer saw inputs scaled on ``old = (lo, hi)``; the returned one sees them scaled on
+    ``new = (lo, hi)`` and gives the same pre-activations: the change of scaling is folded into
+    the weights (:func:`fold_minmax`, then its inverse for the new ranges).
+
+    Parameters
+    ----------
+    weight : numpy.ndarray, shape (n_inputs, m)
+    bias : numpy.ndarray, shape (m,)
+    old, new : tuple of array_like, each of shape (n_inputs,)
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        weight (n_inputs, m), bias (m,).
+
+    Examples
+    --------
+    >>> W, b = np.array([[2.0], [1.0]]), np.array([0.5])
+    >>> W2, b2 = rescale_first_layer(W, b, ([0, 0], [1, 2]), ([-1, 0], [1, 4]))
+    >>> x = np.array([[0.5, 1.0]])
+    >>> bool(np.allclose(minmax_scale(x, [0, 0], [1, 2]) @ W + b, minmax_scale(x, [-1, 0], [1, 4]) @ W2 + b2))
+    True
+    """
+    w_phys, b_phys = fold_minmax(np.asarray(weight, dtype=float), np.asarray(bias, dtype=float), *old)
+    lo_new = np.asarray(new[0], dtype=float)
+    span_new = minmax_span(*new)
+    return w_phys * span_new[:, None], b_phys + lo_new @ w_phys

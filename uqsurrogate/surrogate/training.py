@@ -258,8 +258,250 @@ class _Progress:
 
 
 @dataclass
+class _Prepared:
+    """A training dataset as arrays for the network: scaled inputs, packed scaled labels, the split.
+
+    ``xs`` (n, n_inputs) float32; ``packed`` (n, 2 P) float32, the densities then their errors,
+    both divided by the output scale; ``train``/``test`` sorted row indices.
+    """
+
+    names: list[str]
+    n_bins: int
+    Y: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    out_scale: np.ndarray
+    by_input: str | None
+    floor: float
+    aligned: dict | None
+    xs: np.ndarray
+    packed: np.ndarray
+    digest: str
+    split_seed: int
+
+
+def _arrays(ds: xr.Dataset) -> tuple[list[str], int, np.ndarray, np.ndarray, np.ndarray]:
+    """(names, n_bins, X (n, d), Y (n, P), E (n, P)) of a training dataset, checked."""
+    validate(ds)
+    names = input_names(ds)
+    n, _, n_bins = ds["density"].shape
+    X = np.stack([np.asarray(ds[k].values, dtype=float) for k in names], axis=1)
+    Y = np.asarray(ds["density"].values, dtype=float).reshape(n, -1)
+    E = np.asarray(ds["density_sem"].values, dtype=float).reshape(n, -1)
+    return names, int(n_bins), X, Y, E
+
+
+def _per_sample_scale(by_input: str | None, names: list[str], X: np.ndarray) -> np.ndarray:
+    """(n, 1): the input each profile is divided by (``output_scale="concentration"``), else ones."""
+    if by_input is None:
+        return np.ones((len(X), 1))
+    if by_input not in names:
+        raise InputError(f"output_scale = 'concentration' needs an input {by_input}; the dataset's inputs are {names}")
+    per_sample = X[:, [names.index(by_input)]]
+    if not np.all(per_sample > 0):
+        raise InputError(f"output_scale = 'concentration' needs {by_input} > 0; min {by_input} = {per_sample.min():g}")
+    return per_sample
+
+
+def _prepare(ds: xr.Dataset, cfg: TrainingConfig) -> _Prepared:
+    """Split, scale and pack a training dataset for a new network (step 1 of :meth:`SurrogateTrainer.fit`)."""
+    names, n_bins, X, Y, E = _arrays(ds)
+    split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
+    train, test = split_indices(len(X), cfg.test_fraction, split_seed)
+    if cfg.bootstrap:
+        train = np.sort(keyed_generator([cfg.seed, 1]).choice(train, size=train.size, replace=True))
+    lo, hi = X[train].min(axis=0), X[train].max(axis=0)
+    if cfg.output_scale == "max":
+        out_scale = Y[train].max(axis=0)
+        out_scale = np.where(out_scale > 0, out_scale, 1.0)
+    else:
+        out_scale = np.ones(Y.shape[1])
+    by_input = "c" if cfg.output_scale == "concentration" else None
+    out_scale_all = out_scale * _per_sample_scale(by_input, names, X)  # (n, P)
+    floor = 0.0
+    if cfg.loss == "chi2":
+        nonzero = (E[train] / out_scale_all[train])[E[train] > 0]
+        floor = 0.1 * float(np.median(nonzero)) if nonzero.size else 1.0
+    aligned = None
+    if cfg.representation != "bins":
+        aligned = _aligned_settings(names, lo, hi, n_bins)
+        aligned["residual"] = cfg.representation == "hybrid"
+    return _pack(names, n_bins, X, Y, E, train, test, lo, hi, out_scale, by_input, floor, aligned, data_digest(ds),
+                 split_seed)
+
+
+def _pack(names, n_bins, X, Y, E, train, test, lo, hi, out_scale, by_input, floor, aligned, digest,
+          split_seed) -> _Prepared:
+    out_scale_all = out_scale * _per_sample_scale(by_input, names, X)
+    xs = minmax_scale(X, lo, hi).astype("float32")
+    packed = np.concatenate([Y / out_scale_all, E / out_scale_all], axis=1).astype("float32")
+    return _Prepared(names, n_bins, Y, train, test, lo, hi, out_scale, by_input, floor, aligned, xs, packed, digest,
+                     split_seed)
+
+
+def _compiled(cfg: TrainingConfig, prep: _Prepared, epochs: int, learning_rate: float, jit_compile, steps_per_execution):
+    """A new network for ``prep`` and its loss, compiled with the configured optimizer and schedule (step 2)."""
+    keras = import_keras()
+    steps = math.ceil(len(prep.train) / cfg.batch_size)
+    lr = learning_rate
+    if cfg.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * epochs,
+                                                    alpha=min(1.0, cfg.final_learning_rate / learning_rate))
+    model = _network(cfg, len(prep.names), prep.Y.shape[1], prep.aligned)
+    loss = make_loss(cfg.loss, seed=cfg.seed, error_floor=prep.floor)
+    if cfg.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=lr)
+    model.compile(optimizer=optimizer, loss=loss, metrics=[mse_hard], jit_compile=jit_compile,
+                  steps_per_execution=steps_per_execution)
+    return model, loss
+
+
+@dataclass
+class _Run:
+    """The state of a training run that a checkpoint keeps: epochs done, the best so far, the history."""
+
+    epoch: int = 0
+    best: float = math.inf
+    best_epoch: int = 0
+    wait: int = 0
+    history: dict = field(default_factory=lambda: {"loss": [], "mse_hard": [], "val_loss": [], "val_mse_hard": []})
+    best_weights: list | None = None
+
+    def state(self, state_id: str) -> dict:
+        return {"id": state_id, "epoch": self.epoch, "best": self.best, "best_epoch": self.best_epoch,
+                "wait": self.wait, "history": self.history}
+
+
+def _train_epochs(model, loss, prep: _Prepared, cfg: TrainingConfig, run: _Run, *, epochs: int, key: list[int],
+                  ckpt: Path | None, state_id: str, progress: bool | None) -> list[float]:
+    """Train ``model`` from ``run.epoch`` to ``epochs`` (step 3); returns each epoch's wall time.
+
+    Every random state of epoch ``e`` comes from ``key`` and ``e`` alone: the shuffling from
+    ``keyed_generator([*key, 2, e])``, every Keras seed generator from ``keyed_states([*key, 3, e])``.
+    ``run`` is updated in place; the best weights are set on ``model`` at the end.
+    """
+    keras = import_keras()
+    epoch_seconds: list[float] = []
+    save = SurrogateTrainer._checkpoint
+
+    class _Track(keras.callbacks.Callback):
+        """Best weights, early stopping, checkpoints and progress, with serialisable state."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_seconds.append(time.perf_counter() - self._t0)
+            logs = {k: float(v) for k, v in (logs or {}).items()}
+            for k in run.history:
+                run.history[k].append(logs[k])
+            bar.update(logs)
+            run.epoch = epoch + 1
+            if logs["val_mse_hard"] < run.best:
+                run.best, run.best_epoch, run.wait = logs["val_mse_hard"], run.epoch, 0
+                run.best_weights = self.model.get_weights()
+            else:
+                run.wait += 1
+            stop = cfg.patience is not None and run.wait >= cfg.patience
+            if ckpt is not None and (run.epoch % cfg.checkpoint_every == 0 or stop or run.epoch == epochs):
+                save(ckpt, self.model, run.best_weights, run.state(state_id))
+            if stop:
+                logger.info("early stop at epoch %d; best validation MSE %.3g at epoch %d", run.epoch, run.best,
+                            run.best_epoch)
+                self.model.stop_training = True
+
+    bar = _Progress(epochs, run.epoch, progress)
+    generators = _seed_generators(model, loss)
+    track = _Track()
+    xs, packed, train, test = prep.xs, prep.packed, prep.train, prep.test
+    try:
+        for epoch in range(run.epoch, epochs):
+            # every random state from (key, epoch) alone: a resumed run equals the uninterrupted one
+            order = train[keyed_generator([*key, 2, epoch]).permutation(len(train))]
+            states = keyed_states([*key, 3, epoch], 2 * len(generators))
+            for k, gen in enumerate(generators):
+                gen.state.assign(np.array([states[2 * k] >> 1, 0]).astype(gen.state.dtype))
+            model.fit(xs[order], packed[order], validation_data=(xs[test], packed[test]), batch_size=cfg.batch_size,
+                      epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0, callbacks=[track])
+            if model.stop_training:
+                break
+    finally:
+        bar.close()
+    if run.best_weights is not None:
+        model.set_weights(run.best_weights)
+    return epoch_seconds
+
+
+def _resume(ckpt: Path | None, state_id: str, model, loss, cfg: TrainingConfig, prep: _Prepared):
+    """The model and run state of a checkpoint in ``ckpt`` (or the fresh ones): a rerun continues where it stopped."""
+    run = _Run()
+    if ckpt is None or not (ckpt / "state.json").is_file():
+        return model, run
+    keras = import_keras()
+    state = json.loads((ckpt / "state.json").read_text())
+    if state.get("id") != state_id:
+        raise InputError(f"{ckpt} holds a checkpoint of another configuration or dataset; delete it to start over")
+    model = keras.saving.load_model(ckpt / "last.keras", custom_objects={loss.__name__: loss, "mse_hard": mse_hard})
+    run = _Run(epoch=state["epoch"], best=state["best"], best_epoch=state["best_epoch"], wait=state["wait"],
+               history=state["history"])
+    logger.info("resuming training from epoch %d (%s)", run.epoch, ckpt)
+    if (ckpt / "best.weights.h5").is_file() and run.epoch:
+        model_best = _network(cfg, len(prep.names), prep.Y.shape[1], prep.aligned)
+        model_best.load_weights(ckpt / "best.weights.h5")
+        run.best_weights = model_best.get_weights()
+    return model, run
+
+
+def _metadata(ds: xr.Dataset, cfg: TrainingConfig, prep: _Prepared, run: _Run, keras_version: str) -> dict:
+    """What the artifact records of a run (step 4)."""
+    specs = dict(INPUTS)
+    return {
+        "inputs": [
+            {"name": k, "units": ds[k].attrs.get("units", specs.get(k).units if k in specs else ""),
+             "long_name": ds[k].attrs.get("long_name", ""), "train_min": float(a), "train_max": float(b)}
+            for k, a, b in zip(prep.names, prep.lo, prep.hi)
+        ],
+        "scaling": {"kind": "minmax", "min": prep.lo.tolist(), "max": prep.hi.tolist()},
+        "outputs": {
+            "species": list(SPECIES),
+            "n_bins": int(prep.n_bins),
+            "layout": "species-major: output k*n_bins + b is species k, bin b",
+            "units": "mol/L",
+            "scale": prep.out_scale.tolist(),
+            "scale_by_input": prep.by_input,
+            "always_zero": np.flatnonzero(np.all(prep.Y[prep.train] == 0, axis=0)).tolist(),
+            **detect_z_convention(ds["z"].values, ds["h"].values if "h" in ds else None),
+            **({} if prep.aligned is None else {"representation": {
+                "kind": "aligned", "grid": prep.aligned["grid"], "residual": prep.aligned["residual"]}}),
+        },
+        "training": {
+            **cfg.as_dict(),
+            "chi2_error_floor": prep.floor,
+            "epochs_run": len(run.history["loss"]),
+            "best_epoch": run.best_epoch,
+            "best_val_mse_scaled": run.best,
+            "history": run.history,
+            "split": {"seed": prep.split_seed, "test_fraction": cfg.test_fraction, "test_index": prep.test.tolist()},
+            "data_sha256": prep.digest,
+            "n_samples": int(len(prep.xs)),
+            "data_title": ds.attrs.get("title", ""),
+            "keras_version": keras_version,
+        },
+    }
+
+
+@dataclass
 class SurrogateTrainer:
     """Train the soft-label surrogate (scikit-learn style).
+
+    :meth:`fit` runs four steps, each a function of its own: prepare the data (split, scale,
+    pack), build and compile the network, train it epoch by epoch (checkpoints, best weights,
+    early stopping), and write the metadata.  :func:`continue_training` reuses the last three
+    to warm-start a trained model on appended data.
 
     Parameters
     ----------
@@ -299,171 +541,23 @@ class SurrogateTrainer:
         """Train on ``ds`` (a training dataset); returns ``self``."""
         keras = import_keras()
         cfg = self.config
-        validate(ds)
-        names = input_names(ds)
-        n, _, n_bins = ds["density"].shape
-        X = np.stack([np.asarray(ds[k].values, dtype=float) for k in names], axis=1)
-        Y = np.asarray(ds["density"].values, dtype=float).reshape(n, -1)
-        E = np.asarray(ds["density_sem"].values, dtype=float).reshape(n, -1)
-        split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
-        train, test = split_indices(n, cfg.test_fraction, split_seed)
-        if cfg.bootstrap:
-            train = np.sort(keyed_generator([cfg.seed, 1]).choice(train, size=train.size, replace=True))
-        lo, hi = X[train].min(axis=0), X[train].max(axis=0)
-        if cfg.output_scale == "max":
-            out_scale = Y[train].max(axis=0)
-            out_scale = np.where(out_scale > 0, out_scale, 1.0)
-        else:
-            out_scale = np.ones(Y.shape[1])
-        by_input = None
-        per_sample = np.ones((n, 1))
-        if cfg.output_scale == "concentration":
-            if "c" not in names:
-                raise InputError(f"output_scale = 'concentration' needs an input c; the dataset's inputs are {names}")
-            by_input, per_sample = "c", X[:, [names.index("c")]]
-            if not np.all(per_sample > 0):
-                raise InputError(f"output_scale = 'concentration' needs c > 0; min c = {per_sample.min():g}")
-        out_scale_all = out_scale * per_sample  # (n, P)
-        floor = 0.0
-        if cfg.loss == "chi2":
-            nonzero = (E[train] / out_scale_all[train])[E[train] > 0]
-            floor = 0.1 * float(np.median(nonzero)) if nonzero.size else 1.0
-        aligned = None
-        if cfg.representation != "bins":
-            aligned = _aligned_settings(names, lo, hi, n_bins)
-            aligned["residual"] = cfg.representation == "hybrid"
-        xs = minmax_scale(X, lo, hi).astype("float32")
-        packed = np.concatenate([Y / out_scale_all, E / out_scale_all], axis=1).astype("float32")
-
-        digest = data_digest(ds)
-        state_id = hashlib.sha256(json.dumps([cfg.as_dict(), digest]).encode()).hexdigest()[:16]
+        prep = _prepare(ds, cfg)
+        state_id = hashlib.sha256(json.dumps([cfg.as_dict(), prep.digest]).encode()).hexdigest()[:16]
         ckpt = Path(self.checkpoint_dir) if self.checkpoint_dir is not None else None
-        start_epoch, best, best_epoch, wait = 0, math.inf, 0, 0
-        history: dict[str, list[float]] = {"loss": [], "mse_hard": [], "val_loss": [], "val_mse_hard": []}
-
         keras.utils.set_random_seed(cfg.seed)
-        steps = math.ceil(len(train) / cfg.batch_size)
-        lr = cfg.learning_rate
-        if cfg.schedule == "cosine":
-            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.epochs,
-                                                        alpha=cfg.final_learning_rate / cfg.learning_rate)
-        model = _network(cfg, len(names), Y.shape[1], aligned)
-        loss = make_loss(cfg.loss, seed=cfg.seed, error_floor=floor)
-        if cfg.optimizer == "adamw":
-            optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=cfg.weight_decay)
-        else:
-            optimizer = keras.optimizers.Adam(learning_rate=lr)
-        model.compile(optimizer=optimizer, loss=loss, metrics=[mse_hard],
-                      jit_compile=self.jit_compile, steps_per_execution=self.steps_per_execution)
-        if ckpt is not None and (ckpt / "state.json").is_file():
-            state = json.loads((ckpt / "state.json").read_text())
-            if state.get("id") != state_id:
-                raise InputError(
-                    f"{ckpt} holds a checkpoint of another configuration or dataset; delete it to start over"
-                )
-            model = keras.saving.load_model(ckpt / "last.keras", custom_objects={loss.__name__: loss,
-                                                                                 "mse_hard": mse_hard})
-            start_epoch, best, best_epoch, wait = state["epoch"], state["best"], state["best_epoch"], state["wait"]
-            history = state["history"]
-            logger.info("resuming training from epoch %d (%s)", start_epoch, ckpt)
-        best_weights = None
-        if ckpt is not None and (ckpt / "best.weights.h5").is_file() and start_epoch:
-            model_best = _network(cfg, len(names), Y.shape[1], aligned)
-            model_best.load_weights(ckpt / "best.weights.h5")
-            best_weights = model_best.get_weights()
-
-        trainer = self
-        tracker = {"best": best, "best_epoch": best_epoch, "wait": wait, "best_weights": best_weights}
-
-        epoch_seconds: list[float] = []
-
-        class _Track(keras.callbacks.Callback):
-            """Best weights, early stopping, checkpoints and progress, with serialisable state."""
-
-            def on_epoch_begin(self, epoch, logs=None):
-                self._t0 = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                epoch_seconds.append(time.perf_counter() - self._t0)
-                logs = {k: float(v) for k, v in (logs or {}).items()}
-                for k in history:
-                    history[k].append(logs[k])
-                bar.update(logs)
-                done = epoch + 1
-                if logs["val_mse_hard"] < tracker["best"]:
-                    tracker.update(best=logs["val_mse_hard"], best_epoch=done, wait=0,
-                                   best_weights=self.model.get_weights())
-                else:
-                    tracker["wait"] += 1
-                stop = cfg.patience is not None and tracker["wait"] >= cfg.patience
-                if ckpt is not None and (done % cfg.checkpoint_every == 0 or stop or done == cfg.epochs):
-                    trainer._checkpoint(ckpt, self.model, tracker["best_weights"], {
-                        "id": state_id, "epoch": done, "best": tracker["best"], "best_epoch": tracker["best_epoch"],
-                        "wait": tracker["wait"], "history": history})
-                if stop:
-                    logger.info("early stop at epoch %d; best validation MSE %.3g at epoch %d",
-                                done, tracker["best"], tracker["best_epoch"])
-                    self.model.stop_training = True
-
-        bar = _Progress(cfg.epochs, start_epoch, self.progress)
-        generators = _seed_generators(model, loss)
-        track = _Track()
-        try:
-            for epoch in range(start_epoch, cfg.epochs):
-                # every random state from (seed, epoch) alone: a resumed run equals the uninterrupted one
-                order = train[keyed_generator([cfg.seed, 2, epoch]).permutation(len(train))]
-                states = keyed_states([cfg.seed, 3, epoch], 2 * len(generators))
-                for k, gen in enumerate(generators):
-                    gen.state.assign(np.array([states[2 * k] >> 1, 0]).astype(gen.state.dtype))
-                model.fit(xs[order], packed[order], validation_data=(xs[test], packed[test]),
-                          batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0,
-                          callbacks=[track])
-                if model.stop_training:
-                    break
-        finally:
-            bar.close()
-        best_weights, best_epoch, best = tracker["best_weights"], tracker["best_epoch"], tracker["best"]
-        if best_weights is not None:
-            model.set_weights(best_weights)
-        self.model_ = model
-        self.history_ = history
-        self.epoch_seconds_ = epoch_seconds
-        self.best_epoch_ = best_epoch
-        self.train_index_, self.test_index_ = train, test
-        specs = dict(INPUTS)
-        self.metadata_ = {
-            "inputs": [
-                {"name": k, "units": ds[k].attrs.get("units", specs.get(k).units if k in specs else ""),
-                 "long_name": ds[k].attrs.get("long_name", ""), "train_min": float(a), "train_max": float(b)}
-                for k, a, b in zip(names, lo, hi)
-            ],
-            "scaling": {"kind": "minmax", "min": lo.tolist(), "max": hi.tolist()},
-            "outputs": {
-                "species": list(SPECIES),
-                "n_bins": int(n_bins),
-                "layout": "species-major: output k*n_bins + b is species k, bin b",
-                "units": "mol/L",
-                "scale": out_scale.tolist(),
-                "scale_by_input": by_input,
-                "always_zero": np.flatnonzero(np.all(Y[train] == 0, axis=0)).tolist(),
-                **detect_z_convention(ds["z"].values, ds["h"].values if "h" in ds else None),
-                **({} if aligned is None else {"representation": {"kind": "aligned", "grid": aligned["grid"],
-                                                                  "residual": aligned["residual"]}}),
-            },
-            "training": {
-                **cfg.as_dict(),
-                "chi2_error_floor": floor,
-                "epochs_run": len(history["loss"]),
-                "best_epoch": best_epoch,
-                "best_val_mse_scaled": best,
-                "history": history,
-                "split": {"seed": split_seed, "test_fraction": cfg.test_fraction, "test_index": test.tolist()},
-                "data_sha256": digest,
-                "data_title": ds.attrs.get("title", ""),
-                "keras_version": keras.__version__,
-            },
-        }
+        model, loss = _compiled(cfg, prep, cfg.epochs, cfg.learning_rate, self.jit_compile, self.steps_per_execution)
+        model, run = _resume(ckpt, state_id, model, loss, cfg, prep)
+        self.epoch_seconds_ = _train_epochs(model, loss, prep, cfg, run, epochs=cfg.epochs, key=[cfg.seed], ckpt=ckpt,
+                                            state_id=state_id, progress=self.progress)
+        self._fitted(model, prep, run, _metadata(ds, cfg, prep, run, keras.__version__))
         return self
+
+    def _fitted(self, model, prep: _Prepared, run: _Run, metadata: dict) -> None:
+        self.model_ = model
+        self.history_ = run.history
+        self.best_epoch_ = run.best_epoch
+        self.train_index_, self.test_index_ = prep.train, prep.test
+        self.metadata_ = metadata
 
     @staticmethod
     def _checkpoint(ckpt: Path, model, best_weights, state: dict) -> None:
