@@ -27,7 +27,7 @@ from uqsurrogate.data.io import save_results
 from uqsurrogate.model_function import ModelFunction
 from uqsurrogate.problem import Normal, Problem
 from uqsurrogate.sensitivity import nested
-from uqsurrogate.sensitivity.trust import member_summary
+from uqsurrogate.uncertainty.trust import member_summary
 from uqsurrogate.study import default_model_path
 from uqsurrogate.warnings import ExtrapolationWarning
 

@@ -139,7 +139,7 @@ def test_calibrate_resolution_and_member_summary(ensemble, data, tmp_path, capsy
     from uqsurrogate.data.io import save_dataset
     from uqsurrogate.problem import Normal, Problem
     from uqsurrogate.sensitivity import nested
-    from uqsurrogate.sensitivity.trust import member_summary, resolution
+    from uqsurrogate.uncertainty.trust import member_summary, resolution
     from uqsurrogate.uncertainty.calibration import Calibration
 
     ens = tmp_path / "ens"

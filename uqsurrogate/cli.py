@@ -421,7 +421,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         result = pce(g, problem, args.samples, order=args.order, seed=args.seed, conf_level=args.conf_level,
                      **resamples)
     if args.members:
-        from .sensitivity.trust import member_summary, resolution
+        from .uncertainty.trust import member_summary, resolution
 
         result = member_summary(result)
         if f.calibration and args.output in f.calibration:

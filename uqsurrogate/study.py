@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from importlib import resources
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def _paper_problem(c: float):
 
 
 def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, progress: bool | None = None,
-                      resamples: int = 200, threshold: float = 3.0) -> xr.Dataset:
+                      resamples: int = 200, threshold: float = 3.0, map: Any = None) -> xr.Dataset:
     """The paper's Sec. III-D study with the nested estimator, with intervals and trust checks.
 
     Parameters
@@ -80,7 +81,10 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
     resamples : int, default 200
         Two-way bootstrap replicates of the five-z pass (0: no sampling intervals).
     threshold : float, default 3
-        The resolution check's factor (:func:`uqsurrogate.sensitivity.trust.resolution`).
+        The resolution check's factor (:func:`uqsurrogate.uncertainty.trust.resolution`).
+    map : object with an order-keeping ``map(func, iterable)``, optional
+        Where the model's chunks run (the evaluation path's seam, passed to every
+        :func:`~uqsurrogate.sensitivity.nested` call); the result does not depend on it.
 
     Returns
     -------
@@ -97,7 +101,7 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
     import warnings
 
     from .sensitivity import nested
-    from .sensitivity.trust import member_summary, resolution
+    from .uncertainty.trust import member_summary, resolution
     from .warnings import ExtrapolationWarning
 
     # The paper's D- ~ N(0.6, 0.015^2) reaches past a training range that ends at 0.63 nm (2 sd):
@@ -127,8 +131,8 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             rz = nested(at_z, problem, n_z, n_z, surfaces=list(range(len(PAPER_Z))), seed=seed, resamples=resamples,
-                        progress=progress)
-            rb = nested(at_bins, problem, n_bins, n_bins, seed=seed, resamples=0, progress=progress)
+                        progress=progress, map=map)
+            rb = nested(at_bins, problem, n_bins, n_bins, seed=seed, resamples=0, progress=progress, map=map)
             if members:
                 rz, rb = member_summary(rz), member_summary(rb)
             if calibrated:
@@ -251,7 +255,7 @@ STUDY_FILES = ("accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc
 
 
 def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None, quick: bool = False,
-              seed: int = 0, progress: bool | None = None, figures: bool = True) -> dict:
+              seed: int = 0, progress: bool | None = None, figures: bool = True, map: Any = None) -> dict:
     """Run the main job and write its files into ``out``.
 
     Parameters
@@ -266,6 +270,8 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     progress : bool, optional
     figures : bool, default True
         Draw PNG figures (needs matplotlib, the ``plot`` extra; skipped with a note if absent).
+    map : object with an order-keeping ``map(func, iterable)``, optional
+        Passed to :func:`paper_sensitivity`.
 
     Returns
     -------
@@ -292,7 +298,7 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     timings["accuracy_s"] = time.perf_counter() - t
     t = time.perf_counter()
     sens = paper_sensitivity(f, n_z=300 if quick else 700, n_bins=150 if quick else 300, seed=seed,
-                             progress=progress)
+                             progress=progress, map=map)
     save_results(sens, out / "paper_sensitivity.nc")
     timings["sensitivity_s"] = time.perf_counter() - t
     table = paper_table(sens)

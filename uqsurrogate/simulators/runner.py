@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+from typing import Any
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +197,7 @@ def simulate(
     chunk_size: int = 64,
     progress: bool | None = None,
     design_name: str = "user",
+    map: Any = None,
 ) -> Path:
     """Simulate a design and write a training dataset, resumably.
 
@@ -209,13 +211,17 @@ def simulate(
     seed : int, optional
         Seed of the noise.  None draws a fresh one and records it in the output.
     workers : int, default 1
-        Processes.
+        Processes of a local pool (a convenience: it builds the ``map`` below).
     chunk_size : int, default 64
         Samples per chunk (the unit of work, of checkpointing and of resumption).
     progress : bool, optional
         Show a progress bar; by default only on a terminal.
     design_name : str, default "user"
         Recorded in the output's attributes.
+    map : object with an order-keeping ``map(func, iterable)``, optional
+        Where the chunks run: the evaluation path's seam (:func:`uqsurrogate.evaluation.map_chunks`),
+        as every estimator takes it; for example a ``concurrent.futures`` executor.  The output
+        does not depend on it.  Not with ``workers`` > 1.
 
     Returns
     -------
@@ -241,6 +247,8 @@ def simulate(
         except InputError as err:
             raise InputError(f"design row {i}: {err}") from None
     workers = check_int(workers, "workers", min_value=1)
+    if map is not None and workers != 1:
+        raise InputError(f"workers = {workers} builds a local pool; with map given, leave workers at 1")
     chunk_size = check_int(chunk_size, "chunk_size", min_value=1)
     parts = out.with_name(out.name + ".parts")
     manifest = {
@@ -285,7 +293,7 @@ def simulate(
     task = _SimulateChunk(simulator, design, seed_entropy, parts, chunk_size)
     pool = None if workers == 1 else concurrent.futures.ProcessPoolExecutor(max_workers=workers)
     try:
-        for _ in map_chunks(task, todo, map=pool, progress=progress, desc="simulate", unit="input", total=n,
+        for _ in map_chunks(task, todo, map=pool if pool is not None else map, progress=progress, desc="simulate", unit="input", total=n,
                             initial=done_samples):
             pass
     except BaseException:

@@ -20,6 +20,7 @@ import xarray as xr
 from .._random import as_generator
 from .._validation import check_float, check_int
 from ..errors import InputError
+from ..protocols import UQModel
 
 __all__ = ["member_summary", "resolution"]
 
@@ -82,14 +83,18 @@ def member_summary(result: xr.Dataset, indices=("S1", "S1_corrected", "ST")) -> 
     return out
 
 
-def resolution(f, problem, result: xr.Dataset, *, n: int = 256, seed=0, threshold: float = 3.0) -> xr.Dataset:
+def resolution(f: UQModel, problem, result: xr.Dataset, *, n: int = 256, seed=0,
+               threshold: float = 3.0) -> xr.Dataset:
     """Add the resolution check: does each output vary by more than the surrogate's error?
 
     Parameters
     ----------
-    f : ModelFunction
-        The ensemble (member mean, with a stored calibration), restricted to the same outputs
-        as ``result``.
+    f : UQModel
+        Any model with the protocol's uncertainty part (:class:`uqsurrogate.protocols.UQModel`):
+        only ``f.calibrated_std(X)`` is called, which gives the calibrated standard error of
+        each output.  A :class:`~uqsurrogate.model_function.ModelFunction` of an ensemble with
+        a stored calibration, or a user's own ensemble; restricted to the same outputs as
+        ``result``.
     problem : Problem
         The study's input distribution.
     result : xarray.Dataset
@@ -110,8 +115,6 @@ def resolution(f, problem, result: xr.Dataset, *, n: int = 256, seed=0, threshol
     """
     n = check_int(n, "n", min_value=2)
     threshold = check_float(threshold, "threshold", 0, None, closed="neither")
-    if f.ensemble != "mean":
-        f = f.with_options(ensemble="mean")
     X = problem.full(problem.sample(n, as_generator(seed)))
     _, std = f.calibrated_std(X)
     error = np.sqrt(np.mean(std**2, axis=0))
