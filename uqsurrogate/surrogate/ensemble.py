@@ -28,13 +28,14 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._atomic import atomic_directory
+from .._atomic import atomic_directory, atomic_path
 from .._validation import check_int
 from .._version import __version__
 from ..errors import InputError
 from .artifact import METADATA_FILE, ArtifactError, Surrogate, load_artifact, read_metadata, sha256_file
 
-__all__ = ["ENSEMBLE_FILE", "continue_model", "is_ensemble", "load_ensemble", "read_ensemble", "save_ensemble", "train_ensemble"]
+__all__ = ["ENSEMBLE_FILE", "continue_model", "is_ensemble", "load_ensemble", "read_ensemble", "save_ensemble", "set_calibration",
+           "train_ensemble"]
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +111,36 @@ def save_ensemble(members: Sequence[str | os.PathLike], path: str | os.PathLike,
             "training": training or {},
             "calibration": calibration,
         }
-        (tmp / ENSEMBLE_FILE).write_text(json.dumps(doc, indent=1, allow_nan=False))
+        _write_doc(tmp / ENSEMBLE_FILE, doc)
     logger.info("wrote ensemble %s (%d members)", path, len(members))
+    return path
+
+
+def _write_doc(path: Path, doc: dict) -> None:
+    """Write ``ensemble.json`` atomically (strict JSON: no NaN)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
+
+
+def set_calibration(path: str | os.PathLike, calibration: dict | None) -> Path:
+    """Store (or with None, remove) the calibration of an ensemble's spread in its ``ensemble.json``.
+
+    Parameters
+    ----------
+    path : path-like
+        An ensemble directory (checked first, as :func:`read_ensemble` does).
+    calibration : dict or None
+        What :func:`uqsurrogate.uncertainty.fit.calibrate_ensemble` returns.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    doc = read_ensemble(path)
+    doc.pop("member_metadata")
+    doc["calibration"] = calibration
+    _write_doc(path / ENSEMBLE_FILE, doc)
     return path
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, UQSurrogateError, UnsafePickleError
+from ..errors import InputError, UnsafePickleError
 from .scaling import minmax_scale
 
 __all__ = ["RestrictedUnpickler", "UnsafePickleError", "import_legacy_model", "read_keras2_h5",

@@ -11,13 +11,11 @@ of it.  :func:`write_calibration` stores the result in ``ensemble.json``, where
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_path
 from .._random import as_generator
 from .._validation import check_float
 from ..errors import InputError
@@ -130,13 +128,11 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
 
 
 def write_calibration(path: str | os.PathLike, calibration: dict) -> Path:
-    """Store a calibration in an ensemble directory's ``ensemble.json`` (atomically)."""
-    from ..surrogate.ensemble import ENSEMBLE_FILE, read_ensemble
+    """Store a calibration in an ensemble directory's ``ensemble.json`` (atomically).
 
-    path = Path(path)
-    doc = read_ensemble(path)
-    doc.pop("member_metadata")
-    doc["calibration"] = calibration
-    with atomic_path(path / ENSEMBLE_FILE) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
-    return path
+    The file's one home is :mod:`uqsurrogate.surrogate.ensemble`; this calls its
+    :func:`~uqsurrogate.surrogate.ensemble.set_calibration`.
+    """
+    from ..surrogate.ensemble import set_calibration
+
+    return set_calibration(path, calibration)
