@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
-from .errors import InputError, InputTypeError
+import numpy as np
 
-__all__ = ["check_choice", "check_float", "check_int", "check_power_of_two"]
+from .errors import InputError, InputTypeError
+from .warnings import ExtrapolationWarning
+
+__all__ = ["check_choice", "check_float", "check_int", "check_model_inputs", "check_power_of_two"]
 
 
 def _range(low: float | None, high: float | None, closed: str) -> str:
@@ -137,3 +141,52 @@ def check_power_of_two(value: Any, name: str, min_value: int = 2) -> int:
         raise InputError(f"{name} = {value!r} is not a power of 2; scrambled Sobol' points are balanced only at "
                          f"powers of 2 (try {name} = {good})")
     return out
+
+
+def check_model_inputs(X: Any, names: list[str], units: list[str], train_min: np.ndarray, train_max: np.ndarray,
+                       extrapolation: str) -> np.ndarray:
+    """A model's inputs checked (type, shape, finite) under an extrapolation policy.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, n_inputs)
+    names, units : list of str
+        Of the inputs (for the messages).
+    train_min, train_max : numpy.ndarray, shape (n_inputs,)
+        The training ranges.
+    extrapolation : {"raise", "warn", "clip"}
+        Inputs outside the ranges: refuse, warn (:class:`~uqsurrogate.warnings.ExtrapolationWarning`)
+        or clip to them.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, n_inputs), float64
+    """
+    arr = np.asarray(X)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise InputTypeError(f"X has dtype {arr.dtype}; expected numbers (float), shape (n, {len(names)})")
+    if arr.ndim != 2 or arr.shape[1] != len(names):
+        raise InputError(
+            f"X has shape {arr.shape}; expected (n, {len(names)}) with columns {names}"
+        )
+    arr = arr.astype(np.float64, copy=False)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise InputError(f"X has {int(bad.sum())} NaN or inf value(s); first: {names[col]} "
+                         f"= {arr[row, col]} in row {row}")
+    tol = 1e-9 * np.maximum(train_max - train_min, 1e-12)
+    low, high = arr < train_min - tol, arr > train_max + tol
+    if low.any() or high.any():
+        row, col = np.argwhere(low | high)[0]
+        msg = (f"{names[col]} = {arr[row, col]:g} {units[col]} (row {row}) is outside the "
+               f"training range [{train_min[col]:g}, {train_max[col]:g}]; "
+               f"{int((low | high).any(axis=1).sum())} row(s) are outside")
+        if extrapolation == "raise":
+            raise InputError(msg + "; pass extrapolation='warn' or 'clip' (command line: --extrapolation warn "
+                             "or clip) to allow it")
+        if extrapolation == "warn":
+            warnings.warn(msg, ExtrapolationWarning, stacklevel=4)
+        else:
+            arr = np.clip(arr, train_min, train_max)
+    return arr

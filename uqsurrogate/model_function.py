@@ -16,7 +16,6 @@ Streaming over many samples is :func:`uqsurrogate.evaluation.stream`.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,34 +23,20 @@ from typing import Any
 import numpy as np
 
 from ._memory import touch
-from ._validation import check_choice, check_int
-from .errors import InputError, InputTypeError
+from ._validation import check_choice, check_int, check_model_inputs
+from .errors import InputError
 from .observables import OBSERVABLES, UNITS, charge_density, integrated_charge
-from .surrogate.aligned import require_aligned_inputs
+from .surrogate.description import Layer
 from .surrogate.zgrid import uniform_slit_centres, z_for
-from .warnings import ExtrapolationWarning
 
 __all__ = ["ENSEMBLE_OUTPUTS", "EXTRAPOLATION", "Layer", "ModelFunction"]
 
 logger = logging.getLogger(__name__)
 
-_ACTIVATIONS = ("linear", "relu", "sigmoid", "softplus", "tanh", "silu", "gelu")
 #: What an ensemble's model function returns: the member mean, or every member.
 ENSEMBLE_OUTPUTS = ("mean", "members")
 #: What to do with inputs outside the training ranges.
 EXTRAPOLATION = ("raise", "warn", "clip")
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One dense layer: y = activation(x @ weight + bias)."""
-
-    weight: np.ndarray  # (n_in, n_out)
-    bias: np.ndarray  # (n_out,)
-    activation: str = "linear"
-
-    def __post_init__(self) -> None:
-        check_choice(self.activation, "activation", _ACTIVATIONS)
 
 
 @dataclass
@@ -141,7 +126,10 @@ class ModelFunction:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_artifact(cls, source: Any, **kwargs: Any) -> ModelFunction:
-        """Build from a model directory (path) or a loaded :class:`~uqsurrogate.surrogate.Surrogate`.
+        """Build from a model directory, an ensemble directory (path) or a loaded :class:`~uqsurrogate.surrogate.Surrogate`.
+
+        The artifact is read by :func:`uqsurrogate.surrogate.description.describe` (checked,
+        a plain description of layers and metadata); this compiles it.
 
         Parameters
         ----------
@@ -153,86 +141,9 @@ class ModelFunction:
         -------
         ModelFunction
         """
-        from .surrogate.artifact import Surrogate, load_artifact
-        from .surrogate.ensemble import is_ensemble
+        from .surrogate.description import describe
 
-        calibration = None
-        if isinstance(source, Surrogate):
-            surrogates = [source]
-        elif is_ensemble(source):
-            from pathlib import Path
-
-            from .surrogate.ensemble import read_ensemble
-
-            doc = read_ensemble(source)  # checks every member's metadata against its hash
-            surrogates = [load_artifact(Path(source) / name) for name in doc["members"]]
-            calibration = doc.get("calibration")
-        else:
-            surrogates = [load_artifact(source)]
-        stacks = [cls._layers_of(sur) for sur in surrogates]
-        metas = [sur.metadata for sur in surrogates]
-        meta = metas[0]
-        representations = [m["outputs"].get("representation") for m in metas]
-        if any(r != representations[0] for r in representations):
-            raise InputError("the ensemble's members use different output representations (or aligned grids); "
-                             "they cannot be evaluated together")
-        species = list(meta["outputs"]["species"])
-        n_bins = int(meta["outputs"]["n_bins"])
-        zero = np.ones(len(species) * n_bins, dtype=bool)
-        for m in metas:  # pinned to 0 only where no member ever saw an ion
-            mine = np.zeros_like(zero)
-            mine[np.asarray(m["outputs"].get("always_zero", []), dtype=int)] = True
-            zero &= mine
-        names = [i["name"] for i in meta["inputs"]]
-        by = meta["outputs"].get("scale_by_input")
-        # the range every member was trained on
-        train_min = np.max([[i["train_min"] for i in m["inputs"]] for m in metas], axis=0)
-        train_max = np.min([[i["train_max"] for i in m["inputs"]] for m in metas], axis=0)
-        return cls(
-            layers=stacks[0],
-            input_names=names,
-            input_units=[i.get("units", "") for i in meta["inputs"]],
-            train_min=train_min,
-            train_max=train_max,
-            species=species,
-            n_bins=n_bins,
-            output_scale=np.broadcast_to(np.asarray(meta["outputs"]["scale"], dtype=float), zero.shape).copy(),
-            zero_outputs=zero,
-            scale_by_input=None if by is None else names.index(by),
-            z_convention={"z_convention": meta["outputs"]["z_convention"], "z": meta["outputs"].get("z"),
-                          "affine": meta["outputs"].get("affine")},
-            member_layers=stacks if len(stacks) > 1 else None,
-            calibration=calibration,
-            aligned=None if representations[0] is None else {
-                "grid": representations[0]["grid"], "columns": list(require_aligned_inputs(names).values()),
-                "residual": bool(representations[0].get("residual"))},
-            **kwargs,
-        )
-
-    @staticmethod
-    def _layers_of(sur) -> list[Layer]:
-        """A network's dense layers, the input scaling folded into the first."""
-        from .surrogate.scaling import fold_minmax
-
-        layers = []
-        for layer in sur.model.layers:
-            kind = type(layer).__name__
-            if kind == "Dense":
-                w, b = (np.asarray(v, dtype=np.float64) for v in layer.get_weights())
-                act = layer.get_config()["activation"]
-                layers.append(Layer(w, b, act if isinstance(act, str) else "linear"))
-            elif kind == "TrunkBasis":  # a coordinate network on the fixed knot grid: one dense layer
-                layers.append(Layer(*layer.effective_kernel(), "linear"))
-            elif kind == "Activation" and layers and layers[-1].activation == "linear":
-                act = layer.get_config()["activation"]
-                layers[-1] = Layer(layers[-1].weight, layers[-1].bias, act if isinstance(act, str) else "?")
-            elif kind not in ("InputLayer", "Dropout", "AlignedBins"):  # the aligned map runs in forward()
-                raise InputError(f"layer {layer.name!r} of type {kind} is not supported; the model function "
-                                 "runs chains of Dense layers (Dropout is skipped at inference)")
-        first = layers[0]
-        scaling = sur.metadata["scaling"]
-        layers[0] = Layer(*fold_minmax(first.weight, first.bias, scaling["min"], scaling["max"]), first.activation)
-        return layers
+        return cls(**describe(source), **kwargs)
 
     def restrict(
         self,
@@ -478,34 +389,8 @@ class ModelFunction:
 
     def check_inputs(self, X: Any) -> np.ndarray:
         """Validate inputs and apply the extrapolation policy; returns float64 (n, n_inputs)."""
-        arr = np.asarray(X)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise InputTypeError(f"X has dtype {arr.dtype}; expected numbers (float), shape (n, {len(self.input_names)})")
-        if arr.ndim != 2 or arr.shape[1] != len(self.input_names):
-            raise InputError(
-                f"X has shape {arr.shape}; expected (n, {len(self.input_names)}) with columns {self.input_names}"
-            )
-        arr = arr.astype(np.float64, copy=False)
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            raise InputError(f"X has {int(bad.sum())} NaN or inf value(s); first: {self.input_names[col]} "
-                             f"= {arr[row, col]} in row {row}")
-        tol = 1e-9 * np.maximum(self.train_max - self.train_min, 1e-12)
-        low, high = arr < self.train_min - tol, arr > self.train_max + tol
-        if low.any() or high.any():
-            row, col = np.argwhere(low | high)[0]
-            msg = (f"{self.input_names[col]} = {arr[row, col]:g} {self.input_units[col]} (row {row}) is outside the "
-                   f"training range [{self.train_min[col]:g}, {self.train_max[col]:g}]; "
-                   f"{int((low | high).any(axis=1).sum())} row(s) are outside")
-            if self.extrapolation == "raise":
-                raise InputError(msg + "; pass extrapolation='warn' or 'clip' (command line: --extrapolation warn "
-                                 "or clip) to allow it")
-            if self.extrapolation == "warn":
-                warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
-            else:
-                arr = np.clip(arr, self.train_min, self.train_max)
-        return arr
+        return check_model_inputs(X, self.input_names, self.input_units, self.train_min, self.train_max,
+                                  self.extrapolation)
 
     def __call__(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
         """Evaluate.
