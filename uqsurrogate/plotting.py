@@ -210,8 +210,13 @@ def plot_response_surfaces(ds: xr.Dataset, c: float, axes=None):
             ax.set_ylabel("d+ (nm)", fontsize=8)
         ax.tick_params(labelsize=6)
         sp, sm = np.clip(s["S1_z"].isel(z=j).values, 0, None)
-        rest = max(0.0, 1 - sp - sm)
         pie = axes[1, j]
+        if not (np.isfinite(sp) and np.isfinite(sm)):  # rho does not vary there: no shares to draw
+            pie.text(0.5, 0.5, "ρ constant:\nno indices", ha="center", va="center", fontsize=7,
+                     transform=pie.transAxes)
+            pie.set_axis_off()
+            continue
+        rest = max(0.0, 1 - sp - sm)
         pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"],
                 labels=[f"S+ {100 * sp:.0f}%", f"S- {100 * sm:.0f}%", "" if rest < 0.02 else f"int. {100 * rest:.0f}%"],
                 textprops={"fontsize": 7}, startangle=90)
