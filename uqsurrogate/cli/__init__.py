@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..errors import UQSurrogateError
 from . import analysis, data, model, sensitivity, study
-from ._common import _RANGES, _Parser, _apply_ranges, _common_options, parse_inputs  # noqa: F401 (_RANGES: the range table)
+from ._common import _RANGES, _Parser, _apply_ranges, _common_options, parse_inputs  # noqa: F401 (the range table)
 
 __all__ = ["build_parser", "main", "parse_inputs"]
 

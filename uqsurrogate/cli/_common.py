@@ -225,6 +225,21 @@ def _subparser(sub, name: str, help: str, description: str, epilog: str | None =
                           parents=[_common_options(suppress=True)])  # a _Parser: the parser_class below
 
 
+def _add_out(p: argparse.ArgumentParser, help: str, func, quiet: bool = True) -> None:
+    """--out FILE, --quiet and --force, and the handler: how most subcommands end."""
+    p.add_argument("--out", type=Path, required=True, help=help)
+    _add_quiet_force(p, quiet=quiet)
+    p.set_defaults(func=func)
+
+
+def _model_and_problem(args: argparse.Namespace):
+    """The model of ``args.model`` (with ``--extrapolation``) and the Problem in its input order."""
+    from ..model_function import ModelFunction
+
+    f = ModelFunction.from_artifact(args.model, extrapolation=args.extrapolation)
+    return f, _problem(args, f.input_names, f.input_units)
+
+
 def _add_quiet_force(p: argparse.ArgumentParser, quiet: bool = True) -> None:
     """The options every writing subcommand shares."""
     if quiet:

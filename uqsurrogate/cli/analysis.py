@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..observables import OBSERVABLES
-from ._common import _add_extrapolation, _add_problem_options, _add_quiet_force, _problem, _refuse_overwrite, _subparser
+from ._common import _add_extrapolation, _add_out, _add_problem_options, _model_and_problem, _refuse_overwrite, _subparser
 
 
 def _add_propagate(sub) -> None:
@@ -39,19 +39,15 @@ def _add_propagate(sub) -> None:
                    help="level of the intervals of the mean and the quantiles (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     _add_extrapolation(p)
-    p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
-    _add_quiet_force(p)
-    p.set_defaults(func=_cmd_propagate)
+    _add_out(p, "netCDF file for the results", _cmd_propagate)
 
 
 def _cmd_propagate(args: argparse.Namespace) -> int:
     from ..data.io import save_results
-    from ..model_function import ModelFunction
     from ..uncertainty.propagation import propagate
 
     _refuse_overwrite(args)
-    f = ModelFunction.from_artifact(args.model, extrapolation=args.extrapolation)
-    problem = _problem(args, f.input_names, f.input_units)
+    f, problem = _model_and_problem(args)
     g = f.restrict(output=args.output, species=args.species)
     result = propagate(g, problem, args.n, quantiles=args.quantiles, seed=args.seed, conf_level=args.conf_level,
                        progress=None if not args.quiet else False)

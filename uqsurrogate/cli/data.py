@@ -10,7 +10,8 @@ from .._version import __version__
 from ..data.lammps import ERROR_METHODS
 from ..errors import UsageError
 from ..simulators.electrolyte import SOLVER_FUNCTIONALS, WALLS
-from ._common import _add_quiet_force, _now, _parse_linear, _refuse_overwrite, _subparser, parse_inputs
+from ._common import (_add_out, _add_quiet_force, _now, _parse_linear, _refuse_overwrite, _subparser,
+                      parse_inputs)
 
 
 def _add_import_md(sub) -> None:
@@ -67,9 +68,7 @@ def _add_import_md(sub) -> None:
     p.add_argument("--skip-blocks", type=int, default=0, help="leading LAMMPS blocks to discard (default 0)")
     p.add_argument("--bins", type=int, help="bins per profile (default: the finest run's bin count)")
     p.add_argument("--title", help="dataset title")
-    p.add_argument("--out", type=Path, required=True, help="netCDF file to write")
-    _add_quiet_force(p, quiet=False)
-    p.set_defaults(func=_cmd_import_md)
+    _add_out(p, "netCDF file to write", _cmd_import_md, quiet=False)
 
 
 def _cmd_import_md(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 from ..errors import UsageError
 from ..observables import OBSERVABLES
 from ..sensitivity.registry import REGISTRY, STAGES, MethodSpec
-from ._common import (_add_extrapolation, _add_problem_options, _add_quiet_force, _problem, _ranged, _refuse_overwrite,
-                      _subparser)
+from ._common import (_add_extrapolation, _add_out, _add_problem_options, _model_and_problem, _problem, _ranged,
+                      _refuse_overwrite, _subparser)
 
 
 def _add_method(p: argparse.ArgumentParser) -> None:
@@ -100,21 +100,17 @@ def _add_sensitivity(sub) -> None:
                    "intervals, and the resolution check where the ensemble is calibrated")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     _add_extrapolation(p)
-    p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
-    _add_quiet_force(p)
-    p.set_defaults(func=_cmd_sensitivity)
+    _add_out(p, "netCDF file for the results", _cmd_sensitivity)
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from ..data.io import save_results
-    from ..model_function import ModelFunction
     from ..sensitivity.registry import get
 
     _refuse_overwrite(args)
     spec = get(args.method)
     _method_args(args, spec, STAGES, f"--method {spec.name} does not take it")
-    f = ModelFunction.from_artifact(args.model, extrapolation=args.extrapolation)
-    problem = _problem(args, f.input_names, f.input_units)
+    f, problem = _model_and_problem(args)
     if args.members and f.n_members < 2:
         raise UsageError(f"--members runs every ensemble member; {args.model} is a single network")
     g = f.restrict(output=args.output, species=args.species, z=args.z, h=problem.fixed.get("h"), bins=args.bins)
@@ -165,9 +161,7 @@ def _add_sample(sub) -> None:
     p.add_argument("--model", type=Path, help="a model directory whose inputs order the design (optional)")
     _add_method_options(p, ("design",))
     p.add_argument("--seed", type=int, help="seed of the design (default: fresh, recorded in the file)")
-    p.add_argument("--out", type=Path, required=True, help="design file: .nc, or .csv/.txt/.tsv for a table")
-    _add_quiet_force(p, quiet=False)
-    p.set_defaults(func=_cmd_sample)
+    _add_out(p, "design file: .nc, or .csv/.txt/.tsv for a table", _cmd_sample, quiet=False)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -216,9 +210,7 @@ def _add_analyze(sub) -> None:
     p.add_argument("--variable", help="for a netCDF OUTPUTS file with several row variables: which one")
     _add_method_options(p, ("analysis",))
     _add_intervals(p)
-    p.add_argument("--out", type=Path, required=True, help="netCDF file for the results")
-    _add_quiet_force(p, quiet=False)
-    p.set_defaults(func=_cmd_analyze)
+    _add_out(p, "netCDF file for the results", _cmd_analyze, quiet=False)
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
