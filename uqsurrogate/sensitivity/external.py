@@ -37,12 +37,20 @@ from .._version import __version__
 from ..conventions import CONVENTIONS
 from ..errors import InputError, InputTypeError
 from ..problem import Problem
-from .registry import get
+from .registry import REGISTRY, get
 
-__all__ = ["analyze", "load_design", "load_outputs", "nested_analyze", "nested_sample", "pce_analyze",
+__all__ = ["DESIGN_SETTINGS", "analyze", "load_design", "load_outputs", "nested_analyze", "nested_sample", "pce_analyze",
            "pce_sample", "sample", "save_design", "sobol_analyze", "sobol_sample"]
 
 _TABLE = (".csv", ".txt", ".tsv", ".dat")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DESIGN_SETTINGS":  # the settings that shape each method's design, now in its MethodSpec
+        return {method: dict(spec.design_settings) for method, spec in REGISTRY.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _HEADER = "# uqsurrogate-design "
 
 
