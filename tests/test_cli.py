@@ -115,3 +115,24 @@ def test_info_example(capsys):
     assert main(["info", "--example", "real-md"]) == 0
     out = capsys.readouterr().out
     assert "6 samples" in out and "nanoconfinement-md" in out
+
+
+def test_cli_modules_and_functions_stay_small():
+    """No module of uqsurrogate/cli/ over 400 lines, no function in it over 80 (decorators included)."""
+    import ast
+
+    import uqsurrogate.cli
+
+    root = Path(uqsurrogate.cli.__file__).parent
+    too_long = []
+    for path in sorted(root.glob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > 400:
+            too_long.append(f"{path.name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                if node.end_lineno - start + 1 > 80:
+                    too_long.append(f"{path.name}: {node.name} has {node.end_lineno - start + 1} lines")
+    assert len(list(root.glob("*.py"))) >= 6  # the package, not the old single module
+    assert not too_long, too_long

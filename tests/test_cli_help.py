@@ -55,7 +55,7 @@ def test_verbose_and_debug_before_or_after_the_subcommand(argv, capsys):
 
 def test_verbose_after_the_subcommand_counts(monkeypatch):
     seen = {}
-    monkeypatch.setattr("uqsurrogate.cli._cmd_info", lambda args: seen.update(v=args.verbose, d=args.debug) or 0)
+    monkeypatch.setattr("uqsurrogate.cli.model._cmd_info", lambda args: seen.update(v=args.verbose, d=args.debug) or 0)
     build = build_parser()
     args = build.parse_args(["-v", "info", "--example", "real-md"])
     assert (args.verbose, args.debug) == (1, False)

@@ -158,6 +158,6 @@ def test_cli_reports_user_errors_in_one_line_and_bugs_with_a_traceback(monkeypat
     def bug(args):
         raise KeyError("an internal bug")
 
-    monkeypatch.setattr(cli, "_cmd_info", bug)
+    monkeypatch.setattr(cli.model, "_cmd_info", bug)
     with pytest.raises(KeyError, match="an internal bug"):
         cli.main(["info", "--example", "real-md"])

@@ -293,7 +293,7 @@ TABLE = [
     (SENS + VARY + ["--conf-level", "1.5"], "--conf-level"),
     (SENS + ["--vary", "d_plus=gamma(1,2)", "--vary", "d_minus=normal(0.45,0.015)"], "gamma"),
     (SENS + ["--vary", "d_plus=normal(0.4)", "--vary", "d_minus=normal(0.45,0.015)"], "normal takes 2 numbers"),
-    (SENS + VARY + ["--z", "50", "-50"], "--z 50 -50: outside the slit"),
+    (SENS + VARY + ["--z", "50", "-50"], "z = 50 -50: outside the slit"),
     (["sensitivity", "model", *VARY, "--out", "s.nc"], "give --vary or --fix for ['h', 'c', 'sigma']"),
     (SENS + ["--problem", "no-such.json"], "no-such.json"),
     (SENS + VARY + ["--samples", "1"], "--samples"),

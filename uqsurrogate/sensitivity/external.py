@@ -5,7 +5,7 @@ code): :func:`sample` writes the design, the user runs it anywhere and brings th
 back keyed by row, and :func:`analyze` computes the method's indices from them.
 
 One rule makes the two paths agree: the design is *recorded* from the method itself.
-:func:`sample` runs ``sobol``, ``nested`` or ``pce`` with a stand-in model that keeps the
+:func:`sample` runs the method (any of :data:`~.registry.REGISTRY`) with a stand-in model that keeps the
 rows it is asked for; :func:`analyze` runs the same method, with the same settings, on a
 stand-in that hands back the user's outputs for exactly those rows, checking each chunk of
 inputs against the stored design.  The analysis therefore equals the callable path on the
@@ -37,23 +37,20 @@ from .._version import __version__
 from ..conventions import CONVENTIONS
 from ..errors import InputError, InputTypeError
 from ..problem import Problem
-from .nested import nested
-from .pce import pce
-from .sobol import sobol
+from .registry import REGISTRY, get
 
 __all__ = ["DESIGN_SETTINGS", "analyze", "load_design", "load_outputs", "nested_analyze", "nested_sample", "pce_analyze",
            "pce_sample", "sample", "save_design", "sobol_analyze", "sobol_sample"]
 
-_METHODS: dict[str, Callable] = {"sobol": sobol, "nested": nested, "pce": pce}
-#: The settings that shape each method's design (the others are chosen at analysis time).
-DESIGN_SETTINGS = {
-    "sobol": {"n": 4096, "second_order": False, "ci": "bootstrap", "replicates": 8},
-    "nested": {"n_outer": 1000, "n_inner": 1000},
-    "pce": {"n": 512},
-}
-#: What :func:`sample` runs the method with: no intervals, the cheapest analysis.
-_RECORD_OPTIONS = {"sobol": {"resamples": 2}, "nested": {"resamples": 0}, "pce": {"resamples": 0, "order": 1}}
 _TABLE = (".csv", ".txt", ".tsv", ".dat")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DESIGN_SETTINGS":  # the settings that shape each method's design, now in its MethodSpec
+        return {method: dict(spec.design_settings) for method, spec in REGISTRY.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _HEADER = "# uqsurrogate-design "
 
 
@@ -98,18 +95,18 @@ def _digest(X: np.ndarray) -> str:
 
 
 def _settings(method: str, given: Mapping[str, Any]) -> dict:
-    if method not in _METHODS:
-        raise InputError(f"method = {method!r}; allowed: {', '.join(_METHODS)}")
-    unknown = sorted(set(given) - set(DESIGN_SETTINGS[method]))
+    defaults = get(method).design_settings
+    unknown = sorted(set(given) - set(defaults))
     if unknown:
-        raise InputError(f"{method} designs take {', '.join(DESIGN_SETTINGS[method])}; not {', '.join(unknown)} "
+        raise InputError(f"{method} designs take {', '.join(defaults)}; not {', '.join(unknown)} "
                          "(analysis options go to analyze)")
-    return {**DESIGN_SETTINGS[method], **given}
+    return {**defaults, **given}
 
 
 def _record(method: str, problem: Problem, settings: dict, seed: int) -> np.ndarray:
     rec = _Recorder(problem)
-    _METHODS[method](rec, problem, **settings, **_RECORD_OPTIONS[method], seed=seed, progress=False)
+    spec = get(method)
+    spec.function(rec, problem, **settings, **spec.record_options, seed=seed, progress=False)
     return np.concatenate(rec.parts)
 
 
@@ -118,14 +115,15 @@ def sample(method: str, problem: Problem, *, seed: int | None = None, **settings
 
     Parameters
     ----------
-    method : {"sobol", "nested", "pce"}
+    method : str
+        A registered method (:data:`~.registry.REGISTRY`: "nested", "sobol", "pce", ...).
     problem : Problem
     seed : int, optional
         >= 0; None draws one (recorded in the design).
     **settings
-        What shapes the design (:data:`DESIGN_SETTINGS`): sobol ``n``, ``second_order``,
-        ``ci`` ("rqmc" makes ``replicates`` scrambles), ``replicates``; nested ``n_outer``,
-        ``n_inner``; pce ``n``.
+        What shapes the design (the method's ``MethodSpec.design_settings``, with their
+        defaults): sobol ``n``, ``second_order``, ``ci`` ("rqmc" makes ``replicates``
+        scrambles), ``replicates``; nested ``n_outer``, ``n_inner``; pce ``n``.
 
     Returns
     -------
@@ -367,7 +365,7 @@ def analyze(design: xr.Dataset | str | os.PathLike, Y: Any, problem: Problem | N
         raise InputError(f"{clash} are fixed by the design; analysis options only")
     Y = _aligned(Y, len(X))
     replay = _Replay(X, Y)
-    result = _METHODS[method](replay, stored, **settings, **options, seed=int(design.attrs["seed"]),
+    result = get(method).function(replay, stored, **settings, **options, seed=int(design.attrs["seed"]),
                               progress=False)
     if replay.cursor != len(X):
         raise InputError(f"the method used {replay.cursor} of the design's {len(X)} rows: the design was made with "
@@ -384,33 +382,30 @@ def _check_method(design: Any, method: str) -> xr.Dataset:
     return design
 
 
-def sobol_sample(problem: Problem, n: int = 4096, *, second_order: bool = False, ci: str = "bootstrap",
-                 replicates: int = 8, seed: int | None = None) -> xr.Dataset:
-    """The Saltelli design of :func:`~uqsurrogate.sensitivity.sobol` (see :func:`sample`)."""
-    return sample("sobol", problem, seed=seed, n=n, second_order=second_order, ci=ci, replicates=replicates)
+def _sampler(method: str) -> Callable:
+    """``METHOD_sample(problem, *settings, seed=None, **settings)``: :func:`sample` for one method."""
+    def method_sample(problem: Problem, *args: Any, seed: int | None = None, **settings: Any) -> xr.Dataset:
+        names = list(get(method).design_settings)
+        if len(args) > len(names):
+            raise InputTypeError(f"{method}_sample takes at most {len(names)} settings by position ({names})")
+        return sample(method, problem, seed=seed, **dict(zip(names, args)), **settings)
+
+    method_sample.__name__ = method_sample.__qualname__ = f"{method}_sample"
+    method_sample.__doc__ = f"The design of :func:`~uqsurrogate.sensitivity.{method}` (see :func:`sample`)."
+    return method_sample
 
 
-def sobol_analyze(problem: Problem | None, design: Any, Y: Any, **options: Any) -> xr.Dataset:
-    """Sobol' indices from outputs computed elsewhere on a :func:`sobol_sample` design (see :func:`analyze`)."""
-    return analyze(_check_method(design, "sobol"), Y, problem, **options)
+def _analyzer(method: str) -> Callable:
+    """``METHOD_analyze(problem, design, Y, **options)``: :func:`analyze` for one method's designs."""
+    def method_analyze(problem: Problem | None, design: Any, Y: Any, **options: Any) -> xr.Dataset:
+        return analyze(_check_method(design, method), Y, problem, **options)
+
+    method_analyze.__name__ = method_analyze.__qualname__ = f"{method}_analyze"
+    method_analyze.__doc__ = (f"The indices of :func:`~uqsurrogate.sensitivity.{method}` from outputs computed "
+                              f"elsewhere on a :func:`{method}_sample` design (see :func:`analyze`).")
+    return method_analyze
 
 
-def nested_sample(problem: Problem, n_outer: int = 1000, n_inner: int = 1000, *,
-                  seed: int | None = None) -> xr.Dataset:
-    """The crossed grid of :func:`~uqsurrogate.sensitivity.nested` (see :func:`sample`)."""
-    return sample("nested", problem, seed=seed, n_outer=n_outer, n_inner=n_inner)
-
-
-def nested_analyze(problem: Problem | None, design: Any, Y: Any, **options: Any) -> xr.Dataset:
-    """Nested-variance indices from outputs computed elsewhere on a :func:`nested_sample` design."""
-    return analyze(_check_method(design, "nested"), Y, problem, **options)
-
-
-def pce_sample(problem: Problem, n: int = 512, *, seed: int | None = None) -> xr.Dataset:
-    """The scrambled Sobol' points of :func:`~uqsurrogate.sensitivity.pce` (see :func:`sample`)."""
-    return sample("pce", problem, seed=seed, n=n)
-
-
-def pce_analyze(problem: Problem | None, design: Any, Y: Any, **options: Any) -> xr.Dataset:
-    """PCE indices from outputs computed elsewhere on a :func:`pce_sample` design (``order`` here)."""
-    return analyze(_check_method(design, "pce"), Y, problem, **options)
+sobol_sample, sobol_analyze = _sampler("sobol"), _analyzer("sobol")
+nested_sample, nested_analyze = _sampler("nested"), _analyzer("nested")
+pce_sample, pce_analyze = _sampler("pce"), _analyzer("pce")

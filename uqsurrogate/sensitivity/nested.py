@@ -44,9 +44,10 @@ from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import evaluate
 from ..problem import Problem
-from ._common import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels
+from ..results import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels, run_options
+from .registry import MethodSpec, Option
 
-__all__ = ["nested"]
+__all__ = ["SPEC", "default_surfaces", "nested"]
 
 #: Memory the two-way bootstrap's sums may take: 8 (n_inner + 3) x resamples bytes per output.
 _BOOTSTRAP_BYTES = 2**30
@@ -169,6 +170,15 @@ def _two_way(n_a: int, n_b: int, grand: np.ndarray, rows_sq: np.ndarray, cols_sq
         }
 
 
+@run_options(
+    seed="The draws of a and b come first, then the bootstrap's.",
+    resamples="Replicates of the two-way bootstrap: each redraws both the a draws and the b draws with "
+    "replacement (the crossed grid's two independent samples; resampling cells alone would treat them as one), "
+    "computed from weighted sums while streaming: the cost is about 3 x resamples multiply-adds per evaluation "
+    "and output, the memory 8 (n_inner + 3) x resamples bytes per output.",
+    conf_level="They are bias-corrected percentile intervals.",
+    chunk_rows="Here rows of the grid (values of a) per model call, about 2**13 evaluations by default.",
+)
 def nested(
     f: Callable,
     problem: Problem,
@@ -196,21 +206,7 @@ def nested(
     surfaces : sequence of int, optional
         Flat output indices whose response surfaces P(a, b) to keep (each n_outer x n_inner
         values).
-    seed : int, numpy.random.Generator or None
-        Seeds the draws and then the bootstrap.
-    resamples : int, default 200
-        Replicates of the two-way bootstrap; 0 for no intervals.  Each replicate redraws
-        both the a draws and the b draws with replacement (the crossed grid's two
-        independent samples; resampling cells alone would treat them as one), computed
-        from weighted sums while streaming: the cost is about 3 x resamples multiply-adds
-        per evaluation and output, the memory 8 (n_inner + 3) x resamples bytes per output.
-    conf_level : float, default 0.95
-        Of the bias-corrected percentile intervals.
-    chunk_rows : int, optional
-        Rows of the grid (values of a) per model call; by default about 2**13 evaluations.
-    map : object with a ``map`` method, optional
-        Where the chunks run (:func:`uqsurrogate.evaluation.map_chunks`); same bits whatever it is.
-    progress : bool, optional
+    {run options}
 
     Returns
     -------
@@ -303,3 +299,34 @@ def nested(
         ds["response_surface"] = (("surface", a_name, b_name), kept, {**yattrs, "long_name": "response surface"})
         ds = ds.assign_coords(surface=("surface", surfaces, {"long_name": "flat output index"}))
     return ds
+
+
+def default_surfaces(f: Callable, members: bool = False) -> dict:
+    """The response surfaces worth keeping for ``f``: every output where there are at most 64.
+
+    Parameters
+    ----------
+    f : callable
+        The model; its ``output_shape`` (one sample's) counts the outputs.
+    members : bool, default False
+        True when ``f`` returns every ensemble member: then none.
+
+    Returns
+    -------
+    dict
+        ``{"surfaces": [0, ..., P - 1]}`` or ``{"surfaces": None}``, keyword arguments of :func:`nested`.
+    """
+    shape = getattr(f, "output_shape", None)
+    size = int(np.prod(shape)) if shape else 0
+    return {"surfaces": list(range(size)) if 0 < size <= 64 and not members else None}
+
+
+SPEC = MethodSpec(
+    name="nested", function=nested, summary="the paper's estimator (Eqs. 11-13) on a crossed grid of two inputs",
+    samples="n_outer", samples_help="outer draws", design_settings={"n_outer": 1000, "n_inner": 1000},
+    record_options={"resamples": 0},
+    options=(Option("--inner", "n_inner", "design", "inner draws (default = --samples)", type=int,
+                    range=(int, 2, None)),),
+    design_kwargs=lambda args: {"n_outer": args.samples, "n_inner": args.inner or args.samples},
+    model_kwargs=default_surfaces,
+)

@@ -33,9 +33,10 @@ from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import Collect, evaluate
 from ..problem import Problem
-from ._common import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels
+from ..results import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels, run_options
+from .registry import MethodSpec, Option
 
-__all__ = ["multi_indices", "pce"]
+__all__ = ["SPEC", "multi_indices", "pce"]
 
 
 def multi_indices(d: int, order: int) -> np.ndarray:
@@ -66,6 +67,14 @@ def _basis(univ: list, alphas: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+@run_options(
+    seed="Here it seeds the scrambled Sobol' points, then the bootstrap.",
+    resamples="Here replicates of the regression: the n (input, output) rows are resampled with replacement and "
+    "the expansion refitted, with no new model evaluation.  The intervals hold the regression's sampling noise, "
+    "not the truncation error of the expansion (``loo_error`` measures that).",
+    conf_level="They are bias-corrected percentile intervals.",
+    chunk_rows="Here 8192 by default.",
+)
 def pce(
     f: Callable,
     problem: Problem,
@@ -75,8 +84,9 @@ def pce(
     seed: int | None = None,
     resamples: int = 100,
     conf_level: float = 0.95,
+    chunk_rows: int | None = None,
     map: Any = None,
-    progress: bool | None = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Sobol' indices of every output from a polynomial chaos expansion.
 
@@ -89,18 +99,7 @@ def pce(
         Model evaluations for the regression (at least twice the number of terms).
     order : int, default 4
         Total polynomial degree.
-    seed : int, numpy.random.Generator or None
-        Seeds the scrambled Sobol' points.
-    resamples : int, default 100
-        Bootstrap replicates of the regression (0: no intervals): the n (input, output)
-        rows are resampled with replacement and the expansion refitted, with no new model
-        evaluation.  The intervals hold the regression's sampling noise, not the
-        truncation error of the expansion (``loo_error`` measures that).
-    conf_level : float, default 0.95
-        Of the bias-corrected percentile intervals.
-    map : object with a ``map`` method, optional
-        Where the chunks of evaluations run (:func:`uqsurrogate.evaluation.map_chunks`).
-    progress : bool, optional
+    {run options}
 
     Returns
     -------
@@ -129,7 +128,8 @@ def pce(
     u = sampler.random_base2(n.bit_length() - 1) if n & (n - 1) == 0 else sampler.random(n)
     u = np.clip(u, 1e-12, 1 - 1e-12)  # keep unbounded inverse CDFs finite
     xv = problem.ppf(u)
-    collected, = evaluate(f, problem.full(xv), [Collect()], map=map, progress=progress, desc="pce")
+    chunk = {} if chunk_rows is None else {"chunk_size": check_int(chunk_rows, "chunk_rows", min_value=1)}
+    collected, = evaluate(f, problem.full(xv), [Collect()], map=map, progress=progress, desc="pce", **chunk)
     y = np.asarray(collected.values, dtype=np.float64)
     out_shape = y.shape[1:]
     y = y.reshape(len(y), -1)
@@ -190,3 +190,12 @@ def pce(
         "pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas),
         ci="bootstrap of the regression, bias-corrected percentile" if resamples else "none", resamples=resamples,
         conf_level=conf_level))
+
+
+SPEC = MethodSpec(
+    name="pce", function=pce, summary="polynomial chaos (chaospy), indices from the coefficients",
+    samples="n", samples_help="model evaluations", design_settings={"n": 512},
+    record_options={"resamples": 0, "order": 1},
+    options=(Option("--order", "order", "analysis", "total polynomial degree (default 4)", default=4, type=int,
+                    range=(int, 1, None)),),
+)

@@ -57,9 +57,10 @@ from .._validation import check_choice, check_float, check_int, check_power_of_t
 from ..errors import InputError
 from ..evaluation import evaluate
 from ..problem import Problem
-from ._common import base_attrs, dataset, index_attrs, output_labels
+from ..results import base_attrs, dataset, index_attrs, output_labels, run_options
+from .registry import MethodSpec, Option
 
-__all__ = ["CI_METHODS", "ESTIMATORS", "sobol"]
+__all__ = ["CI_METHODS", "ESTIMATORS", "SPEC", "sobol"]
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +218,12 @@ def _accumulate(
     return sums
 
 
+@run_options(
+    seed="Here SALib's scheme: the same integer seed gives SALib's scrambling and resamples; a Generator or None "
+    "draws that integer, recorded in the result.",
+    resamples="Here replicates of the bootstrap of base rows (``ci=\"bootstrap\"``).",
+    chunk_rows="Here about 64 MiB of statistics per chunk by default.",
+)
 def sobol(
     f: Callable,
     problem: Problem,
@@ -248,21 +255,11 @@ def sobol(
     second_order : bool, default False
     estimator : {"saltelli2010", "janon2014", "martinez2011"}, default "saltelli2010"
     ci : {"bootstrap", "rqmc", "none"}, default "bootstrap"
-    resamples : int, default 100
-        Bootstrap replicates.
     replicates : int, default 8
         Independent scrambles for ``ci="rqmc"`` (the cost is ``replicates`` times larger).
-    conf_level : float, default 0.95
-    seed : int, numpy.random.Generator or None
-        Seeds the scrambling and the bootstrap (SALib's scheme: the same integer seed gives
-        SALib's resamples; a Generator or None draws that integer, recorded in the result).
     resample_index : numpy.ndarray of int, shape (n, resamples), optional
         Explicit bootstrap resamples, in SALib's layout.
-    chunk_rows : int, optional
-        Model rows per chunk; by default about 64 MiB of statistics per chunk.
-    map : object with a ``map`` method, optional
-        Where the chunks run (:func:`uqsurrogate.evaluation.map_chunks`); same bits whatever it is.
-    progress : bool, optional
+    {run options}
 
     Returns
     -------
@@ -382,3 +379,21 @@ def sobol(
     if second_order:
         ds = ds.assign_coords(input_2=("input_2", problem.varied))
     return ds
+
+
+SPEC = MethodSpec(
+    name="sobol", function=sobol, summary="Saltelli designs and SALib's estimators, every output at once",
+    samples="n", samples_help="base samples (a power of 2)",
+    design_settings={"n": 4096, "second_order": False, "ci": "bootstrap", "replicates": 8},
+    record_options={"resamples": 2},
+    options=(
+        Option("--second-order", "second_order", "design", "also second-order indices (and their rows)",
+               default=False, switch=True),
+        Option("--ci", "ci", "design", "intervals by bootstrap of base rows (default), or rqmc: --replicates "
+               "independently scrambled designs", default="bootstrap", choices=CI_METHODS),
+        Option("--replicates", "replicates", "design", "rqmc scrambles (default 8)", default=8, type=int,
+               range=(int, 2, None)),
+        Option("--estimator", "estimator", "analysis", "the estimator of S1 and ST (default saltelli2010, as SALib)",
+               default="saltelli2010", choices=tuple(ESTIMATORS)),
+    ),
+)

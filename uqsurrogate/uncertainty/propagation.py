@@ -32,7 +32,7 @@ from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import Moments, evaluate, sampled_rows
 from ..problem import Problem
-from ..sensitivity._common import base_attrs, output_labels
+from ..results import base_attrs, output_labels, run_options
 
 __all__ = ["propagate", "quantile_interval"]
 
@@ -67,6 +67,7 @@ def quantile_interval(n: int, q: float, conf_level: float) -> tuple[int, int]:
     return max(lo, 0), min(hi, n - 1)
 
 
+@run_options("conf_level", "map", "progress", conf_level="Here of the mean's interval and of the quantiles'.")
 def propagate(
     f: Callable[[np.ndarray], np.ndarray],
     problem: Problem,
@@ -96,15 +97,12 @@ def propagate(
         Each in (0, 1); empty for the mean and the standard deviation only, in memory
         independent of ``n``.
     seed : int, default 0
-    conf_level : float, default 0.95
-        Level of the intervals of the mean and of the quantiles.
+        Seeds the draws (:func:`~uqsurrogate.evaluation.sampled_rows`).
     chunk_size : int, default 8192
-        Rows per call of ``f``.
+        Rows per call of ``f`` (the other methods' ``chunk_rows``); the result does not depend on it.
     max_memory : float, default 1 GiB
         Bytes the outputs kept for the quantiles may take.
-    map : object with a ``map`` method, optional
-        Where the chunks run (:func:`~uqsurrogate.evaluation.map_chunks`).
-    progress : bool, optional
+    {run options}
 
     Returns
     -------

@@ -1,0 +1,155 @@
+"""What every method's result is built from, and the run options every method shares.
+
+The sensitivity methods (:mod:`uqsurrogate.sensitivity`) and forward propagation
+(:mod:`uqsurrogate.uncertainty.propagation`) label their outputs from the model protocol
+(:func:`output_labels`), record the same attributes (:func:`base_attrs`), package arrays
+the same way (:func:`dataset`) and give the same bias-corrected intervals
+(:func:`bias_corrected_interval`).  The options that tell how a method runs rather than
+what it computes (:data:`RUN_OPTIONS`: ``seed``, ``resamples``, ``conf_level``,
+``chunk_rows``, ``map``, ``progress``) are documented once here and written into each
+method's docstring by :func:`run_options`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._version import __version__
+from .conventions import CONVENTIONS
+from .problem import Problem
+
+__all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "dataset", "index_attrs", "output_labels",
+           "run_options"]
+
+#: The run options every method shares, name -> (type, what it does), in signature order.  A method takes each as a
+#: keyword argument, with the defaults below (``resamples`` excepted: each method's own).
+RUN_OPTIONS = {
+    "seed": ("int, numpy.random.Generator or None",
+             "Seeds every draw the method makes (its design, then its bootstrap): the same seed gives the same bits."),
+    "resamples": ("int", "Bootstrap replicates of the intervals; 0 for none."),
+    "conf_level": ("float", "Level of the intervals, in (0, 1)."),
+    "chunk_rows": ("int, optional", "Model rows per call of ``f``; by default the method's own choice.  The result "
+                   "does not depend on it."),
+    "map": ("object with a ``map`` method, optional",
+            "Where the chunks run (:func:`uqsurrogate.evaluation.map_chunks`: a ``concurrent.futures`` executor, a "
+            "multiprocessing pool); the same bits whatever it is."),
+    "progress": ("bool, optional", "A progress bar: None shows one on a terminal, True always, False never."),
+}
+_MARKER = "{run options}"
+
+
+def run_options(*names: str, **notes: str) -> Callable:
+    """Decorator: write the shared run options into a function's docstring, where it says ``{run options}``.
+
+    Parameters
+    ----------
+    *names : str
+        Which of :data:`RUN_OPTIONS` to write (default: every one the function takes).
+    **notes : str
+        A sentence to add to an option's text, for this function (``resamples="..."``).
+
+    Returns
+    -------
+    callable
+        The decorator; the function's defaults are read from its signature.
+    """
+    def decorate(func: Callable) -> Callable:
+        params = inspect.signature(func).parameters
+        lines = []
+        for name in names or [n for n in RUN_OPTIONS if n in params]:
+            kind, text = RUN_OPTIONS[name]
+            default = params[name].default
+            lines.append(f"{name} : {kind}" + ("" if default is None else f", default {default!r}"))
+            lines += textwrap.wrap(" ".join([text, notes.get(name, "")]).strip(), 88, initial_indent="    ",
+                                   subsequent_indent="    ")
+        doc = func.__doc__
+        if doc is None or _MARKER not in doc:  # python -OO strips docstrings
+            return func
+        indent = doc[:doc.index(_MARKER)].rsplit("\n", 1)[1]
+        func.__doc__ = doc.replace(_MARKER, ("\n" + indent).join(lines))
+        return func
+
+    return decorate
+
+
+def output_labels(f: Callable, problem: Problem, shape: tuple[int, ...]) -> tuple[list[str], dict, dict]:
+    """Dims, coords and attrs of one sample's output, from the model protocol.
+
+    A model may carry ``output_dims`` (one name per output axis), ``output_coords`` (a
+    mapping of coordinates, or a callable that takes the Problem's fixed inputs and
+    returns one: a grid may depend on them) and ``output_attrs`` (CF attributes).  Without
+    them the dims are ``output`` or ``output_0``, ``output_1``, ...
+    """
+    dims = list(getattr(f, "output_dims", []))
+    if len(dims) != len(shape):
+        dims = ["output"] if len(shape) == 1 else [f"output_{k}" for k in range(len(shape))]
+    coords = getattr(f, "output_coords", {})
+    if callable(coords):
+        coords = coords(problem.fixed)
+    return dims, dict(coords), dict(getattr(f, "output_attrs", {}))
+
+
+def base_attrs(method: str, problem: Problem, seed: Any, **extra: Any) -> dict:
+    attrs = {
+        "Conventions": CONVENTIONS,
+        "method": method,
+        "problem": problem.to_json(),
+        "seed": str(seed),
+        "uqsurrogate_version": __version__,
+    }
+    attrs.update({k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in extra.items()})
+    return attrs
+
+
+def index_attrs(kind: str) -> dict:
+    names = {
+        "S1": "first-order Sobol index",
+        "ST": "total-order Sobol index",
+        "S1_conf": "half-width of the confidence interval of S1",
+        "ST_conf": "half-width of the confidence interval of ST",
+        "S2": "second-order Sobol index",
+        "S2_conf": "half-width of the confidence interval of S2",
+    }
+    return {"units": "1", "long_name": names.get(kind, kind)}
+
+
+def dataset(
+    variables: dict[str, tuple[list[str], np.ndarray, dict]],
+    out_coords: dict,
+    problem: Problem,
+    attrs: dict,
+    inputs: list[str] | None = None,
+) -> xr.Dataset:
+    """Package arrays into a labelled result (the input dim is named ``input``)."""
+    coords = {"input": ("input", inputs or problem.varied, {"long_name": "varied input"})}
+    coords.update(out_coords)
+    ds = xr.Dataset({k: (dims, np.asarray(v), a) for k, (dims, v, a) in variables.items()}, coords=coords,
+                    attrs=attrs)
+    return ds
+
+
+def bias_corrected_interval(replicates: np.ndarray, estimate: np.ndarray, level: float) -> tuple[np.ndarray, ...]:
+    """Bias-corrected percentile interval (Efron 1981) of replicates (R, ...) around estimate (...).
+
+    z0 = Φ⁻¹(share of replicates below the estimate); the bounds are the replicates'
+    quantiles at Φ(2 z0 ± z_(1+level)/2).  With z0 = 0 it is the plain percentile interval.
+    """
+    from scipy.stats import norm
+
+    r = replicates.shape[0]
+    below = (replicates < estimate).sum(axis=0) + 0.5 * (replicates == estimate).sum(axis=0)
+    z0 = norm.ppf(np.clip(below / r, 0.5 / r, 1 - 0.5 / r))
+    zq = norm.ppf(0.5 + level / 2)
+    sorted_reps = np.sort(replicates, axis=0)  # NaN (a zero-variance replicate) sorts last
+    out = []
+    for sign in (-1, 1):
+        q = norm.cdf(2 * z0 + sign * zq)
+        k = np.clip(np.round(q * (r - 1)).astype(int), 0, r - 1)
+        out.append(np.take_along_axis(sorted_reps, k[None], axis=0)[0])
+    return out[0], out[1]
