@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ._memory import touch
 from ._validation import check_choice, check_int, check_model_inputs
 from .errors import InputError
 from .observables import OBSERVABLES, UNITS, charge_density, integrated_charge
+from .surrogate.compiled import compile_forward, output_columns, run_batches
 from .surrogate.description import Layer
 from .surrogate.zgrid import uniform_slit_centres, z_for
 
@@ -284,108 +284,14 @@ class ModelFunction:
     # ------------------------------------------------------------------ evaluation
     def _columns(self) -> np.ndarray:
         """Output columns of the last layer needed for the requested output."""
-        if self.output == "integrated_charge":
-            bins = np.arange(int(self.bin_index.max()) + 1)  # S at bin k needs every bin up to k
-        else:
-            bins = self.bin_index
-        return (self.species_index[:, None] * self.n_bins + bins[None, :]).ravel()
-
-    def _cut(self, layers: list[Layer], cols: np.ndarray) -> tuple[list[Layer], Any]:
-        """The layers with the last one cut to ``cols``, and the scale left to apply after it (or None)."""
-        import tensorflow as tf
-
-        last = layers[-1]
-        scale = self.output_scale[cols] * (~self.zero_outputs[cols])  # never-occupied bins pinned to 0
-        if self.aligned is not None:  # the last layer gives knot values: every one is needed for any bin
-            return layers, None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
-        weight, bias = last.weight[:, cols].copy(), last.bias[cols].copy()
-        if np.all((scale == 0) | (scale == 1)) and last.activation in ("relu", "sigmoid", "softplus"):
-            # pin inside the last layer, f(0 @ h - big) = 0 exactly, instead of a pass over the output
-            weight[:, scale == 0], bias[scale == 0] = 0.0, np.finfo(np.float32).min
-            scale = np.ones_like(scale)
-        layers[-1] = Layer(weight, bias, last.activation)
-        return layers, None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
+        return output_columns(self.output, self.species_index, self.bin_index, self.n_bins)
 
     def _compiled(self):
-        if self._fn is not None:
-            return self._fn
-        from ._keras import import_keras
-
-        import_keras()
-        import tensorflow as tf
-
-        cols = self._columns()
-        stacks = [self._cut(list(layers), cols) for layers in (self.member_layers or [self.layers])]
-        post = stacks[0][1]
-        by = self.scale_by_input
-        acts = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "softplus": tf.nn.softplus,
-                "tanh": tf.tanh, "silu": tf.nn.silu, "gelu": tf.nn.gelu}
-        to_bins = None if self.aligned is None else self._aligned_map(cols)
-        n_in = self.layers[0].weight.shape[0]
-        if self.member_layers is None:
-            consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation)
-                      for L in stacks[0][0]]
-        else:  # member k's layer l: weights stacked along a leading member axis, run as batched matmuls
-            consts = [(tf.constant(np.stack([st[0][i].weight for st in stacks]), tf.float32),
-                       tf.constant(np.stack([st[0][i].bias for st in stacks])[:, None, :], tf.float32),
-                       stacks[0][0][i].activation) for i in range(len(stacks[0][0]))]
-        members, keep_members = self.member_layers is not None, self.ensemble == "members"
-
-        @tf.function(input_signature=[tf.TensorSpec([None, n_in], tf.float32)], reduce_retracing=True)
-        def forward(x):
-            factor = None if by is None else x[:, by : by + 1]  # physical inputs: scaling is in layer 1
-            # An XLA-fused last bias and softplus was ~5 % faster but was left out.  Note that
-            # TensorFlow's CPU matmul chooses its blocking by batch shape: a row's float32 bits can
-            # differ in the last places between batch compositions (the same batches give the same bits).
-            raw = x
-            if members:
-                x = x[None]  # (1, n, d) against weights (K, d, h): batched over the members
-            for w, b, act in consts:
-                x = acts[act](tf.matmul(x, w) + b)
-            if to_bins is not None:
-                if members and not keep_members:  # the map is linear: the mean's bins are the bins' mean
-                    x = tf.reduce_mean(x, axis=0, keepdims=True)
-                x = to_bins(x, raw)
-            x = x if post is None else x * post
-            x = x if factor is None else x * factor
-            if members:
-                x = tf.transpose(x, [1, 0, 2]) if keep_members else tf.reduce_mean(x, axis=0)
-            return x
-
-        self._fn = forward
-        return forward
-
-    def _aligned_map(self, cols: np.ndarray):
-        """knot values (n, 2M) or (K, n, 2M) and raw inputs (n, d) -> the bins ``cols`` (float32).
-
-        Only the edges of the bins asked for are evaluated (the map's cost is per edge).
-        """
-        import tensorflow as tf
-
-        from .surrogate.aligned import AlignedGrid, bins_from_knots
-
-        grid = AlignedGrid.from_dict(self.aligned["grid"])
-        i_h, i_p, i_m = self.aligned["columns"]
-        n_bins = self.n_bins
-        bins = np.unique(cols % n_bins)
-        # column of bins_from_knots's output (species-major over ``bins``) for each requested output
-        take = tf.constant((cols // n_bins) * bins.size + np.searchsorted(bins, cols % n_bins), tf.int32)
-
-        residual = 2 * n_bins if self.aligned.get("residual") else 0
-        direct = tf.constant(cols, tf.int32)
-
-        def to_bins(g, raw):
-            lead = tf.shape(g)[:-1]
-            flat = tf.reshape(g, [-1, tf.shape(g)[-1]])
-            reps = tf.shape(flat)[0] // tf.shape(raw)[0]  # K members share the inputs
-            h, dp, dm = (tf.tile(raw[:, i], [reps]) for i in (i_h, i_p, i_m))
-            y = tf.cast(bins_from_knots(flat[:, residual:], h, dp, dm, n_bins, grid, bins=bins), tf.float32)
-            y = tf.gather(y, take, axis=1)
-            if residual:  # the hybrid: per-bin values plus the aligned profile's bins
-                y = y + tf.gather(flat[:, :residual], direct, axis=1)
-            return tf.reshape(y, tf.concat([lead, [cols.size]], axis=0))
-
-        return to_bins
+        if self._fn is None:
+            self._fn = compile_forward(self.member_layers or [self.layers], self._columns(), self.output_scale,
+                                       self.zero_outputs, self.scale_by_input, self.aligned, self.n_bins,
+                                       keep_members=self.ensemble == "members")
+        return self._fn
 
     def check_inputs(self, X: Any) -> np.ndarray:
         """Validate inputs and apply the extrapolation policy; returns float64 (n, n_inputs)."""
@@ -422,21 +328,8 @@ class ModelFunction:
                     or not np.issubdtype(out.dtype, np.floating):
                 got = f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}"
                 raise InputError(f"out is {got}; expected a C-contiguous float array of shape {shape}")
-        xf = x.astype(np.float32)
-        if out is None and n <= self.batch_size:
-            raw = fn(xf).numpy()
-        else:
-            if out is None:
-                raw = np.empty((*lead, cols.size), dtype=np.float32)
-                # touch the pages first, in parallel: faulting them in batch by batch, interleaved with
-                # TensorFlow's work, cost ~4x as much (1.0 s against 0.26 s per GB, measured)
-                touch(raw)
-            else:
-                raw = out.reshape(*lead, cols.size)  # a view: C-contiguous was checked
-            for start in range(0, n, int(self.batch_size)):
-                # EagerTensor.numpy() copies; its _numpy() is a view, copied once into raw here
-                y = fn(xf[start : start + self.batch_size])
-                raw[start : start + self.batch_size] = y._numpy() if hasattr(y, "_numpy") else y.numpy()
+        raw = run_batches(fn, x.astype(np.float32), (*lead, cols.size), self.batch_size,
+                          None if out is None else out.reshape(*lead, cols.size))  # a view: C-contiguous checked
         if out is not None:
             return out
         if self.output == "density":
