@@ -44,14 +44,42 @@ def _digest(path: Path) -> str:
                                        for v in ("density", "density_sem", "density_true"))).hexdigest()
 
 
+def _kill_after_parts(argv: list[str], cwd: Path, parts: Path, more: int, extra: float) -> int | None:
+    """Start the command and SIGKILL it ``extra`` seconds after ``more`` new chunks are in ``parts``.
+
+    Its return code if it finished first, else None.  Kills keyed to the work done, not to the
+    clock, so that a run needs the same number of lives on a fast machine and on a loaded one.
+    """
+    def done() -> int:
+        return len(list(parts.glob("chunk-*.nc"))) if parts.is_dir() else 0
+
+    start = done()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and done() < start + more and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if proc.poll() is None:
+        time.sleep(extra)
+    if proc.poll() is not None:
+        return proc.returncode
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return None
+
+
 def test_simulate_survives_kill_9(tmp_path):
+    """Killed 1-3 chunks into each life (and up to one chunk's time more, often mid-chunk): 32 chunks
+    need over ten lives.  (Kills at fixed 1-3.5 s finished in 9 lives on an idle machine.)"""
     args = ["simulate", "--design", "random", "--n", "256", "--seed", "5", "--chunk-size", "8", "--out", "o.nc"]
+    t0 = time.perf_counter()
     assert subprocess.run(_cli(*args[:-1], "ref.nc"), cwd=tmp_path, capture_output=True).returncode == 0
+    chunk_seconds = (time.perf_counter() - t0) / 32
     reference = _digest(tmp_path / "ref.nc")
     rng = np.random.default_rng(0)
     kills = 0
-    for _ in range(KILLS):
-        code = _kill_at(_cli(*args), tmp_path, after=float(rng.uniform(1.0, 3.5)))
+    for _ in range(2 * KILLS):
+        code = _kill_after_parts(_cli(*args), tmp_path, tmp_path / "o.nc.parts", int(rng.integers(1, 4)),
+                                 float(rng.uniform(0, chunk_seconds)))
         kills += code is None
         out = tmp_path / "o.nc"
         if out.exists():  # only ever complete: written atomically at the very end
