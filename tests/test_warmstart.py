@@ -149,3 +149,11 @@ def test_an_ensemble_continues_member_by_member(regions, tmp_path):
     assert [m["training"]["continued"][0]["n_samples"] for m in doc["member_metadata"]] == [96, 96]
     f = ModelFunction.from_artifact(out, extrapolation="warn")
     assert f.n_members == 2
+    # a rerun on other data does not reuse members continued on these
+    import shutil
+
+    stale = tmp_path / "ens3.members"
+    stale.mkdir()
+    shutil.copytree(out / "member-00", stale / "member-00")
+    with pytest.raises(InputError, match="members continued on other data"):
+        continue_model(ens, append_samples(old, new.isel(sample=slice(0, 16))), tmp_path / "ens3", 2)

@@ -53,6 +53,19 @@ def _member_name(k: int) -> str:
     return f"member-{k:02d}"
 
 
+def _resumable_members(parts: Path, count: int, make, done: str) -> list[Path]:
+    """``parts/member-KK`` for k < count, each made by ``make(k, member_dir)`` unless a rerun finds it there."""
+    paths = []
+    for k in range(count):
+        member_dir = parts / _member_name(k)
+        paths.append(member_dir)
+        if member_dir.is_dir():
+            logger.info("member %d of %d already %s (%s)", k + 1, count, done, member_dir)
+            continue
+        make(k, member_dir)
+    return paths
+
+
 def _check_compatible(metas: Sequence[dict], where: str) -> None:
     """Members must share inputs, outputs and their scaling, z grid and units."""
     first = metas[0]
@@ -219,19 +232,16 @@ def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, boot
     parts = out.with_name(out.name + ".members")
     parts.mkdir(parents=True, exist_ok=True)
     split_seed = config.seed if config.split_seed is None else config.split_seed
-    paths = []
-    for k in range(members):
-        member_dir = parts / _member_name(k)
-        paths.append(member_dir)
-        if member_dir.is_dir():
-            logger.info("member %d of %d already trained (%s)", k + 1, members, member_dir)
-            continue
+
+    def train(k: int, member_dir: Path) -> None:
         cfg = dataclasses.replace(config, seed=config.seed + k, split_seed=split_seed, bootstrap=bootstrap)
         ckpt = parts / f"{_member_name(k)}.checkpoint"
         logger.info("training member %d of %d (seed %d)", k + 1, members, cfg.seed)
         trainer = SurrogateTrainer(cfg, checkpoint_dir=ckpt, progress=progress).fit(ds)
         trainer.save(member_dir)
         SurrogateTrainer.clear_checkpoint(ckpt)
+
+    paths = _resumable_members(parts, members, train, "trained")
     training = {"members": members, "seeds": [config.seed + k for k in range(members)], "split_seed": split_seed,
                 "bootstrap": bool(bootstrap)}
     save_ensemble(paths, out, overwrite=overwrite, training=training, calibration=calibration)
@@ -269,6 +279,7 @@ def continue_model(path: str | os.PathLike, data, out: str | os.PathLike, epochs
         ``out``.
     """
     from .artifact import save_artifact
+    from .training import data_digest
     from .warmstart import continue_training
 
     path, out = Path(path), Path(out)
@@ -280,16 +291,19 @@ def continue_model(path: str | os.PathLike, data, out: str | os.PathLike, epochs
     doc = read_ensemble(path)
     parts = out.with_name(out.name + ".members")
     parts.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for k, name in enumerate(doc["members"]):
-        member_dir = parts / _member_name(k)
-        paths.append(member_dir)
-        if member_dir.is_dir():
-            logger.info("member %d of %d already continued (%s)", k + 1, len(doc["members"]), member_dir)
-            continue
+    digest = data_digest(data)
+    for k in range(len(doc["members"])):  # a member left by a run on other data is not this run's
+        left = parts / _member_name(k) / METADATA_FILE
+        if left.is_file() and read_metadata(left.parent)["training"].get("data_sha256") != digest:
+            raise InputError(f"{parts} holds members continued on other data; delete it to start over")
+
+    def cont(k: int, member_dir: Path) -> None:
         logger.info("continuing member %d of %d", k + 1, len(doc["members"]))
-        continued = continue_training(load_artifact(path / name), data, epochs, progress=progress, **options)
+        continued = continue_training(load_artifact(path / doc["members"][k]), data, epochs, progress=progress,
+                                      **options)
         save_artifact(continued.model, continued.metadata, member_dir)
+
+    paths = _resumable_members(parts, len(doc["members"]), cont, "continued")
     training = {**doc.get("training", {}), "continued": [*doc.get("training", {}).get("continued", []),
                                                          {"epochs": int(epochs), "from": str(path)}]}
     save_ensemble(paths, out, overwrite=overwrite, training=training, calibration=None)
