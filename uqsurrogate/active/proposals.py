@@ -150,9 +150,9 @@ def sobol_points(box: InputBox, n: int, *, seed: int, skip: int = 0) -> np.ndarr
     skip = check_int(skip, "skip", min_value=0)
     free = box.free
     engine = qmc.Sobol(d=int(free.sum()), scramble=True, seed=keyed_generator([seed, 11]))
-    engine.fast_forward(skip)
+    m = max(int(np.ceil(np.log2(skip + n))), 0)  # whole powers of 2: the prefix, then the stretch
     u = np.zeros((n, box.d))
-    u[:, free] = engine.random(n)
+    u[:, free] = engine.random_base2(m)[skip:skip + n]
     return box.project(u)
 
 
