@@ -369,3 +369,20 @@ def test_the_box_refuses_bad_bounds_naming_them():
     with pytest.raises(InputError, match="input h"):
         InputBox.from_bounds({"h": (5, 4)})
     assert list(itertools.chain(InputBox.from_bounds({"h": (4, 5)}).names)) == ["h"]
+
+
+def test_the_command_line_runs_a_round_and_refuses_bad_values(ensemble, data, tmp_path, capsys):
+    from uqsurrogate.cli import main
+    from uqsurrogate.data.io import save_dataset
+
+    save_dataset(data, tmp_path / "d.nc")
+    argv = ["active", "run", str(ensemble), str(tmp_path / "d.nc"), "--out", str(tmp_path / "run"), "--rounds", "1",
+            "--batch", "3", "--engine", "sobol", "--epochs", "2", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "round 1: 51 samples" in out
+    assert main([*argv[:-1], "--batch", "0"]) == 2
+    assert "--batch: 0: must be >= 1" in capsys.readouterr().err
+    assert main(["active", "propose", str(ensemble), str(tmp_path / "d.nc"), "--out", str(tmp_path / "md"),
+                 "--calibration", "12"]) == 2
+    assert "needs --oracle simulator" in capsys.readouterr().err

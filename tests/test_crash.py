@@ -97,10 +97,10 @@ def test_simulate_survives_kill_9(tmp_path):
 def test_train_survives_kill_9_and_resumes_to_the_same_weights(tmp_path):
     """--checkpoint-every 1, killed at random moments: every checkpoint left is one whole epoch (its optimizer's
     step count matches its state.json), and the finished model equals the uninterrupted one to the bit."""
+    from uqsurrogate._keras import import_keras
     from uqsurrogate.simulators import sobol_design
     from uqsurrogate.simulators.runner import ElectrolyteSimulator
     from uqsurrogate.surrogate.losses import make_loss, mse_hard
-    from uqsurrogate._keras import import_keras
 
     keras = import_keras()
     loss = make_loss("soft-label", seed=3)
@@ -140,3 +140,65 @@ def _same_weights(a: Path, b: Path) -> None:
 
     wa, wb = load_artifact(a).model.get_weights(), load_artifact(b).model.get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(wa, wb)), "the resumed run differs from the uninterrupted one"
+
+
+def _kill_after_files(argv: list[str], cwd: Path, root: Path, more: int, extra: float) -> int | None:
+    """Start the command; SIGKILL it ``extra`` seconds after ``more`` new files appear under ``root``."""
+    def count() -> int:
+        return sum(1 for _ in root.rglob("*")) if root.is_dir() else 0
+
+    start = count()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and count() < start + more and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if proc.poll() is None:
+        time.sleep(extra)
+    if proc.poll() is not None:
+        return proc.returncode
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return None
+
+
+def test_active_loop_killed_mid_round_resumes_to_the_same_data_and_weights(tmp_path):
+    """Two rounds of `active run`, killed a few files into each life (proposals, simulations, members being
+    warm-started, the calibration): the finished run equals the uninterrupted one, data and weights."""
+    from uqsurrogate.active import ActiveRun
+    from uqsurrogate.data import input_matrix
+    from uqsurrogate.data.io import save_dataset
+    from uqsurrogate.simulators import ElectrolyteSimulator, random_design
+    from uqsurrogate.surrogate import TrainingConfig
+    from uqsurrogate.surrogate.ensemble import load_ensemble, train_ensemble
+
+    sim = ElectrolyteSimulator(n_bins=16)
+    save_dataset(sim.run(random_design(40, seed=1), seed=1), tmp_path / "d.nc")
+    save_dataset(sim.run(random_design(20, seed=2), seed=2), tmp_path / "cal.nc")
+    cfg = TrainingConfig(loss="soft-label", epochs=10, hidden=(16, 16), dropout=0.0, learning_rate=3e-3, seed=0,
+                         batch_size=8)
+    from uqsurrogate.data.io import load_dataset
+
+    train_ensemble(cfg, load_dataset(tmp_path / "d.nc"), tmp_path / "ens", members=3, progress=False)
+    common = ["active", "run", "ens", "d.nc", "--rounds", "2", "--batch", "3", "--epochs", "15", "--steps", "40",
+              "--candidates", "16", "--calibration", "cal.nc", "--quiet"]
+    assert subprocess.run(_cli(*common, "--out", "whole"), cwd=tmp_path, capture_output=True).returncode == 0
+    rng = np.random.default_rng(3)
+    kills = 0
+    for _ in range(40):
+        code = _kill_after_files(_cli(*common, "--out", "part"), tmp_path, tmp_path / "part", int(rng.integers(1, 6)),
+                                 float(rng.uniform(0, 0.3)))
+        if code is not None:
+            assert code == 0
+            break
+        kills += 1
+    assert kills >= 4, f"only {kills} kills before the run finished"
+    whole, part = ActiveRun(tmp_path / "whole"), ActiveRun(tmp_path / "part")
+    assert part.rounds_done == 2
+    a, b = whole.data(2), part.data(2)
+    np.testing.assert_array_equal(input_matrix(a), input_matrix(b))
+    np.testing.assert_array_equal(a["density"].values, b["density"].values)
+    for ma, mb in zip(load_ensemble(whole.model_path(2)), load_ensemble(part.model_path(2))):
+        assert all(np.array_equal(x, y) for x, y in zip(ma.model.get_weights(), mb.model.get_weights()))
+    assert json.loads((whole.path / "active.json").read_text())["rounds"][1:] == \
+        json.loads((part.path / "active.json").read_text())["rounds"][1:]
+    assert not list((tmp_path / "part").rglob(".tmp-*"))

@@ -136,3 +136,14 @@ def test_external_simulator_through_files_equals_the_callable(tmp_path):
     np.testing.assert_allclose(got["S1"].values, direct["S1"].values, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got["S1_conf"].values, direct["S1_conf"].values, rtol=1e-6)
     assert list(got["output"].values) == ["contact_cation", "contact_anion"]
+
+
+@pytest.mark.slow
+def test_active_learning_with_external_md_jobs(tmp_path):
+    """Two rounds of propose, the stand-in MD engine on every job folder, and ingest."""
+    out = run("active_learning_md/run.py", "--workdir", str(tmp_path / "w"), cwd=tmp_path)
+    lines = [ln for ln in out.splitlines() if ln.startswith("round")]
+    assert [ln.split(":")[0] for ln in lines] == ["round 1", "round 2"]
+    assert "52 samples" in lines[0] and "56 samples" in lines[1]
+    jobs = sorted((tmp_path / "w" / "run" / "round-002" / "jobs").glob("job-*"))
+    assert len(jobs) == 4 and all((j / "p_density_profile.dat").is_file() for j in jobs)

@@ -2,7 +2,7 @@
 
 Every subcommand has ``--help``; its parser is built by its own ``_add_*`` function, beside
 its ``_cmd_*`` handler, in the module of its job (:mod:`.data`, :mod:`.model`,
-:mod:`.sensitivity`, :mod:`.analysis`, :mod:`.study`; what they share is in
+:mod:`.sensitivity`, :mod:`.analysis`, :mod:`.study`, :mod:`.active`; what they share is in
 :mod:`._common`), with the choices imported from the modules that define them.  Errors in
 what the user gave (the package's :class:`~uqsurrogate.errors.UQSurrogateError`: a bad
 file, a value out of range) and the file system's errors (a missing file, a full disk)
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import UQSurrogateError
-from . import analysis, data, model, sensitivity, study
+from . import active, analysis, data, model, sensitivity, study
 from ._common import _RANGES, _Parser, _apply_ranges, _common_options, parse_inputs  # noqa: F401 (the range table)
 
 __all__ = ["build_parser", "main", "parse_inputs"]
@@ -31,7 +31,8 @@ logger = logging.getLogger("uqsurrogate")
 #: The subcommands' parser builders, in the order ``uqsurrogate --help`` lists them.
 _SUBCOMMANDS = (data._add_import_md, data._add_simulate, model._add_train, model._add_evaluate,
                 data._add_import_model, sensitivity._add_sensitivity, analysis._add_propagate, sensitivity._add_sample,
-                sensitivity._add_analyze, study._add_study, analysis._add_plot, model._add_calibrate, model._add_info)
+                sensitivity._add_analyze, study._add_study, active._add_active, analysis._add_plot, model._add_calibrate,
+                model._add_info)
 
 
 def build_parser() -> argparse.ArgumentParser:

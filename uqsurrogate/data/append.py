@@ -44,6 +44,19 @@ def _first_repeats(X: np.ndarray) -> dict[int, int]:
     return {int(i): int(j) for i, j in enumerate(earlier) if j != i}
 
 
+def _shared_sample_labels(ds: xr.Dataset, new: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
+    """Per-sample text labels (``source``) that only one side has: the other side's are empty strings."""
+    for a, b in ((ds, new), (new, ds)):
+        for name, coord in a.coords.items():
+            if coord.dims == ("sample",) and coord.dtype.kind in "OUS" and name not in b.coords:
+                fill = xr.DataArray(np.full(b.sizes["sample"], "", dtype=object), dims="sample", attrs=coord.attrs)
+                if b is ds:
+                    ds = ds.assign_coords({name: fill})
+                else:
+                    new = new.assign_coords({name: fill})
+    return ds, new
+
+
 def append_samples(ds: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
     """The samples of ``ds`` followed by those of ``new``, checked.
 
@@ -97,6 +110,7 @@ def append_samples(ds: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
     if only:
         logger.warning("appending samples: dropped %s, which only one of the two datasets has", ", ".join(only))
     keep = [v for v in ds.data_vars if v in new.data_vars]
+    ds, new = _shared_sample_labels(ds, new)
     out = xr.concat([ds[keep], new[keep]], dim="sample", data_vars="all", coords="different", compat="equals",
                     combine_attrs="override")
     line = f"uqsurrogate {__version__} append_samples: {n_old} + {new.sizes['sample']} samples"
