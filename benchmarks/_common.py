@@ -34,8 +34,11 @@ def one_thread_tensorflow() -> None:
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # this worker has run TensorFlow already: it was pinned then
+        pass
 
 
 def run_jobs(fn: Callable[..., dict], jobs: Sequence[tuple], workers: int, out: Path | None,

@@ -189,12 +189,14 @@ class ActiveRun:
     Open an existing run with ``ActiveRun(path)``; start one with :meth:`create`.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, doc: dict | None = None):
         self.path = Path(path)
         file = self.path / RUN_FILE
-        if not file.is_file():
-            raise InputError(f"{self.path} is not an active-learning run (no {RUN_FILE})")
-        self.doc = json.loads(file.read_text())
+        if doc is None:
+            if not file.is_file():
+                raise InputError(f"{self.path} is not an active-learning run (no {RUN_FILE})")
+            doc = json.loads(file.read_text())
+        self.doc = doc
         if self.doc.get("format") != FORMAT:
             raise InputError(f"{file}: not an active-learning run")
         self.settings = ActiveSettings(**self.doc["settings"])
@@ -254,14 +256,12 @@ class ActiveRun:
         doc = {"format": FORMAT, "format_version": 1, "uqsurrogate_version": __version__,
                "settings": settings.to_dict(), "oracle": oracle, "model": str(model),
                "calibration": calibration is not None, "test": test is not None, "rounds": []}
-        _write_json(path / (RUN_FILE + ".new"), doc)  # not yet a run: round 0 is calibrated and measured first
-        run = cls.__new__(cls)
-        run.path, run.doc, run.settings, run._data = path, doc, settings, {}
+        # active.json is written last: until then this is not a run, and a rerun makes it again
+        run = cls(path, doc=doc)
         run._calibrate(0)
         doc["rounds"] = [{"round": 0, "n_samples": int(run.data(0).sizes["sample"]), "metrics": run.metrics(0),
                           "calibration": run._calibration_record(0)}]
         _write_json(path / RUN_FILE, doc)
-        (path / (RUN_FILE + ".new")).unlink()
         return cls(path)
 
     # ------------------------------------------------------------------ state

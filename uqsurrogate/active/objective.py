@@ -175,9 +175,22 @@ class Acquisition:
             return float(c["scale"]) * std
         return np.where(std > 0, np.interp(std, c["x"], c["y"]), 0.0)
 
+    def members(self, X, batch: int = 16384) -> np.ndarray:
+        """Every member's outputs at physical inputs X (n, n_inputs), as the gradient sees them (not clipped).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, K, n_outputs), float64
+        """
+        fn = self.f._compiled()
+        x = np.ascontiguousarray(np.atleast_2d(np.asarray(X, dtype=float)), dtype=np.float32)
+        parts = [fn(x[s:s + batch]).numpy() for s in range(0, len(x), batch)]
+        k = self.f.n_members
+        return np.concatenate(parts).astype(np.float64) if parts else np.zeros((0, k, 0))
+
     def uncertainty(self, X) -> np.ndarray:
         """U at physical inputs X (n, n_inputs): the mean calibrated variance over the outputs, shape (n,)."""
-        y = np.asarray(self.f(np.asarray(X, dtype=float)), dtype=np.float64)  # (n, K, ...)
+        y = self.members(X)
         std = y.std(axis=1, ddof=1).reshape(len(y), -1)
         return np.mean(self._calibrate_np(std) ** 2, axis=1)
 
