@@ -232,7 +232,8 @@ class Acquisition:
         tf_prior = None if self.prior is None else self.prior.tf_log_density
         kT = self.kT
 
-        @tf.function(input_signature=[tf.TensorSpec([None, self.box.d], tf.float64)], reduce_retracing=True)
+        @tf.function(input_signature=[tf.TensorSpec([None, self.box.d], tf.float64)], reduce_retracing=True,
+                     autograph=False)
         def parts(u):
             with tf.GradientTape(persistent=True) as tape:
                 tape.watch(u)
