@@ -25,6 +25,7 @@ import numpy as np
 from ._validation import check_choice, check_int, check_model_inputs
 from .errors import InputError
 from .observables import OBSERVABLES, UNITS, charge_density, integrated_charge
+from .surrogate.calibration import stored_calibration
 from .surrogate.compiled import compile_forward, output_columns, run_batches
 from .surrogate.description import Layer
 from .surrogate.zgrid import uniform_slit_centres, z_for
@@ -368,13 +369,9 @@ class ModelFunction:
         mean, std : numpy.ndarray, each of shape (n, ``*output_shape``)
             The spread mapped by the ensemble's stored calibration for this output kind.
         """
-        from .uncertainty.calibration import Calibration
-
-        if not self.calibration or self.output not in self.calibration:
-            raise InputError(f"this model has no calibration of its {self.output} spread; fit one with "
-                             "uqsurrogate calibrate (or uqsurrogate.uncertainty.fit.calibrate_ensemble)")
+        calibration = stored_calibration(self.calibration, self.output)
         mean, std = self.mean_std(X)
-        return mean, Calibration.from_dict(self.calibration[self.output]["calibration"])(std)
+        return mean, calibration(std)
 
     def __getstate__(self):  # the compiled function does not travel to dask or process workers
         state = dict(self.__dict__)
