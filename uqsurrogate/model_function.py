@@ -75,12 +75,12 @@ class ModelFunction:
     calibration : dict, optional
         An ensemble's calibration of its spread per output kind
         (:func:`uqsurrogate.uncertainty.fit.calibrate_ensemble`), used by :meth:`calibrated_std`.
-    aligned : dict, optional
-        For a network trained on the contact-aligned representation
-        (:mod:`uqsurrogate.surrogate.aligned`): ``grid`` (the knot grid's settings) and
-        ``columns`` (positions of h, d_plus, d_minus in X).  The last layer then gives the
-        knot values of each species' profile g(s), and the exact bin averages follow
-        (float64) before any output is selected.
+    representation : str, default "bins"
+        What the last layer gives (:mod:`uqsurrogate.surrogate.representations`): the bins,
+        or (``aligned``, ``hybrid``) values its map takes to them before outputs are selected.
+    representation_settings : dict, optional
+        The map's settings, also ``aligned``: for ``aligned`` and ``hybrid``, ``grid`` (the
+        knot grid), ``columns`` (positions of h, d_plus, d_minus in X), ``residual``.
     """
 
     layers: list[Layer]
@@ -103,7 +103,8 @@ class ModelFunction:
     member_layers: list[list[Layer]] | None = field(default=None, repr=False)
     ensemble: str = "mean"
     calibration: dict | None = field(default=None, repr=False)
-    aligned: dict | None = field(default=None, repr=False)
+    representation: str = "bins"
+    representation_settings: dict | None = field(default=None, repr=False)
     _fn: Any = field(default=None, init=False, repr=False, compare=False)  # the compiled function, built lazily
 
     def __post_init__(self) -> None:
@@ -123,6 +124,11 @@ class ModelFunction:
             self.bin_index = np.arange(self.n_bins)
         self.species_index = np.asarray(self.species_index, dtype=int)
         self.bin_index = np.asarray(self.bin_index, dtype=int)
+
+    @property
+    def aligned(self) -> dict | None:
+        """The representation's settings (the contact-aligned one's, for ``aligned`` and ``hybrid``); None for bins."""
+        return self.representation_settings
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -290,7 +296,8 @@ class ModelFunction:
     def _compiled(self):
         if self._fn is None:
             self._fn = compile_forward(self.member_layers or [self.layers], self._columns(), self.output_scale,
-                                       self.zero_outputs, self.scale_by_input, self.aligned, self.n_bins,
+                                       self.zero_outputs, self.scale_by_input, self.representation,
+                                       self.representation_settings, self.n_bins,
                                        keep_members=self.ensemble == "members")
         return self._fn
 
