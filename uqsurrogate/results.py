@@ -168,7 +168,7 @@ def bias_corrected_interval(replicates: np.ndarray, estimate: np.ndarray, level:
 def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     """Drop inherited encodings and give float data compression and sample chunks."""
     out = ds.copy(deep=False)
-    for name, var in out.variables.items():
+    for var in out.variables.values():
         var.encoding = {}
         if np.issubdtype(var.dtype, np.floating) and var.ndim and "sample" in var.dims and var.size:
             chunks = [min(_STORED_CHUNK, out.sizes[d]) if d == "sample" else out.sizes[d] for d in var.dims]

@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError, MissingDependencyError
-from ..results import _STORED_CHUNK, save_results  # save_results is re-exported: it writes any result
+from ..results import _STORED_CHUNK, save_results
 from .schema import validate as _validate
 
 __all__ = ["load_dataset", "memory_budget", "save_dataset", "save_results"]
