@@ -262,7 +262,7 @@ def test_touch_zeroes_large_arrays_across_threads():
 
 def test_model_function_class_stays_small():
     """ModelFunction keeps its settings, the protocol and the calls; the rest lives in its helpers' homes
-    (surrogate.compiled, surrogate.calibration, observables.from_densities, the selection of restrict).  It may
+    (surrogate.compiled, surrogate.calibration_map, observables.from_densities, the selection of restrict).  It may
     not grow back past 250 lines (decorators and docstrings included), checked with ast."""
     import ast
 
@@ -276,7 +276,7 @@ def test_model_function_class_stays_small():
 
 def test_surrogate_level_code_imports_nothing_above_it():
     """model_function.py and surrogate/ import nothing of uncertainty/ (a stored calibration is applied by
-    surrogate.calibration); sensitivity/ nothing of data/ (results are written by results.save_results)."""
+    surrogate.calibration_map); sensitivity/ nothing of data/ (results are written by results.save_results)."""
     import ast
 
     import uqsurrogate
@@ -295,7 +295,7 @@ def test_surrogate_level_code_imports_nothing_above_it():
                     if target.split(".")[:2] == ["uqsurrogate", above]:
                         found.append(f"{path.name}: {target}")
     assert not found, found
-    from uqsurrogate.surrogate.calibration import Calibration
+    from uqsurrogate.surrogate.calibration_map import Calibration
     from uqsurrogate.uncertainty.calibration import Calibration as Same
 
     assert Same is Calibration

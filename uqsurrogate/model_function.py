@@ -27,7 +27,7 @@ import numpy as np
 from ._validation import check_choice, check_int, check_model_inputs
 from .errors import InputError
 from .observables import OBSERVABLES, UNITS, from_densities
-from .surrogate.calibration import stored_calibration
+from .surrogate.calibration_map import stored_calibration
 from .surrogate.compiled import compile_forward, output_columns, run_batches
 from .surrogate.description import Layer
 from .surrogate.zgrid import z_for, z_grid

@@ -13,7 +13,7 @@ Two maps, fitted on a calibration split disjoint from the training data:
   against σ (scikit-learn's ``IsotonicRegression``; for a Gaussian error Eabs(y - μ) = sqrt(2/π) σ).
   Stored as its breakpoints (JSON), applied by linear interpolation.
 
-The fitted map, :class:`Calibration`, is defined in :mod:`uqsurrogate.surrogate.calibration`
+The fitted map, :class:`Calibration`, is defined in :mod:`uqsurrogate.surrogate.calibration_map`
 (applying a stored one is the model function's, below this module) and importable from here.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from .._validation import check_choice
 from ..errors import InputError
-from ..surrogate.calibration import CALIBRATIONS, Calibration
+from ..surrogate.calibration_map import CALIBRATIONS, Calibration
 
 __all__ = ["CALIBRATIONS", "Calibration", "calibrate", "miscalibration_area", "reliability"]
 
