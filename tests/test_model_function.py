@@ -258,3 +258,44 @@ def test_touch_zeroes_large_arrays_across_threads():
     b = np.full((3, 5), 7.0)
     _touch(b)
     assert not b.any()
+
+
+def test_model_function_class_stays_small():
+    """ModelFunction keeps its settings, the protocol and the calls; the rest lives in its helpers' homes
+    (surrogate.compiled, surrogate.calibration_map, observables.from_densities, the selection of restrict).  It may
+    not grow back past 250 lines (decorators and docstrings included), checked with ast."""
+    import ast
+
+    import uqsurrogate.model_function as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ModelFunction"]
+    lines = cls.end_lineno - min([cls.lineno, *(d.lineno for d in cls.decorator_list)]) + 1
+    assert lines <= 250, f"ModelFunction has {lines} lines"
+
+
+def test_surrogate_level_code_imports_nothing_above_it():
+    """model_function.py and surrogate/ import nothing of uncertainty/ (a stored calibration is applied by
+    surrogate.calibration_map); sensitivity/ nothing of data/ (results are written by results.save_results)."""
+    import ast
+
+    import uqsurrogate
+
+    root = Path(uqsurrogate.__file__).parent
+    rules = {"uncertainty": [root / "model_function.py", *sorted((root / "surrogate").glob("*.py"))],
+             "data": sorted((root / "sensitivity").glob("*.py"))}
+    found = []
+    for above, paths in rules.items():
+        for path in paths:
+            package = path.parent.relative_to(root.parent).parts
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module is not None:
+                    base = package[:len(package) - node.level + 1] if node.level else ()
+                    target = ".".join([*base, node.module]) if node.level else node.module
+                    if target.split(".")[:2] == ["uqsurrogate", above]:
+                        found.append(f"{path.name}: {target}")
+    assert not found, found
+    from uqsurrogate.surrogate.calibration_map import Calibration
+    from uqsurrogate.uncertainty.calibration import Calibration as Same
+
+    assert Same is Calibration

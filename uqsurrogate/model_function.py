@@ -6,7 +6,9 @@ or to a chosen observable (:mod:`uqsurrogate.observables`).  It runs the network
 layers as one compiled TensorFlow function on batches of ``batch_size`` rows (not
 ``Model.predict`` per call), with the input scaling folded into the first layer.
 ``restrict`` builds a function that computes only the outputs asked for, by slicing the
-last layer's weights; ``with_options`` a copy with other settings.
+last layer's weights; ``with_options`` a copy with other settings.  An ensemble's members
+run together: ``ensemble="members"`` returns each, :meth:`ModelFunction.mean_std` their mean
+and spread, :meth:`ModelFunction.calibrated_std` the spread calibrated.
 
 It follows the model protocol of the sensitivity layer: ``input_names``, and
 ``output_dims``, ``output_coords``, ``output_attrs`` that label one sample's output.
@@ -24,10 +26,11 @@ import numpy as np
 
 from ._validation import check_choice, check_int, check_model_inputs
 from .errors import InputError
-from .observables import OBSERVABLES, UNITS, charge_density, integrated_charge
+from .observables import OBSERVABLES, UNITS, from_densities
+from .surrogate.calibration_map import stored_calibration
 from .surrogate.compiled import compile_forward, output_columns, run_batches
 from .surrogate.description import Layer
-from .surrogate.zgrid import uniform_slit_centres, z_for
+from .surrogate.zgrid import z_for, z_grid
 
 __all__ = ["ENSEMBLE_OUTPUTS", "EXTRAPOLATION", "Layer", "ModelFunction"]
 
@@ -39,47 +42,92 @@ ENSEMBLE_OUTPUTS = ("mean", "members")
 EXTRAPOLATION = ("raise", "warn", "clip")
 
 
+def _selection(f: ModelFunction, output: str, species, bins, z, h) -> tuple[np.ndarray, np.ndarray]:
+    """(species_index, bin_index) of :meth:`ModelFunction.restrict`'s arguments, checked."""
+    if z is not None and bins is not None:
+        raise InputError("give bins or z, not both")
+    if z is not None:
+        if h is None and f.z_convention["z_convention"] == "uniform-slit":
+            raise InputError("z needs a fixed h (the bins' z depend on it); or give bins")
+        z = np.atleast_1d(np.asarray(z, dtype=float))
+        if h is not None:
+            outside = z[np.abs(z) > h / 2]
+            if outside.size:
+                raise InputError(f"z = {' '.join(f'{v:g}' for v in outside)}: outside the slit "
+                                 f"[{-h / 2:g}, {h / 2:g}] nm of h = {h:g}")
+        grid = f.z_grid(h)
+        bins = np.abs(grid[None, :] - z[:, None]).argmin(axis=1)
+    bin_index = np.arange(f.n_bins) if bins is None else np.atleast_1d(np.asarray(bins, dtype=int))
+    if bin_index.size == 0 or bin_index.min() < 0 or bin_index.max() >= f.n_bins:
+        raise InputError(f"bins = {bins!r}; allowed: indices in [0, {f.n_bins - 1}]")
+    if output == "density":
+        names = f.species if species is None else ([species] if isinstance(species, str) else list(species))
+        unknown = [s for s in names if s not in f.species]
+        if unknown:
+            raise InputError(f"species {unknown} not in the model's {f.species}")
+        return np.array([f.species.index(s) for s in names]), bin_index
+    if species is not None:
+        raise InputError(f"species does not apply to output = {output!r} (it combines both species)")
+    if f.species != ["cation", "anion"]:
+        raise InputError(f"output = {output!r} needs cation and anion densities; the model has {f.species}")
+    if output == "integrated_charge" and not {"h", "sigma"} <= set(f.input_names):
+        raise InputError("integrated_charge needs the inputs h and sigma")
+    return np.arange(2), bin_index
+
+
+def _check_out(out: Any, shape: tuple[int, ...], output: str) -> None:
+    """``out=`` of a call: None, or a C-contiguous float array of the output's shape, for densities only."""
+    if out is None:
+        return
+    if output != "density":
+        raise InputError(f"out= is for density output; this model function gives {output}")
+    if not isinstance(out, np.ndarray) or out.shape != shape or not out.flags.c_contiguous \
+            or not np.issubdtype(out.dtype, np.floating):
+        got = f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}"
+        raise InputError(f"out is {got}; expected a C-contiguous float array of shape {shape}")
+
+
 @dataclass
 class ModelFunction:
-    """A trained surrogate as a vectorised callable (see the module docstring).
-
-    Build one with :meth:`from_artifact`.  Calling it checks the inputs (shape, dtype,
-    NaN, training ranges under ``extrapolation``).
+    """A trained surrogate as a vectorised callable (see the module docstring); build one with :meth:`from_artifact`.
 
     Attributes
     ----------
     layers : list of Layer
-        With the input scaling folded into the first layer.
+        Dense layers, the input scaling folded into the first.
     input_names, input_units : list of str
     train_min, train_max : numpy.ndarray, shape (n_inputs,)
     species : list of str
     n_bins : int
+    output_scale, zero_outputs : numpy.ndarray, shape (n_species n_bins,)
+        Scale of each output, and where it is pinned to 0 (never occupied in training).
+    z_convention : dict
+        ``z_convention``, ``z``, ``affine`` (:mod:`uqsurrogate.surrogate.zgrid`).
     output : {"density", "charge_density", "integrated_charge"}
+    scale_by_input : int or None
+        Input that multiplies every output (the concentration, for a model trained on n(z)/c).
     species_index, bin_index : numpy.ndarray
         Which species and bins are computed.
-    scale_by_input : int or None
-        Index of the input that multiplies every output (a model trained on n(z)/c has the
-        concentration's index here), or None.
     batch_size : int
     extrapolation : {"raise", "warn", "clip"}
+        Inputs outside the training ranges: an error, a warning, or clipped to the range.
     dtype : numpy dtype, default float32
-        Of density outputs (the network computes in float32; float64 would only double the
-        memory).  Observables are returned in float64 (n+ - n- cancels).
+        Of density outputs (the network computes in float32: float64 would only double the
+        memory); observables are float64 (n+ - n- cancels).
     member_layers : list of list of Layer, optional
-        An ensemble's members (``layers`` is then the first one's).  All members run in one
-        batched computation, about the cost of K single evaluations.
+        An ensemble's members (``layers`` is the first one's), run as one batched computation
+        (about the cost of K single evaluations).
     ensemble : {"mean", "members"}
-        For an ensemble: return the member mean, or every member (a ``member`` axis after
-        the sample axis).  :meth:`mean_std` gives the mean and the spread together.
+        An ensemble returns the member mean, or every member (a ``member`` axis after the samples).
     calibration : dict, optional
         An ensemble's calibration of its spread per output kind
-        (:func:`uqsurrogate.uncertainty.fit.calibrate_ensemble`), used by :meth:`calibrated_std`.
-    aligned : dict, optional
-        For a network trained on the contact-aligned representation
-        (:mod:`uqsurrogate.surrogate.aligned`): ``grid`` (the knot grid's settings) and
-        ``columns`` (positions of h, d_plus, d_minus in X).  The last layer then gives the
-        knot values of each species' profile g(s), and the exact bin averages follow
-        (float64) before any output is selected.
+        (:func:`uqsurrogate.uncertainty.fit.calibrate_ensemble`), for :meth:`calibrated_std`.
+    representation : str, default "bins"
+        What the last layer gives (:mod:`uqsurrogate.surrogate.representations`): the bins,
+        or (``aligned``, ``hybrid``) values its map takes to them before outputs are selected.
+    representation_settings : dict, optional
+        The map's settings, also ``aligned``: for ``aligned`` and ``hybrid``, ``grid`` (the
+        knot grid), ``columns`` (positions of h, d_plus, d_minus in X), ``residual``.
     """
 
     layers: list[Layer]
@@ -102,7 +150,8 @@ class ModelFunction:
     member_layers: list[list[Layer]] | None = field(default=None, repr=False)
     ensemble: str = "mean"
     calibration: dict | None = field(default=None, repr=False)
-    aligned: dict | None = field(default=None, repr=False)
+    representation: str = "bins"
+    representation_settings: dict | None = field(default=None, repr=False)
     _fn: Any = field(default=None, init=False, repr=False, compare=False)  # the compiled function, built lazily
 
     def __post_init__(self) -> None:
@@ -116,100 +165,44 @@ class ModelFunction:
             raise InputError("ensemble = 'members' needs an ensemble (this model function has one network)")
         self.train_min = np.asarray(self.train_min, dtype=float)
         self.train_max = np.asarray(self.train_max, dtype=float)
-        if self.species_index is None:
-            self.species_index = np.arange(len(self.species))
-        if self.bin_index is None:
-            self.bin_index = np.arange(self.n_bins)
-        self.species_index = np.asarray(self.species_index, dtype=int)
-        self.bin_index = np.asarray(self.bin_index, dtype=int)
+        self.species_index = np.asarray(np.arange(len(self.species)) if self.species_index is None
+                                        else self.species_index, dtype=int)
+        self.bin_index = np.asarray(np.arange(self.n_bins) if self.bin_index is None else self.bin_index, dtype=int)
+
+    @property
+    def aligned(self) -> dict | None:
+        """The representation's settings (the contact-aligned one's, for ``aligned`` and ``hybrid``); None for bins."""
+        return self.representation_settings
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_artifact(cls, source: Any, **kwargs: Any) -> ModelFunction:
-        """Build from a model directory, an ensemble directory (path) or a loaded :class:`~uqsurrogate.surrogate.Surrogate`.
+        """From a model or ensemble directory (path) or a loaded :class:`~uqsurrogate.surrogate.Surrogate`.
 
-        The artifact is read by :func:`uqsurrogate.surrogate.description.describe` (checked,
-        a plain description of layers and metadata); this compiles it.
-
-        Parameters
-        ----------
-        source : path-like or Surrogate
-        **kwargs
-            ``batch_size``, ``extrapolation``.
-
-        Returns
-        -------
-        ModelFunction
+        Read and checked by :func:`uqsurrogate.surrogate.description.describe`; ``kwargs``:
+        ``batch_size``, ``extrapolation``, ``dtype``, ``ensemble``.
         """
         from .surrogate.description import describe
 
         return cls(**describe(source), **kwargs)
 
-    def restrict(
-        self,
-        *,
-        output: str | None = None,
-        species: Sequence[str] | str | None = None,
-        bins: Sequence[int] | None = None,
-        z: Sequence[float] | None = None,
-        h: float | None = None,
-    ) -> ModelFunction:
-        """A model function computing only some outputs.
+    def restrict(self, *, output: str | None = None, species: Sequence[str] | str | None = None,
+                 bins: Sequence[int] | None = None, z: Sequence[float] | None = None,
+                 h: float | None = None) -> ModelFunction:
+        """A model function computing only some outputs: shape (n, species, bins) for densities, else (n, bins).
 
-        Parameters
-        ----------
-        output : {"density", "charge_density", "integrated_charge"}, optional
-        species : str or sequence of str, optional
-            For ``density``: which species (default all).
-        bins : sequence of int, optional
-            Bin indices (default all).
-        z : sequence of float, optional
-            Instead of ``bins``: the bins whose centres are nearest these z (nm), for slit
-            width ``h`` (needed when the z grid depends on h).
-        h : float, optional
-
-        Returns
-        -------
-        ModelFunction
-            Output shape (n, n_species_selected, n_bins_selected) for densities, or
-            (n, n_bins_selected) for the observables.
+        ``output``: one of :data:`~uqsurrogate.observables.OBSERVABLES` (default this one's);
+        ``species``: for densities, a name or names (default all); ``bins``: indices (default
+        all), or instead ``z``: the bins whose centres are nearest these z (nm), for slit
+        width ``h`` (needed where the z grid depends on h).
         """
         output = output or self.output
         check_choice(output, "output", OBSERVABLES)
-        if z is not None and bins is not None:
-            raise InputError("give bins or z, not both")
-        if z is not None:
-            if h is None and self.z_convention["z_convention"] == "uniform-slit":
-                raise InputError("z needs a fixed h (the bins' z depend on it); or give bins")
-            z = np.atleast_1d(np.asarray(z, dtype=float))
-            if h is not None:
-                outside = z[np.abs(z) > h / 2]
-                if outside.size:
-                    raise InputError(f"z = {' '.join(f'{v:g}' for v in outside)}: outside the slit "
-                                     f"[{-h / 2:g}, {h / 2:g}] nm of h = {h:g}")
-            grid = self.z_grid(h)
-            bins = np.abs(grid[None, :] - z[:, None]).argmin(axis=1)
-        bin_index = np.arange(self.n_bins) if bins is None else np.atleast_1d(np.asarray(bins, dtype=int))
-        if bin_index.size == 0 or bin_index.min() < 0 or bin_index.max() >= self.n_bins:
-            raise InputError(f"bins = {bins!r}; allowed: indices in [0, {self.n_bins - 1}]")
-        if output == "density":
-            names = self.species if species is None else ([species] if isinstance(species, str) else list(species))
-            unknown = [s for s in names if s not in self.species]
-            if unknown:
-                raise InputError(f"species {unknown} not in the model's {self.species}")
-            species_index = np.array([self.species.index(s) for s in names])
-        else:
-            if species is not None:
-                raise InputError(f"species does not apply to output = {output!r} (it combines both species)")
-            if self.species != ["cation", "anion"]:
-                raise InputError(f"output = {output!r} needs cation and anion densities; the model has {self.species}")
-            if output == "integrated_charge" and not {"h", "sigma"} <= set(self.input_names):
-                raise InputError("integrated_charge needs the inputs h and sigma")
-            species_index = np.arange(2)
+        species_index, bin_index = _selection(self, output, species, bins, z, h)
         return replace(self, output=output, species_index=species_index, bin_index=bin_index)
 
     def with_options(self, **changes: Any) -> ModelFunction:
-        """A copy with other settings (``batch_size``, ``extrapolation``, ``dtype``, ``ensemble``); it compiles anew.
+        """A copy with other ``batch_size``, ``extrapolation``, ``dtype`` or ``ensemble``; it compiles anew.
 
         Examples
         --------
@@ -226,14 +219,7 @@ class ModelFunction:
 
     def z_grid(self, h: float | None = None) -> np.ndarray:
         """Bin centres in nm (for slit width ``h`` where the grid depends on it), shape (n_bins,)."""
-        conv = self.z_convention["z_convention"]
-        if conv == "fixed":
-            return np.asarray(self.z_convention["z"], dtype=float)
-        if conv == "uniform-slit":
-            if h is None:
-                raise InputError(f"the z grid ({conv}) depends on the inputs; pass h")
-            return uniform_slit_centres(h, self.n_bins)
-        raise InputError(f"the z grid ({conv}) depends on several inputs; use ModelFunction.z_for(X)")
+        return z_grid(self.z_convention, self.n_bins, h)
 
     def z_for(self, X: Any) -> np.ndarray:
         """Bin centres in nm for inputs X (n, n_inputs), under any z convention; shape (n, n_bins)."""
@@ -242,8 +228,7 @@ class ModelFunction:
     # ------------------------------------------------------------------ the model protocol
     @property
     def output_dims(self) -> list[str]:
-        """Dims of one sample's output: (species, bin) for densities, (bin,) for the observables;
-        ``member`` first when an ensemble returns every member."""
+        """Dims of one sample's output: (species, bin) or (bin,); ``member`` first when returning every member."""
         dims = ["species", "bin"] if self.output == "density" else ["bin"]
         return ["member", *dims] if self.ensemble == "members" else dims
 
@@ -287,9 +272,11 @@ class ModelFunction:
         return output_columns(self.output, self.species_index, self.bin_index, self.n_bins)
 
     def _compiled(self):
+        """The compiled ``tf.function``: float32 physical inputs (n, n_inputs) -> (n, [K,] n_cols), differentiable."""
         if self._fn is None:
             self._fn = compile_forward(self.member_layers or [self.layers], self._columns(), self.output_scale,
-                                       self.zero_outputs, self.scale_by_input, self.aligned, self.n_bins,
+                                       self.zero_outputs, self.scale_by_input, self.representation,
+                                       self.representation_settings, self.n_bins,
                                        keep_members=self.ensemble == "members")
         return self._fn
 
@@ -299,61 +286,31 @@ class ModelFunction:
                                   self.extrapolation)
 
     def __call__(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
-        """Evaluate.
+        """Evaluate at X (n, n_inputs), columns ``input_names`` in ``input_units``: shape (n, ``*output_shape``).
 
-        Parameters
-        ----------
-        X : array_like, shape (n, n_inputs)
-            Inputs in the units of ``input_units``, columns ordered as ``input_names``.
-        out : numpy.ndarray, shape (n, ``*output_shape``), optional
-            For densities: a C-contiguous float array to write into and return, as with
-            NumPy's ``out=``.  Reusing one over many calls saves allocating (and, on some
-            virtual machines, first-touching) a fresh output each time.
-
-        Returns
-        -------
-        numpy.ndarray, shape (n, ``*output_shape``)
-            ``dtype`` for densities, float64 for observables.
+        X is checked (:meth:`check_inputs`: shape, dtype, NaN, training ranges under
+        ``extrapolation``).  Densities come as ``dtype``, observables as float64.  ``out``
+        (densities only): a C-contiguous float array of that shape to write into and return,
+        as NumPy's ``out=`` (reusing one saves allocating and first-touching an output per call).
         """
         x = self.check_inputs(X)
-        fn = self._compiled()
-        n = x.shape[0]
-        cols = self._columns()
+        n, cols = x.shape[0], self._columns()
         lead = (n, self.n_members) if self.ensemble == "members" else (n,)  # a member axis after the samples
         shape = (*lead, len(self.species_index), len(self.bin_index))
-        if out is not None:
-            if self.output != "density":
-                raise InputError(f"out= is for density output; this model function gives {self.output}")
-            if not isinstance(out, np.ndarray) or out.shape != shape or not out.flags.c_contiguous \
-                    or not np.issubdtype(out.dtype, np.floating):
-                got = f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}"
-                raise InputError(f"out is {got}; expected a C-contiguous float array of shape {shape}")
-        raw = run_batches(fn, x.astype(np.float32), (*lead, cols.size), self.batch_size,
+        _check_out(out, shape, self.output)
+        raw = run_batches(self._compiled(), x.astype(np.float32), (*lead, cols.size), self.batch_size,
                           None if out is None else out.reshape(*lead, cols.size))  # a view: C-contiguous checked
         if out is not None:
             return out
         if self.output == "density":
             return raw.reshape(shape).astype(self.dtype, copy=False)
-        dens = raw.reshape(*lead, 2, -1).astype(np.float64)
-        if self.output == "charge_density":
-            return charge_density(dens)
-        k = lead[1] if len(lead) > 1 else 1  # each member's S(z) from its own densities
-        h = np.repeat(x[:, self.input_names.index("h")], k)
-        sigma = np.repeat(x[:, self.input_names.index("sigma")], k)
-        s = integrated_charge(dens.reshape(n * k, 2, -1), h, sigma, n_bins=self.n_bins)[:, self.bin_index]
-        return s.reshape(*lead, -1)
+        return from_densities(self.output, raw.reshape(*lead, 2, -1), x, self.input_names, n_bins=self.n_bins,
+                              bins=self.bin_index)
 
     def mean_std(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """An ensemble's member mean and member standard deviation (ddof = 1) of every output.
+        """An ensemble's member mean and standard deviation (ddof = 1) of every output, float64.
 
-        Parameters
-        ----------
-        X : array_like, shape (n, n_inputs)
-
-        Returns
-        -------
-        mean, std : numpy.ndarray, each of shape (n, ``*output_shape`` without the member axis)
-            In the output's units (float64).
+        Each of shape (n, ``*output_shape`` without the member axis), in the output's units.
         """
         if self.member_layers is None:
             raise InputError("mean_std needs an ensemble; this model function has one network")
@@ -361,20 +318,13 @@ class ModelFunction:
         return y.mean(axis=1), y.std(axis=1, ddof=1)
 
     def calibrated_std(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The member mean and the calibrated member spread: a standard error of the surrogate.
+        """The member mean and the member spread mapped by the ensemble's stored calibration for this output.
 
-        Returns
-        -------
-        mean, std : numpy.ndarray, each of shape (n, ``*output_shape``)
-            The spread mapped by the ensemble's stored calibration for this output kind.
+        The calibrated spread is a standard error of the surrogate; both as :meth:`mean_std`.
         """
-        from .uncertainty.calibration import Calibration
-
-        if not self.calibration or self.output not in self.calibration:
-            raise InputError(f"this model has no calibration of its {self.output} spread; fit one with "
-                             "uqsurrogate calibrate (or uqsurrogate.uncertainty.fit.calibrate_ensemble)")
+        calibration = stored_calibration(self.calibration, self.output)
         mean, std = self.mean_std(X)
-        return mean, Calibration.from_dict(self.calibration[self.output]["calibration"])(std)
+        return mean, calibration(std)
 
     def __getstate__(self):  # the compiled function does not travel to dask or process workers
         state = dict(self.__dict__)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .constants import MOLAR_CHARGE
 
-__all__ = ["OBSERVABLES", "UNITS", "charge_density", "integrated_charge"]
+__all__ = ["OBSERVABLES", "UNITS", "charge_density", "from_densities", "integrated_charge"]
 
 #: What a model function can return.
 OBSERVABLES = ("density", "charge_density", "integrated_charge")
@@ -56,3 +56,35 @@ def integrated_charge(
     width = np.asarray(h, dtype=float)[:, None] * 1e-9 / (n_bins or rho.shape[-1])  # m
     before = np.cumsum(rho, axis=-1) - rho  # bins wholly left of each centre
     return np.asarray(sigma, dtype=float)[:, None] + width * (before + 0.5 * rho)
+
+
+def from_densities(output: str, density: np.ndarray, X: np.ndarray, input_names: list[str], *, n_bins: int,
+                   bins: np.ndarray) -> np.ndarray:
+    """The observable ``output`` from a model's cation and anion densities at inputs ``X``, in float64.
+
+    Parameters
+    ----------
+    output : {"charge_density", "integrated_charge"}
+    density : numpy.ndarray, shape (n, [K,] 2, m)
+        mol/L (any float dtype), with an optional member axis: for ``charge_density`` at
+        the selected bins, for ``integrated_charge`` at bins 0 to max(bins) of ``n_bins``
+        equal bins across the slit.
+    X : numpy.ndarray, shape (n, n_inputs)
+        The inputs, named ``input_names`` (``integrated_charge`` needs h in nm and sigma).
+    n_bins : int
+    bins : numpy.ndarray of int
+        The selected bins.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, [K,] len(bins))
+    """
+    dens = np.asarray(density).astype(np.float64)
+    if output == "charge_density":
+        return charge_density(dens)
+    lead = dens.shape[:-2]
+    k = lead[1] if len(lead) > 1 else 1  # each member's S(z) from its own densities
+    h = np.repeat(X[:, input_names.index("h")], k)
+    sigma = np.repeat(X[:, input_names.index("sigma")], k)
+    s = integrated_charge(dens.reshape(lead[0] * k, 2, -1), h, sigma, n_bins=n_bins)[:, bins]
+    return s.reshape(*lead, -1)

@@ -7,25 +7,35 @@ the same way (:func:`dataset`) and give the same bias-corrected intervals
 (:func:`bias_corrected_interval`).  The options that tell how a method runs rather than
 what it computes (:data:`RUN_OPTIONS`: ``seed``, ``resamples``, ``conf_level``,
 ``chunk_rows``, ``map``, ``progress``) are documented once here and written into each
-method's docstring by :func:`run_options`.
+method's docstring by :func:`run_options`.  :func:`save_results` writes any result (and,
+through :func:`uqsurrogate.data.io.save_dataset`, a training dataset) to netCDF-4, atomically.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
+import os
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from ._atomic import atomic_path
 from ._version import __version__
 from .conventions import CONVENTIONS
 from .problem import Problem
 
 __all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "dataset", "index_attrs", "output_labels",
-           "run_options"]
+           "run_options", "save_results"]
+
+logger = logging.getLogger(__name__)
+
+#: Samples per netCDF chunk in the files that :func:`save_results` (and so ``save_dataset``) writes.
+_STORED_CHUNK = 64
 
 #: The run options every method shares, name -> (type, what it does), in signature order.  A method takes each as a
 #: keyword argument, with the defaults below (``resamples`` excepted: each method's own).
@@ -153,3 +163,36 @@ def bias_corrected_interval(replicates: np.ndarray, estimate: np.ndarray, level:
         k = np.clip(np.round(q * (r - 1)).astype(int), 0, r - 1)
         out.append(np.take_along_axis(sorted_reps, k[None], axis=0)[0])
     return out[0], out[1]
+
+
+def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
+    """Drop inherited encodings and give float data compression and sample chunks."""
+    out = ds.copy(deep=False)
+    for var in out.variables.values():
+        var.encoding = {}
+        if np.issubdtype(var.dtype, np.floating) and var.ndim and "sample" in var.dims and var.size:
+            chunks = [min(_STORED_CHUNK, out.sizes[d]) if d == "sample" else out.sizes[d] for d in var.dims]
+            var.encoding = {"zlib": True, "complevel": 1, "shuffle": True, "chunksizes": tuple(chunks)}
+    return out
+
+
+def save_results(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write any results Dataset (metrics, sensitivities) to netCDF-4, atomically.
+
+    The file is replaced only once the new one is complete (:func:`uqsurrogate._atomic.atomic_path`);
+    float variables along ``sample`` are compressed and chunked by 64 samples.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        _netcdf_ready(ds).to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
+    logger.info("wrote %s (%d samples)", path, ds.sizes.get("sample", 0))
+    return path

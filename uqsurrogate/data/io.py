@@ -1,6 +1,7 @@
 """netCDF input and output of training datasets.
 
-Writes are atomic (:func:`uqsurrogate._atomic.atomic_path`); reads load small files into
+Writes are atomic (:func:`uqsurrogate.results.save_results`, which writes any result and is
+importable from here too); reads load small files into
 memory and open large ones lazily, chunked along ``sample`` (this needs the ``dask``
 extra).
 """
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._atomic import atomic_path
 from ..errors import InputError, MissingDependencyError
+from ..results import _STORED_CHUNK, save_results
 from .schema import validate as _validate
 
 __all__ = ["load_dataset", "memory_budget", "save_dataset", "save_results"]
@@ -24,8 +25,6 @@ logger = logging.getLogger(__name__)
 
 #: Target size in bytes of one lazy chunk of the largest variable.
 _CHUNK_BYTES = 128 * 2**20
-#: Samples per netCDF chunk in the files that save_dataset writes.
-_STORED_CHUNK = 64
 
 
 def memory_budget() -> int:
@@ -39,17 +38,6 @@ def memory_budget() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
     except (ValueError, OSError, AttributeError):  # not POSIX: assume 8 GiB of memory
         return 2 * 2**30
-
-
-def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
-    """Drop inherited encodings and give float data compression and sample chunks."""
-    out = ds.copy(deep=False)
-    for name, var in out.variables.items():
-        var.encoding = {}
-        if np.issubdtype(var.dtype, np.floating) and var.ndim and "sample" in var.dims and var.size:
-            chunks = [min(_STORED_CHUNK, out.sizes[d]) if d == "sample" else out.sizes[d] for d in var.dims]
-            var.encoding = {"zlib": True, "complevel": 1, "shuffle": True, "chunksizes": tuple(chunks)}
-    return out
 
 
 def save_dataset(ds: xr.Dataset, path: str | os.PathLike, *, validate: bool = True) -> Path:
@@ -72,25 +60,7 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike, *, validate: bool = Tr
     path = Path(path)
     if validate:
         _validate(ds, what=f"dataset for {path}")
-    with atomic_path(path) as tmp:
-        _netcdf_ready(ds).to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
-    logger.info("wrote %s (%d samples)", path, ds.sizes.get("sample", 0))
-    return path
-
-
-def save_results(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write any results Dataset (metrics, sensitivities) to netCDF-4, atomically.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-    path : path-like
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    return save_dataset(ds, path, validate=False)
+    return save_results(ds, path)
 
 
 def load_dataset(

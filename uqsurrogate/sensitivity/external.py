@@ -37,6 +37,7 @@ from .._version import __version__
 from ..conventions import CONVENTIONS
 from ..errors import InputError, InputTypeError
 from ..problem import Problem
+from ..results import save_results
 from .registry import REGISTRY, get
 
 __all__ = ["DESIGN_SETTINGS",  # noqa: F822 (a module __getattr__ derives it from the registry)
@@ -175,8 +176,6 @@ def save_design(design: xr.Dataset, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     if path.suffix.lower() not in _TABLE:
-        from ..data.io import save_results
-
         return save_results(design, path)
     names = json.loads(design.attrs["problem"])["inputs"]
     sep = "\t" if path.suffix.lower() == ".tsv" else ("," if path.suffix.lower() == ".csv" else " ")

@@ -16,8 +16,9 @@
 
 So ``keras.saving.load_model("model/model.keras").predict(X)`` alone gives the densities;
 uqsurrogate also reads the metadata and checks that the layers' scaling is the metadata's.
-A model on the contact-aligned representation (format 5, ``outputs.representation``) ends
-in layers of this package: register them first with
+A model on another output representation than one per bin (format 5,
+``outputs.representation``; :mod:`.representations`) may end in layers of this package,
+such as the contact-aligned one's: register them first with
 ``uqsurrogate.surrogate.aligned.register_layers()`` (uqsurrogate's own loaders do).
 
 Loading checks the format name and version and the hash, and fails with a clear message
@@ -40,6 +41,7 @@ import numpy as np
 from .._atomic import atomic_directory
 from .._version import __version__
 from ..errors import ArtifactError, InputError
+from .representations import representation_of
 from .scaling import minmax_scale, minmax_span
 from .zgrid import Z_CONVENTIONS, z_for
 
@@ -300,23 +302,12 @@ def check_metadata(meta: dict, where: str | os.PathLike) -> None:
     by = outputs.get("scale_by_input")
     if by is not None and by not in names:
         raise ArtifactError(f"{where}: outputs.scale_by_input {by!r} is not an input ({names})")
-    rep = outputs.get("representation")
-    if rep is not None:
-        from .aligned import AlignedGrid, require_aligned_inputs
-
-        try:
-            if rep.get("kind") != "aligned":
-                raise ArtifactError(f"outputs.representation.kind {rep.get('kind')!r} is not 'aligned'")
-            if not isinstance(rep.get("residual", False), bool):
-                raise ArtifactError(f"outputs.representation.residual {rep.get('residual')!r} is not true or false")
-            require_aligned_inputs(names)
-            AlignedGrid.from_dict(rep["grid"])
-            if n_bins % 2 or z_convention != "uniform-slit":
-                raise ArtifactError("the aligned representation needs an even n_bins on the uniform-slit z grid")
-        except (KeyError, TypeError, AttributeError):
-            raise ArtifactError(f"{where}: outputs.representation is malformed") from None
-        except InputError as err:
-            raise ArtifactError(f"{where}: outputs.representation: {err}") from None
+    try:  # the representation's own check (none for per-bin outputs)
+        representation_of(outputs).check_metadata(outputs.get("representation"), names, n_bins, z_convention)
+    except (KeyError, TypeError, AttributeError):
+        raise ArtifactError(f"{where}: outputs.representation is malformed") from None
+    except InputError as err:
+        raise ArtifactError(f"{where}: outputs.representation: {err}") from None
     if z_convention not in (*Z_CONVENTIONS, "unknown"):
         raise ArtifactError(f"{where}: outputs.z_convention {z_convention!r} is not one of "
                             f"{', '.join(Z_CONVENTIONS)}, unknown")
@@ -385,10 +376,9 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
     if not zipfile.is_zipfile(Path(path) / MODEL_FILE):
         raise ArtifactError(f"{Path(path) / MODEL_FILE}: not a Keras archive (a .keras file is a zip); the file is "
                             "damaged")
-    if meta["outputs"].get("representation") is not None:
-        from .aligned import register_layers
-
-        register_layers()  # the layers the network ends in
+    register = representation_of(meta["outputs"]).register_layers
+    if register is not None:
+        register()  # the layers the network ends in
     try:
         loaded = keras.saving.load_model(Path(path) / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - any failure of Keras on a file whose hash matched: one clear line

@@ -2,8 +2,9 @@
 
 :func:`compile_forward` turns a description's layers (:mod:`.description`) into one
 ``tf.function``: the last layer cut to the outputs asked for, bins no ion reaches pinned to
-0 inside it, an ensemble's members as batched matmuls, the contact-aligned map
-(:mod:`.aligned`) where the network predicts knot values, and the output scale.
+0 inside it, an ensemble's members as batched matmuls, the representation's map from the last
+layer's outputs to bins (:mod:`.representations`: none for ``bins``, the exact bin averages
+of the contact-aligned profile for ``aligned``), and the output scale.
 :func:`run_batches` runs it over many rows into one preallocated array.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from .._memory import touch
 from .description import Layer
+from .representations import Representation, get_representation
 
 __all__ = ["compile_forward", "output_columns", "run_batches"]
 
@@ -29,13 +31,17 @@ def output_columns(output: str, species_index: np.ndarray, bin_index: np.ndarray
 
 
 def _cut(layers: list[Layer], cols: np.ndarray, output_scale: np.ndarray, zero_outputs: np.ndarray,
-         aligned: dict | None) -> tuple[list[Layer], Any]:
-    """The layers with the last one cut to ``cols``, and the scale left to apply after it (or None)."""
+         mapped: bool) -> tuple[list[Layer], Any]:
+    """The layers with the last one cut to ``cols``, and the scale left to apply after it (or None).
+
+    ``mapped``: the last layer's outputs are not the bins but go through the representation's
+    map, which needs every one of them; that layer stays whole.
+    """
     import tensorflow as tf
 
     last = layers[-1]
     scale = output_scale[cols] * (~zero_outputs[cols])  # never-occupied bins pinned to 0
-    if aligned is not None:  # the last layer gives knot values: every one is needed for any bin
+    if mapped:
         return layers, None if np.all(scale == 1.0) else tf.constant(scale, tf.float32)
     weight, bias = last.weight[:, cols].copy(), last.bias[cols].copy()
     if np.all((scale == 0) | (scale == 1)) and last.activation in ("relu", "sigmoid", "softplus"):
@@ -47,7 +53,8 @@ def _cut(layers: list[Layer], cols: np.ndarray, output_scale: np.ndarray, zero_o
 
 
 def compile_forward(stacks_in: list[list[Layer]], cols: np.ndarray, output_scale: np.ndarray, zero_outputs: np.ndarray,
-                    scale_by_input: int | None, aligned: dict | None, n_bins: int, *, keep_members: bool):
+                    scale_by_input: int | None, representation: str | Representation, settings: dict | None,
+                    n_bins: int, *, keep_members: bool):
     """The network's dense layers as one compiled TensorFlow function of float32 inputs.
 
     Parameters
@@ -60,8 +67,11 @@ def compile_forward(stacks_in: list[list[Layer]], cols: np.ndarray, output_scale
         The outputs' scale, and where they are pinned to 0.
     scale_by_input : int or None
         Column of X that multiplies every output (a model trained on n/c), or None.
-    aligned : dict or None
-        The contact-aligned representation's settings (``grid``, ``columns``, ``residual``).
+    representation : str or Representation
+        The output representation (:mod:`.representations`), whose ``tf_map`` takes the last
+        layer's outputs to the bins.
+    settings : dict or None
+        Its maps' settings (for ``aligned``: ``grid``, ``columns``, ``residual``).
     n_bins : int
     keep_members : bool
         For an ensemble: return every member (a member axis after the samples), not the mean.
@@ -76,12 +86,14 @@ def compile_forward(stacks_in: list[list[Layer]], cols: np.ndarray, output_scale
     import_keras()
     import tensorflow as tf
 
-    stacks = [_cut(list(layers), cols, output_scale, zero_outputs, aligned) for layers in stacks_in]
+    rep = get_representation(representation) if isinstance(representation, str) else representation
+    to_bins = rep.tf_map(settings, n_bins, cols)  # None: the last layer's outputs are the bins
+    stacks = [_cut(list(layers), cols, output_scale, zero_outputs, to_bins is not None) for layers in stacks_in]
     post = stacks[0][1]
     by = scale_by_input
     acts = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "softplus": tf.nn.softplus,
             "tanh": tf.tanh, "silu": tf.nn.silu, "gelu": tf.nn.gelu}
-    to_bins = None if aligned is None else _aligned_map(aligned, n_bins, cols)
+    mean_first = rep.linear and len(stacks) > 1 and not keep_members
     n_in = stacks_in[0][0].weight.shape[0]
     if len(stacks) == 1:
         consts = [(tf.constant(L.weight, tf.float32), tf.constant(L.bias, tf.float32), L.activation)
@@ -104,7 +116,7 @@ def compile_forward(stacks_in: list[list[Layer]], cols: np.ndarray, output_scale
         for w, b, act in consts:
             x = acts[act](tf.matmul(x, w) + b)
         if to_bins is not None:
-            if members and not keep_members:  # the map is linear: the mean's bins are the bins' mean
+            if mean_first:  # a linear map: the mean's bins are the bins' mean
                 x = tf.reduce_mean(x, axis=0, keepdims=True)
             x = to_bins(x, raw)
         x = x if post is None else x * post
@@ -114,38 +126,6 @@ def compile_forward(stacks_in: list[list[Layer]], cols: np.ndarray, output_scale
         return x
 
     return forward
-
-
-def _aligned_map(aligned: dict, n_bins: int, cols: np.ndarray):
-    """knot values (n, 2M) or (K, n, 2M) and raw inputs (n, d) -> the bins ``cols`` (float32).
-
-    Only the edges of the bins asked for are evaluated (the map's cost is per edge).
-    """
-    import tensorflow as tf
-
-    from .aligned import AlignedGrid, bins_from_knots
-
-    grid = AlignedGrid.from_dict(aligned["grid"])
-    i_h, i_p, i_m = aligned["columns"]
-    bins = np.unique(cols % n_bins)
-    # column of bins_from_knots's output (species-major over ``bins``) for each requested output
-    take = tf.constant((cols // n_bins) * bins.size + np.searchsorted(bins, cols % n_bins), tf.int32)
-
-    residual = 2 * n_bins if aligned.get("residual") else 0
-    direct = tf.constant(cols, tf.int32)
-
-    def to_bins(g, raw):
-        lead = tf.shape(g)[:-1]
-        flat = tf.reshape(g, [-1, tf.shape(g)[-1]])
-        reps = tf.shape(flat)[0] // tf.shape(raw)[0]  # K members share the inputs
-        h, dp, dm = (tf.tile(raw[:, i], [reps]) for i in (i_h, i_p, i_m))
-        y = tf.cast(bins_from_knots(flat[:, residual:], h, dp, dm, n_bins, grid, bins=bins), tf.float32)
-        y = tf.gather(y, take, axis=1)
-        if residual:  # the hybrid: per-bin values plus the aligned profile's bins
-            y = y + tf.gather(flat[:, :residual], direct, axis=1)
-        return tf.reshape(y, tf.concat([lead, [cols.size]], axis=0))
-
-    return to_bins
 
 
 def run_batches(fn, xf: np.ndarray, shape: tuple[int, ...], batch_size: int, out: np.ndarray | None = None) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._validation import check_choice
 from ..errors import InputError
-from .aligned import require_aligned_inputs
+from .representations import representation_of
 from .scaling import fold_minmax
 
 __all__ = ["ACTIVATIONS", "Layer", "dense_layers", "describe"]
@@ -54,7 +54,8 @@ def describe(source: Any) -> dict:
         ``input_names``, ``input_units``, ``train_min``/``train_max`` (n_inputs,) (the range
         every member was trained on), ``species``, ``n_bins``, ``output_scale`` and
         ``zero_outputs`` (n_species n_bins,), ``scale_by_input``, ``z_convention``,
-        ``calibration`` and ``aligned``.
+        ``calibration``, ``representation`` (its name, :mod:`.representations`) and
+        ``representation_settings`` (the settings of its maps).
     """
     from .artifact import Surrogate, load_artifact
     from .ensemble import is_ensemble, read_ensemble
@@ -83,6 +84,7 @@ def describe(source: Any) -> dict:
         mine[np.asarray(m["outputs"].get("always_zero", []), dtype=int)] = True
         zero &= mine
     names = [i["name"] for i in meta["inputs"]]
+    rep = representation_of(meta["outputs"])
     by = meta["outputs"].get("scale_by_input")
     # the range every member was trained on
     train_min = np.max([[i["train_min"] for i in m["inputs"]] for m in metas], axis=0)
@@ -102,9 +104,8 @@ def describe(source: Any) -> dict:
                       "affine": meta["outputs"].get("affine")},
         member_layers=stacks if len(stacks) > 1 else None,
         calibration=calibration,
-        aligned=None if representations[0] is None else {
-            "grid": representations[0]["grid"], "columns": list(require_aligned_inputs(names).values()),
-            "residual": bool(representations[0].get("residual"))},
+        representation=rep.name,
+        representation_settings=rep.map_settings(representations[0], names),
     )
 
 
@@ -123,18 +124,20 @@ def dense_layers(sur) -> list[Layer]:
     """
 
     layers = []
+    # the representation's map (AlignedBins) runs in compiled.forward()
+    skip = ("InputLayer", "Dropout", *representation_of(sur.metadata["outputs"]).map_layers)
     for layer in sur.model.layers:
         kind = type(layer).__name__
         if kind == "Dense":
             w, b = (np.asarray(v, dtype=np.float64) for v in layer.get_weights())
             act = layer.get_config()["activation"]
             layers.append(Layer(w, b, act if isinstance(act, str) else "linear"))
-        elif kind == "TrunkBasis":  # a coordinate network on the fixed knot grid: one dense layer
+        elif hasattr(layer, "effective_kernel"):  # a layer that equals a dense one (the aligned coordinate network)
             layers.append(Layer(*layer.effective_kernel(), "linear"))
         elif kind == "Activation" and layers and layers[-1].activation == "linear":
             act = layer.get_config()["activation"]
             layers[-1] = Layer(layers[-1].weight, layers[-1].bias, act if isinstance(act, str) else "?")
-        elif kind not in ("InputLayer", "Dropout", "AlignedBins"):  # the aligned map runs in forward()
+        elif kind not in skip:
             raise InputError(f"layer {layer.name!r} of type {kind} is not supported; the model function "
                              "runs chains of Dense layers (Dropout is skipped at inference)")
     first = layers[0]

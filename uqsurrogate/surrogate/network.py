@@ -16,6 +16,7 @@ from __future__ import annotations
 from .._validation import check_choice
 from .._keras import import_keras
 from ..errors import InputError
+from .representations import get_representation
 
 __all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "build_network"]
 
@@ -35,6 +36,8 @@ def build_network(
     output_activation: str = "softplus",
     aligned: dict | None = None,
     head: str = "dense",
+    representation: str = "bins",
+    settings: dict | None = None,
 ):
     """Build the (uncompiled) regression network.
 
@@ -53,16 +56,19 @@ def build_network(
         Of the hidden layers.
     output_activation : {"softplus", "linear"}, default "softplus"
     aligned : dict, optional
-        The contact-aligned representation (:mod:`.aligned`): ``grid`` (an
-        :class:`~.aligned.AlignedGrid`'s dict), ``columns`` (positions of h, d_plus,
-        d_minus among the inputs), ``low`` and ``span`` (their min-max scaling).  The
-        dense layers then predict the knot values of g(s) (2 M of them), and a last
-        :class:`~.aligned.AlignedBins` layer averages them over each sample's bins.  With
-        ``residual`` true (the hybrid representation) the last dense layer also gives one
-        value per bin, added to those averages.
+        The former keyword of ``settings`` for the aligned and hybrid representations
+        (``residual`` true: hybrid); it sets ``representation`` and ``settings``.
     head : {"dense", "coordinate"}, default "dense"
-        With ``aligned``: the knot values from a dense layer, or from a coordinate network
-        (:class:`~.aligned.TrunkBasis`: a kernel that is a smooth function of s).
+        One of the representation's heads; ``coordinate`` (``aligned`` only): the knot
+        values from a coordinate network (:class:`~.aligned.TrunkBasis`).
+    representation : str, default "bins"
+        A registered representation (:mod:`.representations`): it builds the layers after
+        the last hidden one.
+    settings : dict, optional
+        The representation's settings (:attr:`.representations.Representation.fit`).  For
+        ``aligned`` and ``hybrid``: ``grid`` (an :class:`~.aligned.AlignedGrid`'s dict),
+        ``columns`` (positions of h, d_plus, d_minus among the inputs), ``low`` and ``span``
+        (their min-max scaling).
 
     Returns
     -------
@@ -85,33 +91,11 @@ def build_network(
         )(x)
         if dropout:
             x = keras.layers.Dropout(dropout, seed=seed + 101 * k + 1, name=f"dropout_{k + 1}")(x)
-    if aligned is None:
-        outputs = keras.layers.Dense(
-            n_outputs,
-            activation=output_activation,
-            kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 997),
-            name="densities",
-        )(x)
-    else:
-        from .aligned import AlignedGrid, aligned_layer_class
-
-        grid = AlignedGrid.from_dict(aligned["grid"])
-        residual = bool(aligned.get("residual"))
-        if residual and head != "dense":
-            raise InputError("the hybrid representation (per-bin values plus the aligned profile) needs head = 'dense'")
-        if head == "coordinate":
-            from .aligned import trunk_layer_class
-
-            knots = trunk_layer_class()(grid.as_dict(), seed=seed + 997, name="profile_trunk")(x)
-            if output_activation != "linear":
-                knots = keras.layers.Activation(output_activation, name="profile_activation")(knots)
-        else:
-            knots = keras.layers.Dense(
-                2 * grid.size + (n_outputs if residual else 0),
-                activation=output_activation,
-                kernel_initializer=keras.initializers.GlorotNormal(seed=seed + 997),
-                name="profile_knots",
-            )(x)
-        outputs = aligned_layer_class()(grid.as_dict(), n_outputs // 2, aligned["columns"], aligned["low"],
-                                        aligned["span"], residual=residual, name="aligned_bins")([knots, inputs])
+    if aligned is not None:  # the former keyword of the aligned and hybrid settings
+        representation, settings = ("hybrid" if aligned.get("residual") else "aligned"), aligned
+    rep = get_representation(representation)
+    if head not in rep.heads:
+        raise InputError(f"the {rep.name} representation needs head = {' or '.join(map(repr, rep.heads))}")
+    outputs = rep.build_head(keras, x, inputs, n_outputs, settings, seed=seed, output_activation=output_activation,
+                             head=head)
     return keras.Model(inputs, outputs, name="surrogate")

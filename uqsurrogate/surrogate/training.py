@@ -55,6 +55,9 @@ from .artifact import Surrogate, save_artifact
 from .losses import LOSSES, make_loss, mse_hard
 from .._keras import import_keras
 from .network import ACTIVATIONS, OUTPUT_ACTIVATIONS, build_network
+# REPRESENTATIONS, the output representations' names (every bin, the contact-aligned profile of :mod:`.aligned`,
+# their sum ``hybrid``, and any registered since): a live view of :data:`.representations.REGISTRY`
+from .representations import REPRESENTATIONS, get_representation
 from .scaling import minmax_scale
 from .zgrid import detect_z_convention
 
@@ -64,8 +67,6 @@ __all__ = ["HEADS", "OPTIMIZERS", "OUTPUT_SCALES", "PRESETS", "REPRESENTATIONS",
 
 #: Learning-rate schedules.
 SCHEDULES = ("constant", "cosine")
-#: Output representations: every bin, the contact-aligned profile (:mod:`.aligned`), or their sum.
-REPRESENTATIONS = ("bins", "aligned", "hybrid")
 #: Optimizers.
 OPTIMIZERS = ("adam", "adamw")
 #: Output heads of the aligned representation.
@@ -110,12 +111,13 @@ class TrainingConfig:
     bootstrap : bool
         Train on a bootstrap resample of the training rows (drawn with replacement from
         ``seed``); the test split is unchanged.  For the members of an ensemble.
-    representation : {"bins", "aligned", "hybrid"}
-        What the last dense layer predicts: every bin (any output, any model), or the
-        contact-aligned profile g(s) of each species, averaged over each sample's bins by
-        an exact linear map (:mod:`.aligned`; needs inputs h, d_plus, d_minus and an even
-        number of bins mirrored about the midplane); ``"hybrid"`` is their sum (per-bin
-        values plus the bins of the aligned profile, one dense layer giving both).
+    representation : {"bins", "aligned", "hybrid"} or another registered one
+        What the last dense layer predicts (:mod:`.representations`): every bin (any
+        output, any model), or the contact-aligned profile g(s) of each species, averaged
+        over each sample's bins by an exact linear map (:mod:`.aligned`; needs inputs h,
+        d_plus, d_minus and an even number of bins mirrored about the midplane);
+        ``"hybrid"`` is their sum (per-bin values plus the bins of the aligned profile, one
+        dense layer giving both).
     activation : {"relu", "silu", "gelu", "tanh"}
         Of the hidden layers.
     output_activation : {"softplus", "linear"}
@@ -125,8 +127,9 @@ class TrainingConfig:
     final_learning_rate : float
         Where the cosine schedule ends (0: decays to zero).
     head : {"dense", "coordinate"}
-        With ``representation="aligned"``: the knot values from a dense layer, or from a
-        coordinate network of s (DeepONet style, :class:`~.aligned.TrunkBasis`).
+        One of the representation's heads.  With ``representation="aligned"``: the knot
+        values from a dense layer, or from a coordinate network of s (DeepONet style,
+        :class:`~.aligned.TrunkBasis`).
     """
 
     loss: str = "soft-label"
@@ -160,10 +163,13 @@ class TrainingConfig:
         check_choice(self.output_activation, "output_activation", OUTPUT_ACTIVATIONS)
         check_choice(self.optimizer, "optimizer", OPTIMIZERS)
         check_choice(self.head, "head", HEADS)
-        if self.head != "dense" and self.representation != "aligned":  # hybrid: dense only
-            raise InputError(f"head = {self.head!r} predicts the aligned profile; it needs representation = 'aligned'")
+        rep = get_representation(self.representation)
+        if self.head not in rep.heads:
+            takes = [r for r in REPRESENTATIONS if self.head in get_representation(r).heads]
+            raise InputError(f"head = {self.head!r} is not one of representation {rep.name!r}'s heads; it needs "
+                             f"representation = {' or '.join(map(repr, takes))}")
         check_float(self.weight_decay, "weight_decay", 0, None)
-        if self.representation != "bins" and self.output_scale == "max":
+        if not rep.per_bin and self.output_scale == "max":
             raise InputError(f"output_scale = 'max' scales each bin; with representation = {self.representation!r} "
                              "use 'none' or 'concentration'")
         for name in ("epochs", "batch_size", "checkpoint_every"):
@@ -200,27 +206,10 @@ def data_digest(ds: xr.Dataset) -> str:
     return h.hexdigest()
 
 
-def _aligned_settings(names: list[str], lo: np.ndarray, hi: np.ndarray, n_bins: int) -> dict:
-    """The aligned representation's grid and input columns for training ranges [lo, hi] (:func:`build_network`)."""
-    from .aligned import AlignedGrid, require_aligned_inputs
-    from .scaling import minmax_span
-
-    cols = require_aligned_inputs(names)
-    if n_bins % 2:
-        raise InputError(f"the data have {n_bins} bins; representation = 'aligned' mirrors the slit about its "
-                         "midplane and needs an even number")
-    i_h, i_p, i_m = cols["h"], cols["d_plus"], cols["d_minus"]
-    if not (lo[i_p] > 0 and lo[i_m] > 0 and lo[i_h] > 0):
-        raise InputError("representation = 'aligned' needs h, d_plus and d_minus > 0 in every training sample")
-    grid = AlignedGrid.covering(float(hi[i_h]), float(min(lo[i_p], lo[i_m])))
-    span = minmax_span(lo, hi)
-    return {"grid": grid.as_dict(), "columns": [i_h, i_p, i_m], "low": [float(lo[i]) for i in (i_h, i_p, i_m)],
-            "span": [float(span[i]) for i in (i_h, i_p, i_m)]}
-
-
-def _network(cfg: TrainingConfig, n_inputs: int, n_outputs: int, aligned: dict | None):
-    return build_network(n_inputs, n_outputs, cfg.hidden, cfg.dropout, cfg.seed, activation=cfg.activation,
-                         output_activation=cfg.output_activation, aligned=aligned, head=cfg.head)
+def _network(cfg: TrainingConfig, prep: _Prepared):
+    return build_network(len(prep.names), prep.Y.shape[1], cfg.hidden, cfg.dropout, cfg.seed,
+                         activation=cfg.activation, output_activation=cfg.output_activation, head=cfg.head,
+                         representation=prep.representation, settings=prep.settings)
 
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -275,7 +264,8 @@ class _Prepared:
     out_scale: np.ndarray
     by_input: str | None
     floor: float
-    aligned: dict | None
+    representation: str
+    settings: dict | None
     xs: np.ndarray
     packed: np.ndarray
     digest: str
@@ -324,21 +314,19 @@ def _prepare(ds: xr.Dataset, cfg: TrainingConfig) -> _Prepared:
     if cfg.loss == "chi2":
         nonzero = (E[train] / out_scale_all[train])[E[train] > 0]
         floor = 0.1 * float(np.median(nonzero)) if nonzero.size else 1.0
-    aligned = None
-    if cfg.representation != "bins":
-        aligned = _aligned_settings(names, lo, hi, n_bins)
-        aligned["residual"] = cfg.representation == "hybrid"
-    return _pack(names, n_bins, X, Y, E, train, test, lo, hi, out_scale, by_input, floor, aligned, data_digest(ds),
-                 split_seed)
+    settings = get_representation(cfg.representation).fit(names, lo, hi, n_bins)
+    return _pack(names, n_bins, X, Y, E, train, test, lo, hi, out_scale, by_input, floor,
+                 (cfg.representation, settings), data_digest(ds), split_seed)
 
 
-def _pack(names, n_bins, X, Y, E, train, test, lo, hi, out_scale, by_input, floor, aligned, digest,
+def _pack(names, n_bins, X, Y, E, train, test, lo, hi, out_scale, by_input, floor, representation, digest,
           split_seed) -> _Prepared:
+    """``representation``: (name, settings)."""
     out_scale_all = out_scale * _per_sample_scale(by_input, names, X)
     xs = minmax_scale(X, lo, hi).astype("float32")
     packed = np.concatenate([Y / out_scale_all, E / out_scale_all], axis=1).astype("float32")
-    return _Prepared(names, n_bins, Y, train, test, lo, hi, out_scale, by_input, floor, aligned, xs, packed, digest,
-                     split_seed)
+    return _Prepared(names, n_bins, Y, train, test, lo, hi, out_scale, by_input, floor, *representation, xs, packed,
+                     digest, split_seed)
 
 
 def _compiled(cfg: TrainingConfig, prep: _Prepared, epochs: int, learning_rate: float, jit_compile, steps_per_execution):
@@ -349,7 +337,7 @@ def _compiled(cfg: TrainingConfig, prep: _Prepared, epochs: int, learning_rate: 
     if cfg.schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * epochs,
                                                     alpha=min(1.0, cfg.final_learning_rate / learning_rate))
-    model = _network(cfg, len(prep.names), prep.Y.shape[1], prep.aligned)
+    model = _network(cfg, prep)
     loss = make_loss(cfg.loss, seed=cfg.seed, error_floor=prep.floor)
     if cfg.optimizer == "adamw":
         optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=cfg.weight_decay)
@@ -450,7 +438,7 @@ def _resume(ckpt: Path | None, state_id: str, model, loss, cfg: TrainingConfig, 
                history=state["history"])
     logger.info("resuming training from epoch %d (%s)", run.epoch, ckpt)
     if (ckpt / "best.weights.h5").is_file() and run.epoch:
-        model_best = _network(cfg, len(prep.names), prep.Y.shape[1], prep.aligned)
+        model_best = _network(cfg, prep)
         model_best.load_weights(ckpt / "best.weights.h5")
         run.best_weights = model_best.get_weights()
     return model, run
@@ -459,6 +447,7 @@ def _resume(ckpt: Path | None, state_id: str, model, loss, cfg: TrainingConfig, 
 def _metadata(ds: xr.Dataset, cfg: TrainingConfig, prep: _Prepared, run: _Run, keras_version: str) -> dict:
     """What the artifact records of a run (step 4)."""
     specs = dict(INPUTS)
+    record = get_representation(prep.representation).metadata(prep.settings)
     return {
         "inputs": [
             {"name": k, "units": ds[k].attrs.get("units", specs.get(k).units if k in specs else ""),
@@ -475,8 +464,7 @@ def _metadata(ds: xr.Dataset, cfg: TrainingConfig, prep: _Prepared, run: _Run, k
             "scale_by_input": prep.by_input,
             "always_zero": np.flatnonzero(np.all(prep.Y[prep.train] == 0, axis=0)).tolist(),
             **detect_z_convention(ds["z"].values, ds["h"].values if "h" in ds else None),
-            **({} if prep.aligned is None else {"representation": {
-                "kind": "aligned", "grid": prep.aligned["grid"], "residual": prep.aligned["residual"]}}),
+            **({} if record is None else {"representation": record}),
         },
         "training": {
             **cfg.as_dict(),

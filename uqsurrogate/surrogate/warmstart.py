@@ -15,7 +15,8 @@ output scaling.
 * **Scaling.** By default the input scaling is kept: new inputs outside the old training
   ranges are scaled past [0, 1], which the network takes as it is.  ``refit_scaling=True``
   takes the ranges of the new training rows and folds the change into the first layer's
-  weights, so that the network starts from the same function (representation ``bins``).
+  weights, so that the network starts from the same function (not for a representation
+  whose layers hold the scaling of some inputs, such as ``aligned``).
 * **Learning rate.** A new schedule over the continuation's epochs, from
   ``learning_rate`` (default a tenth of the configuration's initial rate, a warm restart).
 * **Randomness.** The shuffling and the soft labels of epoch ``e`` come from
@@ -40,10 +41,10 @@ from .._validation import check_float, check_int
 from .._version import __version__
 from ..errors import InputError
 from .artifact import Surrogate
+from .representations import REGISTRY, representation_of
 from .scaling import rescale_first_layer
 from .training import (
     TrainingConfig,
-    _aligned_settings,
     _arrays,
     _compiled,
     _pack,
@@ -128,19 +129,18 @@ def _prepare_continued(ds: xr.Dataset, meta: dict, cfg: TrainingConfig, refit: b
     if cfg.bootstrap:
         train = np.sort(keyed_generator([cfg.seed, 1, len(X)]).choice(train, size=train.size, replace=True))
     lo, hi = (np.asarray(meta["scaling"][k], dtype=float) for k in ("min", "max"))
-    aligned = None
-    rep = meta["outputs"].get("representation")
-    if rep is not None:
-        if refit:
-            raise InputError("refit_scaling works on representation 'bins'; the aligned profile's layer holds the "
-                             "scaling of h, d_plus and d_minus: keep the scaling (refit_scaling=False)")
-        aligned = {**_aligned_settings(names, lo, hi, n_bins), "grid": rep["grid"], "residual": rep["residual"]}
+    rep = representation_of(meta["outputs"])
+    if refit and rep.fixed_scaling:
+        can = " or ".join(repr(name) for name, r in REGISTRY.items() if not r.fixed_scaling)
+        raise InputError(f"refit_scaling works on representation {can}; {rep.fixed_scaling}: keep the scaling "
+                         "(refit_scaling=False)")
+    settings = rep.fit(names, lo, hi, n_bins, meta["outputs"].get("representation"))
     if refit:
         lo, hi = X[train].min(axis=0), X[train].max(axis=0)
     out_scale = np.asarray(meta["outputs"]["scale"], dtype=float)
     floor = float(training.get("chi2_error_floor", 0.0))
     prep = _pack(names, n_bins, X, Y, E, train, test, lo, hi, out_scale, meta["outputs"].get("scale_by_input"), floor,
-                 aligned, data_digest(ds), split_seed)
+                 (rep.name, settings), data_digest(ds), split_seed)
     return prep, n_old
 
 

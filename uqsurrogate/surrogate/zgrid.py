@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Z_CONVENTIONS", "detect_z_convention", "uniform_slit_centres", "z_for"]
+__all__ = ["Z_CONVENTIONS", "detect_z_convention", "uniform_slit_centres", "z_for", "z_grid"]
 
 Z_CONVENTIONS = ("uniform-slit", "fixed", "affine")
 
@@ -83,3 +83,24 @@ def z_for(outputs: Mapping, n_bins: int, X: np.ndarray, input_names: Sequence[st
         z = np.asarray(outputs["z"], dtype=float)
         return np.broadcast_to(z, (len(X), z.size)).copy()
     raise InputError(f"the model records no z grid (z_convention = {conv!r})")
+
+
+def z_grid(outputs: Mapping, n_bins: int, h: float | None = None) -> np.ndarray:
+    """Bin centres (nm) under a recorded convention that needs no input but h (given where needed); shape (n_bins,).
+
+    Parameters
+    ----------
+    outputs : mapping
+        ``z_convention`` and, for ``fixed``, ``z``.
+    n_bins : int
+    h : float, optional
+        The slit width, for ``uniform-slit``.
+    """
+    conv = outputs["z_convention"]
+    if conv == "fixed":
+        return np.asarray(outputs["z"], dtype=float)
+    if conv == "uniform-slit":
+        if h is None:
+            raise InputError(f"the z grid ({conv}) depends on the inputs; pass h")
+        return uniform_slit_centres(h, n_bins)
+    raise InputError(f"the z grid ({conv}) depends on several inputs; use ModelFunction.z_for(X)")

@@ -12,20 +12,20 @@ Two maps, fitted on a calibration split disjoint from the training data:
 * ``isotonic`` — σ' = g(σ) with g the increasing function that best fits sqrt(π/2)abs(y - μ)
   against σ (scikit-learn's ``IsotonicRegression``; for a Gaussian error Eabs(y - μ) = sqrt(2/π) σ).
   Stored as its breakpoints (JSON), applied by linear interpolation.
+
+The fitted map, :class:`Calibration`, is defined in :mod:`uqsurrogate.surrogate.calibration_map`
+(applying a stored one is the model function's, below this module) and importable from here.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validation import check_choice
 from ..errors import InputError
+from ..surrogate.calibration_map import CALIBRATIONS, Calibration
 
 __all__ = ["CALIBRATIONS", "Calibration", "calibrate", "miscalibration_area", "reliability"]
-
-CALIBRATIONS = ("scale", "isotonic")
 
 
 def _flat(y, mean, std, mask) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -81,51 +81,6 @@ def miscalibration_area(y, mean, std, mask=None) -> float:
     """
     levels, observed = reliability(y, mean, std, mask=mask)
     return float(np.mean(np.abs(observed - levels)))
-
-
-@dataclass
-class Calibration:
-    """A fitted map of predicted standard deviations: ``calibration(std)`` gives calibrated ones.
-
-    Attributes
-    ----------
-    kind : {"scale", "isotonic"}
-    scale : float
-        For ``scale``.
-    x, y : list of float
-        For ``isotonic``: breakpoints of the increasing map (std -> calibrated std).
-    n : int
-        Values it was fitted on.
-    """
-
-    kind: str
-    scale: float = 1.0
-    x: list = field(default_factory=list)
-    y: list = field(default_factory=list)
-    n: int = 0
-
-    def __call__(self, std) -> np.ndarray:
-        std = np.asarray(std, dtype=float)
-        if self.kind == "scale":
-            return self.scale * std
-        return np.where(std > 0, np.interp(std, self.x, self.y), 0.0)
-
-    def to_dict(self) -> dict:
-        """Plain JSON values (an ensemble stores its calibration this way)."""
-        return {"kind": self.kind, "scale": float(self.scale), "x": [float(v) for v in self.x],
-                "y": [float(v) for v in self.y], "n": int(self.n)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Calibration:
-        try:
-            check_choice(d["kind"], "calibration kind", CALIBRATIONS)
-            out = cls(kind=d["kind"], scale=float(d.get("scale", 1.0)), x=list(d.get("x", [])),
-                      y=list(d.get("y", [])), n=int(d.get("n", 0)))
-        except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"not a calibration ({type(err).__name__}: {err})") from None
-        if not np.isfinite(out.scale) or out.scale <= 0 or not np.all(np.isfinite(out.x + out.y)):
-            raise InputError(f"calibration has non-finite or non-positive values: scale {out.scale}")
-        return out
 
 
 def calibrate(y, mean, std, method: str = "scale", mask=None) -> Calibration:
