@@ -168,12 +168,9 @@ class Acquisition:
 
     # ------------------------------------------------------------------ NumPy values
     def _calibrate_np(self, std: np.ndarray) -> np.ndarray:
-        c = self.calibration
-        if c is None:
-            return std
-        if c["kind"] == "scale":
-            return float(c["scale"]) * std
-        return np.where(std > 0, np.interp(std, c["x"], c["y"]), 0.0)
+        from ..surrogate.calibration_map import Calibration
+
+        return std if self.calibration is None else Calibration.from_dict(self.calibration)(std)
 
     def members(self, X, batch: int = 16384) -> np.ndarray:
         """Every member's outputs at physical inputs X (n, n_inputs), as the gradient sees them (not clipped).
