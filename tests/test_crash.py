@@ -44,19 +44,16 @@ def _digest(path: Path) -> str:
                                        for v in ("density", "density_sem", "density_true"))).hexdigest()
 
 
-def _kill_after_parts(argv: list[str], cwd: Path, parts: Path, more: int, extra: float) -> int | None:
-    """Start the command and SIGKILL it ``extra`` seconds after ``more`` new chunks are in ``parts``.
+def _kill_after(argv: list[str], cwd: Path, progress, more: int, extra: float) -> int | None:
+    """Start the command and SIGKILL it ``extra`` seconds after ``progress()`` has grown by ``more``.
 
     Its return code if it finished first, else None.  Kills keyed to the work done, not to the
     clock, so that a run needs the same number of lives on a fast machine and on a loaded one.
     """
-    def done() -> int:
-        return len(list(parts.glob("chunk-*.nc"))) if parts.is_dir() else 0
-
-    start = done()
+    start = progress()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while proc.poll() is None and done() < start + more and time.monotonic() < deadline:
+    while proc.poll() is None and progress() < start + more and time.monotonic() < deadline:
         time.sleep(0.01)
     if proc.poll() is None:
         time.sleep(extra)
@@ -65,6 +62,11 @@ def _kill_after_parts(argv: list[str], cwd: Path, parts: Path, more: int, extra:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return None
+
+
+def _kill_after_parts(argv: list[str], cwd: Path, parts: Path, more: int, extra: float) -> int | None:
+    """:func:`_kill_after` ``more`` new chunks into ``parts``."""
+    return _kill_after(argv, cwd, lambda: len(list(parts.glob("chunk-*.nc"))) if parts.is_dir() else 0, more, extra)
 
 
 def test_simulate_survives_kill_9(tmp_path):
@@ -143,22 +145,8 @@ def _same_weights(a: Path, b: Path) -> None:
 
 
 def _kill_after_files(argv: list[str], cwd: Path, root: Path, more: int, extra: float) -> int | None:
-    """Start the command; SIGKILL it ``extra`` seconds after ``more`` new files appear under ``root``."""
-    def count() -> int:
-        return sum(1 for _ in root.rglob("*")) if root.is_dir() else 0
-
-    start = count()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and count() < start + more and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if proc.poll() is None:
-        time.sleep(extra)
-    if proc.poll() is not None:
-        return proc.returncode
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return None
+    """:func:`_kill_after` ``more`` new files under ``root``."""
+    return _kill_after(argv, cwd, lambda: sum(1 for _ in root.rglob("*")) if root.is_dir() else 0, more, extra)
 
 
 def test_active_loop_killed_mid_round_resumes_to_the_same_data_and_weights(tmp_path):

@@ -151,9 +151,7 @@ def max_distance(features: np.ndarray, B: int, train_features: np.ndarray | None
     -------
     numpy.ndarray of int, shape (B,)
     """
-    n = len(features)
-    B = _check_b(B, n)
-    train = np.zeros((0, features.shape[1])) if train_features is None else train_features
+    _, B, train = _setup(features, B, train_features)
     dist = min_distances(features, train)
     picked: list[int] = []
     for _ in range(B):
@@ -172,9 +170,7 @@ def lcmd(features: np.ndarray, B: int, train_features: np.ndarray | None = None)
     -------
     numpy.ndarray of int, shape (B,)
     """
-    n = len(features)
-    B = _check_b(B, n)
-    train = np.zeros((0, features.shape[1])) if train_features is None else train_features
+    n, B, train = _setup(features, B, train_features)
     if len(train):
         sq = np.full(n, np.inf)
         centre = np.zeros(n, dtype=int)
@@ -204,6 +200,13 @@ def lcmd(features: np.ndarray, B: int, train_features: np.ndarray | None = None)
         sq[closer], centre[closer] = d2[closer], n_centres
         n_centres += 1
     return np.asarray(picked, dtype=int)
+
+
+def _setup(features: np.ndarray, B, train_features: np.ndarray | None) -> tuple[int, int, np.ndarray]:
+    """The candidates' count, B checked against it, and the training features ((0, p) if none)."""
+    n = len(features)
+    train = np.zeros((0, features.shape[1])) if train_features is None else np.asarray(train_features)
+    return n, _check_b(B, n), train
 
 
 def _check_b(B, n: int) -> int:

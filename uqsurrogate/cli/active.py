@@ -98,12 +98,13 @@ def _add_active(sub) -> None:
         epilog=_EXAMPLES)
     steps = p.add_subparsers(dest="step", metavar="STEP", parser_class=_Parser)
     steps.required = True
-    common = [_common_options(suppress=True)]
-    fmt = argparse.RawDescriptionHelpFormatter
 
-    run = steps.add_parser("run", parents=common, formatter_class=fmt, epilog=_EXAMPLES,
-                           help="rounds with the simulator as the oracle",
-                           description="Run (or resume) ROUNDS rounds with the embedded simulator as the oracle.")
+    def step(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        return steps.add_parser(name, parents=[_common_options(suppress=True)], help=help, description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EXAMPLES)
+
+    run = step("run", "rounds with the simulator as the oracle",
+               "Run (or resume) ROUNDS rounds with the embedded simulator as the oracle.")
     _add_settings(run)
     run.add_argument("--rounds", type=int, required=True, help="rounds in all (finished ones count)")
     run.add_argument("--oracle", choices=("simulator",), default="simulator",
@@ -112,19 +113,17 @@ def _add_active(sub) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 
-    prop = steps.add_parser("propose", parents=common, formatter_class=fmt, epilog=_EXAMPLES,
-                            help="write the next round's batch as job folders (real MD, phase 1)",
-                            description="Propose and select the next round's batch; write it as batch.txt (a design "
-                            "table) and jobs/job-KKKK/in.params.  Run the jobs anywhere, then ingest the results.  "
-                            "Repeat the same command for later rounds.")
+    prop = step("propose", "write the next round's batch as job folders (real MD, phase 1)",
+                "Propose and select the next round's batch; write it as batch.txt (a design table) and "
+                "jobs/job-KKKK/in.params.  Run the jobs anywhere, then ingest the results.  Repeat the same command "
+                "for later rounds.")
     _add_settings(prop)
     prop.set_defaults(func=_cmd_propose)
 
-    ing = steps.add_parser("ingest", parents=common, formatter_class=fmt, epilog=_EXAMPLES,
-                           help="take a round's results, warm-start, recalibrate and record (phase 2)",
-                           description="Import the proposed batch's results (a training-data netCDF from any "
-                           "importer, or the round's jobs folder with nanoconfinement-md profile tables in each job), "
-                           "then append them, warm-start every member, recalibrate and record the round.")
+    ing = step("ingest", "take a round's results, warm-start, recalibrate and record (phase 2)",
+               "Import the proposed batch's results (a training-data netCDF from any importer, or the round's jobs "
+               "folder with nanoconfinement-md profile tables in each job), then append them, warm-start every "
+               "member, recalibrate and record the round.")
     ing.add_argument("run", type=Path, metavar="RUN", help="the run directory")
     ing.add_argument("results", type=Path, metavar="RESULTS", help="netCDF training data, or a jobs folder")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
