@@ -88,9 +88,10 @@ def _strategy(seed: int, name: str, root: Path, rounds: int, batch: int, round_e
     run = run_active(d / "ensemble", d / "data.nc", d / name, rounds=rounds, oracle=SimulatorOracle(seed=100 + seed),
                      settings=settings, calibration=d / "calibration.nc", test=d / "test.nc", progress=False)
     doc = json.loads((run.path / "active.json").read_text())
+    kept = doc["rounds"][: rounds + 1]  # a run taken further earlier counts to ``rounds`` here
     return {"seed": seed, "strategy": name, "seconds": time.perf_counter() - t0,
-            "n_samples": [r["n_samples"] for r in doc["rounds"]],
-            "rmse": [r["metrics"]["rmse"] for r in doc["rounds"]],
+            "n_samples": [r["n_samples"] for r in kept],
+            "rmse": [r["metrics"]["rmse"] for r in kept],
             "round_seconds": [json.loads((run.round_dir(r) / "round.json").read_text())["train_seconds"]
                               for r in range(1, rounds + 1)]}
 
