@@ -1,0 +1,77 @@
+"""The defects a hostile probe found (issue 24): each test is named after its defect.
+
+Every test failed before its fix.  Errors are the package's own (InputError and its
+subclasses), one message naming the argument, file or row, the value and what is allowed;
+on the command line one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from uqsurrogate.cli import main
+from uqsurrogate.errors import InputError
+from uqsurrogate.problem import Problem, Uniform
+
+
+def _one_line_error(capsys, code: int) -> str:
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# ------------------------------------------------------------------ defect 1: row labels matched exactly
+def _design_and_outputs():
+    from uqsurrogate.sensitivity.external import sample
+
+    design = sample("sobol", Problem({"a": Uniform(0, 1), "b": Uniform(0, 1)}), n=8, seed=1)
+    y = design["a"].values + 0.1 * design["b"].values
+    return design, y
+
+
+def test_defect_01_string_row_labels_are_matched_exactly_or_refused(tmp_path, capsys):
+    from uqsurrogate.sensitivity.external import analyze, load_outputs, save_design
+
+    design, y = _design_and_outputs()
+    rows = np.arange(len(y))
+    reference = analyze(design, xr.DataArray(y, dims="row", coords={"row": rows}))
+    # text labels "0", "1", "10", ... in text order: each must reach its own row
+    order = np.argsort(rows.astype(str))
+    as_text = xr.DataArray(y[order], dims="row", coords={"row": rows[order].astype(str)})
+    np.testing.assert_array_equal(analyze(design, as_text)["S1"].values, reference["S1"].values)
+    as_object = xr.DataArray(y, dims="row", coords={"row": np.array([str(r) for r in rows], dtype=object)})
+    np.testing.assert_array_equal(analyze(design, as_object)["S1"].values, reference["S1"].values)
+    # labels that are not whole numbers are refused, naming one
+    for bad, shown in (("x3", "'x3'"), ("2.5", "'2.5'")):
+        labels = rows.astype(str).astype(object)
+        labels[3] = bad
+        with pytest.raises(InputError, match=f"row label {shown}"):
+            analyze(design, xr.DataArray(y, dims="row", coords={"row": labels}))
+    fractional = rows.astype(float)
+    fractional[3] = 2.5
+    with pytest.raises(InputError, match="row label 2.5"):
+        analyze(design, xr.DataArray(y, dims="row", coords={"row": fractional}))
+    # a table's row column is converted exactly too (2.5 was truncated to 2)
+    table = tmp_path / "out.csv"
+    table.write_text("row,y\n" + "".join(f"{r if r != 3 else 2.5},{float(v)!r}\n" for r, v in zip(rows, y)))
+    with pytest.raises(InputError, match=r"out.csv.*row label 2.5"):
+        load_outputs(table)
+    # the command line: string labels in a netCDF file give the same indices; bad ones one line, exit 2
+    save_design(design, tmp_path / "design.nc")
+    as_text.rename("y").to_dataset().to_netcdf(tmp_path / "text.nc")
+    assert main(["analyze", str(tmp_path / "design.nc"), str(tmp_path / "text.nc"), "--out",
+                 str(tmp_path / "r.nc")]) == 0
+    capsys.readouterr()
+    with xr.open_dataset(tmp_path / "r.nc") as r:
+        np.testing.assert_array_equal(r["S1"].values, reference["S1"].values)
+    labels = rows.astype(str).astype(object)
+    labels[5] = "five"
+    xr.DataArray(y, dims="row", coords={"row": labels}, name="y").to_dataset().to_netcdf(tmp_path / "bad.nc")
+    err = _one_line_error(capsys, main(["analyze", str(tmp_path / "design.nc"), str(tmp_path / "bad.nc"),
+                                        "--out", str(tmp_path / "r2.nc")]))
+    assert "bad.nc: y: row label 'five'" in err
+    assert not (tmp_path / "r2.nc").exists()
