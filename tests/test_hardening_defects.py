@@ -75,3 +75,30 @@ def test_defect_01_string_row_labels_are_matched_exactly_or_refused(tmp_path, ca
                                         "--out", str(tmp_path / "r2.nc")]))
     assert "bad.nc: y: row label 'five'" in err
     assert not (tmp_path / "r2.nc").exists()
+
+
+# ------------------------------------------------------------------ defect 2: duplicate input names
+def test_defect_02_duplicate_input_names_are_refused_in_every_way_a_problem_is_made(tmp_path, capsys):
+    import json
+
+    salib = {"num_vars": 2, "names": ["x", "x"], "bounds": [[0, 1], [0, 2]]}
+    with pytest.raises(InputError, match="'x' more than once"):
+        Problem.from_salib(salib)
+    ours = '{"inputs": {"x": {"kind": "uniform", "low": 0, "high": 1}, "x": {"kind": "fixed", "value": 2}}}'
+    with pytest.raises(InputError, match="'x' more than once"):
+        Problem.from_json(ours)
+    with pytest.raises(InputError, match="'x' more than once"):
+        Problem.from_salib(salib, fixed={"y": 1.0}, order=["x", "x", "y"])
+    (tmp_path / "salib.json").write_text(json.dumps(salib))
+    (tmp_path / "ours.json").write_text(ours)
+    for name in ("salib.json", "ours.json"):
+        with pytest.raises(InputError, match=rf"{name}.*'x' more than once"):
+            Problem.from_file(tmp_path / name)
+    xr.Dataset(attrs={"problem": ours}).to_netcdf(tmp_path / "result.nc")
+    with pytest.raises(InputError, match=r"result.nc.*'x' more than once"):
+        Problem.from_file(tmp_path / "result.nc")
+    for name in ("salib.json", "ours.json", "result.nc"):
+        err = _one_line_error(capsys, main(["sample", "--method", "sobol", "--problem", str(tmp_path / name),
+                                            "--samples", "8", "--out", str(tmp_path / "d.nc")]))
+        assert "'x' more than once" in err and name in err
+    assert not (tmp_path / "d.nc").exists()

@@ -264,6 +264,22 @@ def parse_distribution(text: str):
     return cls(*args)
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object's pairs as a dict, refusing a key given twice (``json.loads`` would keep the last one)."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise InputError(f"the JSON object gives {key!r} more than once (only the last would count, dropping "
+                             "an input silently); each input needs its own name")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _loads(text: str) -> object:
+    """JSON text, with every object's keys unique."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 class Problem:
     """Named inputs with units and a distribution or a fixed value each.
 
@@ -377,7 +393,7 @@ class Problem:
         """
         kinds = {**KINDS, "fixed": Fixed}
         try:
-            data = json.loads(text)
+            data = _loads(text)
             inputs = {}
             for name, spec in data["inputs"].items():
                 spec = dict(spec)
@@ -423,6 +439,10 @@ class Problem:
             raise InputError(f"SALib problem: needs 'names' and 'bounds' ({type(err).__name__}: {err})") from None
         if spec.get("groups") is not None and list(spec["groups"]) != names:
             raise InputError("SALib problem: 'groups' of several inputs are not supported; give one group per input")
+        repeated = sorted({n for n in names if names.count(n) > 1}, key=names.index)
+        if repeated:
+            raise InputError(f"SALib problem: names {names} give {repeated[0]!r} more than once; each input needs its "
+                             "own name")
         dists = list(spec.get("dists") or ["unif"] * len(names))
         if not (len(names) == len(bounds) == len(dists)):
             raise InputError(f"SALib problem: {len(names)} names, {len(bounds)} bounds and {len(dists)} dists must "
@@ -469,15 +489,16 @@ class Problem:
                 raise InputError(f"problem file {path}: a netCDF file without a 'problem' attribute") from None
             except (OSError, ValueError) as err:
                 raise InputError(f"problem file {path}: not a readable netCDF file ({type(err).__name__})") from None
-            path = Path(path)
-            data = json.loads(text)
-            return cls._from_parsed(path, text, data, kwargs)
-        try:
+        else:
             text = Path(path).read_text()
-            data = json.loads(text)
+        try:
+            return cls._from_parsed(path, text, _loads(text), kwargs)
         except json.JSONDecodeError as err:
             raise InputError(f"problem file {path}: not JSON ({err})") from None
-        return cls._from_parsed(path, text, data, kwargs)
+        except InputError as err:
+            if str(err).startswith("problem file "):
+                raise
+            raise InputError(f"problem file {path}: {err}") from None
 
     @classmethod
     def _from_parsed(cls, path, text: str, data: object, kwargs: dict) -> Problem:

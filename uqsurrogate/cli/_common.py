@@ -10,7 +10,6 @@ from pathlib import Path
 from ..errors import InputError, UsageError
 from ..model_function import EXTRAPOLATION
 
-
 _INPUTS_HELP = "inputs as NAME=VALUE pairs joined by commas, e.g. h=4.5,c=0.5,d_plus=0.4,d_minus=0.6,sigma=-0.015"
 
 
@@ -130,7 +129,8 @@ def _problem(args: argparse.Namespace, names: list[str] | None = None, units: li
             return Problem.from_file(args.problem, fixed={n: d.value for n, d in given.items()}, order=names,
                                      units=dict(zip(names, units)) if names else None)
         except InputError as err:
-            raise UsageError(f"--problem {args.problem}: {err}") from None
+            text = str(err).removeprefix(f"problem file {args.problem}: ")
+            raise UsageError(f"--problem {args.problem}: {text}") from None
     if names is None:
         if not given:
             raise UsageError("give the inputs: --vary NAME=DIST and --fix NAME=VALUE, or --problem FILE")
