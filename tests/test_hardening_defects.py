@@ -102,3 +102,41 @@ def test_defect_02_duplicate_input_names_are_refused_in_every_way_a_problem_is_m
                                             "--samples", "8", "--out", str(tmp_path / "d.nc")]))
         assert "'x' more than once" in err and name in err
     assert not (tmp_path / "d.nc").exists()
+
+
+# ------------------------------------------------------------------ defect 3: truncnormal parameters
+def test_defect_03_truncnormal_needs_finite_parameters_and_probability_mass(tmp_path, capsys):
+    import json
+    import math
+
+    from uqsurrogate.problem import Normal, TruncNormal
+
+    nan, inf = math.nan, math.inf
+    for args, name in (((nan, 1, 0, 1), "mean"), ((0, nan, 0, 1), "sd"), ((0, inf, 0, 1), "sd"),
+                       ((0, 1, nan, 1), "low"), ((0, 1, 0, inf), "high"), ((0, 1, -inf, 1), "low")):
+        value = args[["mean", "sd", "low", "high"].index(name)]
+        with pytest.raises(InputError, match=rf"truncnormal\(.*\): {name} = {value}; it must be a number"):
+            TruncNormal(*args)
+    for args in ((0, 1, 1e200, 1e201), (0, 1e-300, 5, 6), (0, 1, -1e200, -1e199), (1e300, 1e-10, 0, 1)):
+        with pytest.raises(InputError, match="no probability mass"):
+            TruncNormal(*args)
+    # far in the tail but representable: still allowed, and its draws are finite and in range
+    far = TruncNormal(0, 1, 40, 41).scipy().ppf([1e-12, 0.5, 1 - 1e-12])
+    assert np.all(np.isfinite(far)) and far.min() >= 40 and far.max() <= 41
+    with pytest.raises(InputError, match=r"normal\(mean=nan, sd=1\): mean = nan; it must be a number$"):
+        Normal(nan, 1)
+    with pytest.raises(InputError, match="sd = 0; it must be a number > 0"):
+        Normal(0, 0)
+    # the command line, a --problem file in SALib's form and one in ours
+    base = ["sample", "--method", "sobol", "--samples", "8", "--out", str(tmp_path / "d.nc")]
+    for spec in ("truncnormal(nan,1,0,1)", "truncnormal(0,1,1e200,1e201)", "truncnormal(0,inf,0,1)"):
+        err = _one_line_error(capsys, main([*base, "--vary", f"x={spec}", "--vary", "y=uniform(0,1)"]))
+        assert "truncnormal(" in err
+    (tmp_path / "salib.json").write_text(json.dumps({"names": ["x", "y"], "bounds": [[1e200, 1e201, 0, 1], [0, 1]],
+                                                     "dists": ["truncnorm", "unif"]}))
+    (tmp_path / "ours.json").write_text('{"inputs": {"x": {"kind": "truncnormal", "mean": NaN, "sd": 1, "low": 0, '
+                                        '"high": 1}, "y": {"kind": "uniform", "low": 0, "high": 1}}}')
+    for name in ("salib.json", "ours.json"):
+        err = _one_line_error(capsys, main([*base, "--problem", str(tmp_path / name)]))
+        assert name in err and "truncnormal(" in err
+    assert not (tmp_path / "d.nc").exists()

@@ -18,10 +18,36 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy import stats
 
+from ._validation import check_float
 from .errors import InputError, InputTypeError
 
 __all__ = ["KINDS", "Fixed", "LogNormal", "LogUniform", "Normal", "Problem", "Triangular", "TruncNormal", "Uniform",
            "parse_distribution"]
+
+
+def _check_parameters(dist: object, kind: str, **ranges: tuple) -> None:
+    """Each named parameter of ``dist`` a finite number in its range (``check_float``'s (low, high, closed)),
+    the message prefixed with the distribution as written."""
+    label = f"{kind}({', '.join(f'{f.name}={getattr(dist, f.name)}' for f in fields(dist))})"
+    for name, bounds in ranges.items():
+        try:
+            check_float(getattr(dist, name), name, *bounds)
+        except InputError as err:
+            raise type(err)(f"{label}: {err}") from None
+
+
+def _log_normal_mass(a: float, b: float) -> float:
+    """log(Φ(b) - Φ(a)) for a < b, accurate in both tails (-inf where double precision holds no mass)."""
+    from scipy.special import log_ndtr, ndtr
+
+    if a >= 0:  # the upper tail, mirrored into the lower one
+        a, b = -b, -a
+    if b <= 0:
+        upper, lower = log_ndtr(b), log_ndtr(a)
+        with np.errstate(divide="ignore"):
+            return float(upper + np.log1p(-np.exp(lower - upper))) if upper > -np.inf else -math.inf
+    with np.errstate(divide="ignore"):
+        return float(np.log1p(-ndtr(a) - ndtr(-b)))
 
 
 @dataclass(frozen=True)
@@ -32,8 +58,7 @@ class Normal:
     sd: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.mean) and self.sd > 0 and math.isfinite(self.sd)):
-            raise InputError(f"normal(mean={self.mean}, sd={self.sd}): sd must be a finite number > 0")
+        _check_parameters(self, "normal", mean=(), sd=(0, None, "neither"))
 
     def scipy(self):
         return stats.norm(self.mean, self.sd)
@@ -88,11 +113,19 @@ class TruncNormal:
     high: float
 
     def __post_init__(self) -> None:
-        if not (self.sd > 0 and self.low < self.high):
-            raise InputError(
-                f"truncnormal(mean={self.mean}, sd={self.sd}, low={self.low}, high={self.high}): need sd > 0 and "
-                "low < high"
-            )
+        _check_parameters(self, "truncnormal", mean=(), sd=(0, None, "neither"), low=(), high=())
+        label = f"truncnormal(mean={self.mean}, sd={self.sd}, low={self.low}, high={self.high})"
+        if not self.low < self.high:
+            raise InputError(f"{label}: need low < high")
+        # the range must hold probability that double precision can represent, or the draws are NaN or inf
+        with np.errstate(over="ignore"):
+            a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+        log_mass = _log_normal_mass(a, b) if math.isfinite(a) and math.isfinite(b) else -math.inf
+        middle = float(self.scipy().ppf(0.5)) if log_mass > -math.inf else math.nan
+        if not (log_mass > -math.inf and self.low <= middle <= self.high):
+            raise InputError(f"{label}: [low, high] lies {min(abs(a), abs(b)):.3g} sd from the mean and holds no "
+                             "probability mass that double precision can represent (its draws would be NaN or "
+                             "inf); move the range nearer the mean or widen sd")
 
     def scipy(self):
         return stats.truncnorm((self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd,
