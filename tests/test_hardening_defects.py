@@ -140,3 +140,44 @@ def test_defect_03_truncnormal_needs_finite_parameters_and_probability_mass(tmp_
         err = _one_line_error(capsys, main([*base, "--problem", str(tmp_path / name)]))
         assert name in err and "truncnormal(" in err
     assert not (tmp_path / "d.nc").exists()
+
+
+# ------------------------------------------------------------------ defect 5: a large polynomial order
+@pytest.fixture
+def deadline():
+    """Fail (instead of hanging) if the test's work takes more than 20 s."""
+    import signal
+
+    def expired(signum, frame):
+        raise TimeoutError("took more than 20 s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, 20)
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def test_defect_05_a_large_polynomial_order_is_refused_at_once_with_the_sizes(tmp_path, capsys, deadline):
+    from math import comb
+
+    from uqsurrogate.sensitivity import pce
+    from uqsurrogate.sensitivity.external import sample, save_design
+    from uqsurrogate.sensitivity.pce import multi_indices
+
+    problem = Problem({"a": Uniform(0, 1), "b": Uniform(0, 1), "c": Uniform(0, 1), "d": Uniform(0, 1)})
+    terms = comb(4 + 1500, 4)
+    with pytest.raises(InputError, match=rf"order-1500 expansion in 4 inputs has {terms} terms: use n >= {2 * terms}"):
+        pce(lambda x: x.sum(axis=1), problem, n=512, order=1500, progress=False)
+    # the terms are made in their number of steps, in the same graded order
+    assert multi_indices(2, 2).tolist() == [[0, 0], [0, 1], [1, 0], [0, 2], [1, 1], [2, 0]]
+    assert len(multi_indices(6, 12)) == comb(18, 6)
+    # the command line: sensitivity and analyze refuse it in one line
+    design = sample("pce", problem, n=64, seed=0)
+    save_design(design, tmp_path / "design.nc")
+    xr.DataArray(np.stack([design[k].values for k in "abcd"], axis=1).sum(axis=1), dims="row",
+                 coords={"row": design["row"].values}, name="y").to_dataset().to_netcdf(tmp_path / "y.nc")
+    err = _one_line_error(capsys, main(["analyze", str(tmp_path / "design.nc"), str(tmp_path / "y.nc"),
+                                        "--order", "1500", "--out", str(tmp_path / "r.nc")]))
+    assert f"{terms} terms" in err
+    assert not (tmp_path / "r.nc").exists()
