@@ -181,3 +181,37 @@ def test_defect_05_a_large_polynomial_order_is_refused_at_once_with_the_sizes(tm
                                         "--order", "1500", "--out", str(tmp_path / "r.nc")]))
     assert f"{terms} terms" in err
     assert not (tmp_path / "r.nc").exists()
+
+
+# ------------------------------------------------------------------ defect 6: --out a device, a pipe or a socket
+def test_defect_06_out_that_is_not_a_regular_file_or_folder_is_never_replaced(tmp_path, capsys, monkeypatch):
+    import os
+    import stat
+
+    from uqsurrogate._atomic import atomic_directory, atomic_path
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("pipe")
+    os.symlink("pipe", "link")
+    specials = ["pipe", "link"]
+    try:  # a device node like /dev/null, where the system lets us make one (root with CAP_MKNOD)
+        os.mknod("null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        specials.append("null")
+    except OSError:
+        pass
+    sample = ["sample", "--method", "sobol", "--vary", "x=uniform(0,1)", "--vary", "y=uniform(0,1)", "--samples", "8"]
+    for name in specials:
+        for force in ([], ["--force"]):
+            err = _one_line_error(capsys, main([*sample, "--out", name, *force]))
+            assert f"--out {name}" in err and "not a regular file" in err, err
+        # a command that writes a folder
+        err = _one_line_error(capsys, main(["import-model", "--keras2", "k.h5", "--scaler", "s.pkl", "--out", name,
+                                            "--force"]))
+        assert f"--out {name}" in err and "not a folder" in err, err
+        with pytest.raises(InputError, match="not a regular file"), atomic_path(name) as tmp:
+            tmp.write_text("x")
+        with pytest.raises(InputError, match="not a folder"), atomic_directory(name):
+            pass
+    assert stat.S_ISFIFO(os.stat("pipe").st_mode) and os.path.islink("link")
+    if "null" in specials:
+        assert stat.S_ISCHR(os.stat("null").st_mode)

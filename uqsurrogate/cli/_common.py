@@ -7,6 +7,7 @@ import datetime
 import math
 from pathlib import Path
 
+from .._atomic import special_kind
 from ..errors import InputError, UsageError
 from ..model_function import EXTRAPOLATION
 
@@ -49,9 +50,14 @@ def _refuse_input_as_out(args: argparse.Namespace) -> None:
 
 
 def _refuse_overwrite(args: argparse.Namespace, directory: bool = False) -> None:
-    """Nothing is replaced without --force, --out is never an input or a folder holding one, and a file
-    never becomes a folder (``directory``: the command writes one) or back."""
+    """Nothing is replaced without --force, --out is never an input or a folder holding one, a file
+    never becomes a folder (``directory``: the command writes one) or back, and an --out that is neither
+    a regular file nor a folder (a device, a pipe, a socket) is never replaced."""
     _refuse_input_as_out(args)
+    kind = special_kind(args.out)
+    if kind is not None:  # a device (/dev/null), a pipe, a socket: never replaced, even with --force
+        raise UsageError(f"--out {args.out} is {kind}, not {'a folder' if directory else 'a regular file'}; "
+                         "this command never replaces it, even with --force: write elsewhere")
     if directory and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; this command writes a folder")
     if not directory and args.out.is_dir():
