@@ -215,3 +215,93 @@ def test_defect_06_out_that_is_not_a_regular_file_or_folder_is_never_replaced(tm
     assert stat.S_ISFIFO(os.stat("pipe").st_mode) and os.path.islink("link")
     if "null" in specials:
         assert stat.S_ISCHR(os.stat("null").st_mode)
+
+
+# ------------------------------------------------------------------ defect 8: what ensemble.json lists
+@pytest.fixture
+def shipped_ensemble(tmp_path):
+    """A copy of the shipped five-member ensemble (its ensemble.json has no digest of itself: an old file)."""
+    import shutil
+
+    from uqsurrogate.study import default_model_path
+
+    path = tmp_path / "ens"
+    shutil.copytree(default_model_path(), path)
+    return path
+
+
+def _edit(path, change):
+    import json
+
+    doc = json.loads((path / "ensemble.json").read_text())
+    doc.pop("ensemble_sha256", None)
+    change(doc)
+    (path / "ensemble.json").write_text(json.dumps(doc))
+
+
+def test_defect_08_ensemble_members_are_distinct_inside_their_folder_and_the_calibration_well_typed(
+        shipped_ensemble, tmp_path, capsys):
+    import json
+    import shutil
+
+    from uqsurrogate.surrogate.artifact import ArtifactError
+    from uqsurrogate.surrogate.ensemble import read_ensemble, set_calibration
+
+    ens = shipped_ensemble
+    doc = read_ensemble(ens)  # the shipped file, without a digest of itself, still loads
+    assert len(doc["members"]) == 5
+    original = (ens / "ensemble.json").read_text()
+
+    def refused(change, message):
+        (ens / "ensemble.json").write_text(original)
+        _edit(ens, change)
+        with pytest.raises(ArtifactError, match=message):
+            read_ensemble(ens)
+
+    refused(lambda d: d.update(members=["member-00", "member-00", "member-01"]), "'member-00' more than once")
+    # a member that is a copy of another (the same metadata): its spread would be zero
+    shutil.copytree(ens / "member-00", ens / "member-05")
+
+    def copy(d):
+        d["members"].append("member-05")
+        d["files"]["member-05"] = d["files"]["member-00"]
+    refused(copy, "member member-05 is a copy of member member-00")
+    # members outside the folder: a relative path out of it, an absolute path, a link out of it
+    shutil.copytree(ens / "member-01", tmp_path / "m1")
+
+    def outside(name):
+        def change(d):
+            d["members"][1] = name
+            d["files"][name] = d["files"].pop("member-01")
+        return change
+    refused(outside("../m1"), r"member '../m1' is not a folder inside")
+    refused(outside(str(tmp_path / "m1")), "is not a folder inside")
+    (ens / "link").symlink_to(tmp_path / "m1")
+    refused(outside("link"), "member 'link' is not a folder inside")
+    # the stored calibration: a dict of output kinds, each a dict, with numeric lists
+    for calibration, message in (
+            ([1, 2], "calibration is a list"),
+            ({"density": "isotonic"}, r"calibration\['density'\] is a str"),
+            ({"density": {"calibration": {"kind": "isotonic", "x": "abc", "y": [1.0]}}},
+             r"calibration\['density'\]\['calibration'\]\['x'\] is a str"),
+            ({"density": {"calibration": {"kind": "isotonic", "x": [0.0, "1"], "y": [0.0, 1.0]}}},
+             r"\['x'\] holds a str"),
+            ({"density": {"calibration": {"kind": "isotonic", "x": [0.0, 1.0], "y": [0.0]}}}, "as many"),
+            ({"density": {"calibration": {"kind": "magic"}}}, "kind = 'magic'"),
+            ({"density": {"calibration": {"kind": "scale", "scale": -1}}}, "scale"),
+            ({"density": {"method": "isotonic"}}, r"calibration\['density'\] has no 'calibration'")):
+        refused(lambda d, c=calibration: d.update(calibration=c), message)
+    # ensemble.json now records its own digest: an edit after saving is refused; set_calibration rewrites it
+    (ens / "ensemble.json").write_text(original)
+    set_calibration(ens, read_ensemble(ens)["calibration"])
+    stored = json.loads((ens / "ensemble.json").read_text())
+    assert len(stored["ensemble_sha256"]) == 64
+    assert read_ensemble(ens)["calibration"] == json.loads(original)["calibration"]
+    stored["training"]["seeds"] = [0, 0, 0, 0, 0]
+    (ens / "ensemble.json").write_text(json.dumps(stored))
+    with pytest.raises(ArtifactError, match="ensemble.json was changed after it was written"):
+        read_ensemble(ens)
+    err = _one_line_error(capsys, main(["propagate", str(ens), "--vary", "h=uniform(4,5)", "--fix", "c=0.5",
+                                        "--fix", "d_plus=0.4", "--fix", "d_minus=0.5", "--fix", "sigma=-0.01",
+                                        "--n", "4", "--out", str(tmp_path / "p.nc")]))
+    assert "changed after it was written" in err and not (tmp_path / "p.nc").exists()
