@@ -305,3 +305,42 @@ def test_defect_08_ensemble_members_are_distinct_inside_their_folder_and_the_cal
                                         "--fix", "d_plus=0.4", "--fix", "d_minus=0.5", "--fix", "sigma=-0.01",
                                         "--n", "4", "--out", str(tmp_path / "p.nc")]))
     assert "changed after it was written" in err and not (tmp_path / "p.nc").exists()
+
+
+# ------------------------------------------------------------------ defect 9: stale members of train --members
+def test_defect_09_a_resumed_ensemble_refuses_members_of_other_data_or_settings(tmp_path, capsys):
+    import dataclasses
+
+    from conftest import synthetic
+
+    from uqsurrogate.data import save_dataset
+    from uqsurrogate.surrogate import SurrogateTrainer, TrainingConfig
+    from uqsurrogate.surrogate.artifact import load_artifact
+    from uqsurrogate.surrogate.ensemble import train_ensemble
+
+    data, other = synthetic(n=8, n_bins=12, seed=0), synthetic(n=8, n_bins=12, seed=1)
+    config = TrainingConfig(loss="mse", epochs=1, hidden=(4,), dropout=0.0, batch_size=4, seed=0)
+    out = tmp_path / "ens"
+    parts = tmp_path / "ens.members"
+    parts.mkdir()
+    # member 0 as a run interrupted after it would have left it
+    SurrogateTrainer(dataclasses.replace(config, split_seed=0), progress=False).fit(data).save(parts / "member-00")
+    before = load_artifact(parts / "member-00").model.get_weights()
+    with pytest.raises(InputError, match=r"ens.members holds members trained on other data \(member 0: data SHA-256"):
+        train_ensemble(config, other, out, members=2, progress=False)
+    with pytest.raises(InputError, match=r"holds members trained with other settings \(member 0: epochs 1 \(now 2\)\)"):
+        train_ensemble(dataclasses.replace(config, epochs=2), data, out, members=2, progress=False)
+    with pytest.raises(InputError, match=r"bootstrap False \(now True\)"):
+        train_ensemble(config, data, out, members=2, bootstrap=True, progress=False)
+    with pytest.raises(InputError, match=r"hidden \[4\] \(now \[5\]\)"):
+        train_ensemble(dataclasses.replace(config, hidden=(5,)), data, out, members=2, progress=False)
+    assert not out.exists()
+    # the command line: one line, exit 2
+    save_dataset(other, tmp_path / "other.nc")
+    err = _one_line_error(capsys, main(["train", str(tmp_path / "other.nc"), "--out", str(out), "--members", "2",
+                                        "--epochs", "1", "--hidden", "4", "--quiet"]))
+    assert "trained on other data" in err and not out.exists()
+    # the same data and settings resume: member 0 is kept as it was
+    train_ensemble(config, data, out, members=2, progress=False)
+    np.testing.assert_array_equal(load_artifact(out / "member-00").model.get_weights()[0], before[0])
+    assert not parts.exists()

@@ -30,7 +30,7 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .._atomic import atomic_directory, atomic_path
@@ -74,6 +74,36 @@ def _resumable_members(parts: Path, count: int, make, done: str) -> list[Path]:
             continue
         make(k, member_dir)
     return paths
+
+
+#: Settings a member's results do not depend on (a resumed run equals the uninterrupted one).
+_RESULT_NEUTRAL = ("checkpoint_every",)
+
+
+def _refuse_stale_members(parts: Path, count: int, digest: str, what: str,
+                          settings: Callable[[int], dict] | None = None) -> None:
+    """Refuse to resume from ``parts`` if a member left there was made on other data or (``settings(k)``:
+    the training settings member k would have now) with other settings, naming what differs."""
+    for k in range(count):
+        member = parts / _member_name(k)
+        if not member.is_dir():
+            continue
+        try:
+            training = read_metadata(member).get("training", {})
+        except ArtifactError as err:
+            raise InputError(f"{parts} holds a damaged member {k} ({err}); delete {parts} to start over") from None
+        if training.get("data_sha256") != digest:
+            raise InputError(f"{parts} holds members {what} on other data (member {k}: data SHA-256 "
+                             f"{str(training.get('data_sha256'))[:12]}..., this data's {digest[:12]}...); delete "
+                             f"{parts} to start over, or rerun with the original data")
+        if settings is None:
+            continue
+        want = json.loads(json.dumps(settings(k)))  # as the metadata stores them (a tuple as a list)
+        differ = [key for key in want if key not in _RESULT_NEUTRAL and training.get(key) != want[key]]
+        if differ:
+            listed = ", ".join(f"{key} {training.get(key)!r} (now {want[key]!r})" for key in differ)
+            raise InputError(f"{parts} holds members {what} with other settings (member {k}: {listed}); delete "
+                             f"{parts} to start over, or rerun with the original settings")
 
 
 def _check_compatible(metas: Sequence[dict], where: str) -> None:
@@ -314,7 +344,8 @@ def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, boot
         Training data.
     out : path-like
         The ensemble directory.  Finished members wait in ``OUT.members/`` (a rerun resumes
-        there; each member also checkpoints), which is removed at the end.
+        there; each member also checkpoints), which is removed at the end.  A rerun with other
+        data or settings than the members left there is refused, naming what differs.
     members : int, default 5
         K >= 2.
     bootstrap : bool, default False
@@ -328,18 +359,24 @@ def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, boot
     -------
     pathlib.Path
     """
-    from .training import SurrogateTrainer
+    from .training import SurrogateTrainer, data_digest
 
     members = check_int(members, "members", min_value=2)
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True (--force) to replace it")
     parts = out.with_name(out.name + ".members")
-    parts.mkdir(parents=True, exist_ok=True)
     split_seed = config.seed if config.split_seed is None else config.split_seed
 
+    def member_config(k: int):
+        return dataclasses.replace(config, seed=config.seed + k, split_seed=split_seed, bootstrap=bootstrap)
+
+    if parts.is_dir():  # a rerun resumes only the members of the same data and settings
+        _refuse_stale_members(parts, members, data_digest(ds), "trained", lambda k: member_config(k).as_dict())
+    parts.mkdir(parents=True, exist_ok=True)
+
     def train(k: int, member_dir: Path) -> None:
-        cfg = dataclasses.replace(config, seed=config.seed + k, split_seed=split_seed, bootstrap=bootstrap)
+        cfg = member_config(k)
         ckpt = parts / f"{_member_name(k)}.checkpoint"
         logger.info("training member %d of %d (seed %d)", k + 1, members, cfg.seed)
         trainer = SurrogateTrainer(cfg, checkpoint_dir=ckpt, progress=progress).fit(ds)
@@ -395,12 +432,9 @@ def continue_model(path: str | os.PathLike, data, out: str | os.PathLike, epochs
         return save_artifact(continued.model, continued.metadata, out, overwrite=overwrite)
     doc = read_ensemble(path)
     parts = out.with_name(out.name + ".members")
+    if parts.is_dir():  # a member left by a run on other data is not this run's
+        _refuse_stale_members(parts, len(doc["members"]), data_digest(data), "continued")
     parts.mkdir(parents=True, exist_ok=True)
-    digest = data_digest(data)
-    for k in range(len(doc["members"])):  # a member left by a run on other data is not this run's
-        left = parts / _member_name(k) / METADATA_FILE
-        if left.is_file() and read_metadata(left.parent)["training"].get("data_sha256") != digest:
-            raise InputError(f"{parts} holds members continued on other data; delete it to start over")
 
     def cont(k: int, member_dir: Path) -> None:
         logger.info("continuing member %d of %d", k + 1, len(doc["members"]))
