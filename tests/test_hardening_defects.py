@@ -344,3 +344,48 @@ def test_defect_09_a_resumed_ensemble_refuses_members_of_other_data_or_settings(
     train_ensemble(config, data, out, members=2, progress=False)
     np.testing.assert_array_equal(load_artifact(out / "member-00").model.get_weights()[0], before[0])
     assert not parts.exists()
+
+
+# ------------------------------------------------------------------ defect 10: edited parts of simulate
+def test_defect_10_an_edited_or_unchecked_part_of_simulate_is_recomputed_with_a_warning(tmp_path, monkeypatch,
+                                                                                        caplog):
+    import logging
+
+    from uqsurrogate.data import load_dataset
+    from uqsurrogate.simulators import (
+        ElectrolyteSimulator,
+        random_design,
+        runner,
+        simulate,
+    )
+
+    small = ElectrolyteSimulator(n_bins=100)
+    design = random_design(6, seed=4)
+    out = tmp_path / "run.nc"
+    real = runner._SimulateChunk.__call__
+    calls = []
+
+    def crash_on_third(self, bounds):
+        calls.append(bounds[0])
+        if len(calls) == 3:
+            raise KeyboardInterrupt("Ctrl-C")
+        return real(self, bounds)
+
+    monkeypatch.setattr(runner._SimulateChunk, "__call__", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        simulate(design, out, simulator=small, seed=2, chunk_size=2, progress=False)
+    parts = tmp_path / "run.nc.parts"
+    first, second = parts / "chunk-000000.nc", parts / "chunk-000001.nc"
+    assert first.is_file() and second.is_file()
+    # someone edits a finished part (a value of the training data), keeping it a valid file
+    edited = load_dataset(first)
+    edited["density"].values[0, 0, 0] += 1.0
+    edited.to_netcdf(first)
+    counted = []
+    monkeypatch.setattr(runner._SimulateChunk, "__call__", lambda self, b: counted.append(b[0]) or real(self, b))
+    with caplog.at_level(logging.WARNING, logger="uqsurrogate.simulators.runner"):
+        simulate(design, out, simulator=small, seed=2, chunk_size=2, progress=False)
+    assert counted == [0, 4]  # the edited part again, and the one never finished; the intact one kept
+    assert any("chunk-000000.nc" in r.getMessage() and "SHA-256" in r.getMessage() for r in caplog.records)
+    fresh = simulate(design, tmp_path / "fresh.nc", simulator=small, seed=2, chunk_size=2, progress=False)
+    xr.testing.assert_equal(load_dataset(out), load_dataset(fresh))
