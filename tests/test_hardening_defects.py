@@ -389,3 +389,35 @@ def test_defect_10_an_edited_or_unchecked_part_of_simulate_is_recomputed_with_a_
     assert any("chunk-000000.nc" in r.getMessage() and "SHA-256" in r.getMessage() for r in caplog.records)
     fresh = simulate(design, tmp_path / "fresh.nc", simulator=small, seed=2, chunk_size=2, progress=False)
     xr.testing.assert_equal(load_dataset(out), load_dataset(fresh))
+
+
+# ------------------------------------------------------------------ defect 11: a design row too large to solve
+def test_defect_11_a_design_row_whose_grid_exceeds_the_memory_bound_is_refused_before_any_work(tmp_path, capsys):
+    from uqsurrogate.simulators import ElectrolyteSimulator, simulate
+    from uqsurrogate.simulators.electrolyte import (
+        MAX_CELLS,
+        SlitModel,
+        check_row,
+        grid_cells,
+    )
+
+    # checked first, without solving (before the fix this row passed and the solver grew to 24 GB)
+    with pytest.raises(InputError, match=rf"h = 1e\+06 nm needs a solver grid of 2.24e\+08 cells.*{MAX_CELLS} cells"):
+        check_row(1e6, 0.5, 0.4, 0.6, -0.01)
+    assert grid_cells(4.5, SlitModel(), 502) == 1004  # the solver's own sizing
+    check_row(4.5, 0.5, 0.4, 0.6, -0.01, n_bins=502)
+    limit = MAX_CELLS / SlitModel().cells_per_nm
+    check_row(0.9 * limit, 0.5, 0.4, 0.6, -0.01)
+    with pytest.raises(InputError, match="fewer bins"):
+        check_row(4.5, 0.5, 0.4, 0.6, -0.01, n_bins=2 * MAX_CELLS)
+    with pytest.raises(InputError, match="needs a solver grid"):
+        ElectrolyteSimulator().exact(1e300, 0.5, 0.4, 0.6, -0.01)
+    design = {"h": [4.5, 1e6], "c": [0.5, 0.5], "d_plus": [0.4, 0.4], "d_minus": [0.6, 0.6], "sigma": [-0.01, -0.01]}
+    with pytest.raises(InputError, match=r"design row 1: h = 1e\+06 nm"):
+        simulate(design, tmp_path / "s.nc", seed=0, progress=False)
+    assert not (tmp_path / "s.nc.parts").exists()
+    (tmp_path / "d.csv").write_text("h c d_plus d_minus sigma\n4.5 0.5 0.4 0.6 -0.01\n1e6 0.5 0.4 0.6 -0.01\n")
+    err = _one_line_error(capsys, main(["simulate", "--design", str(tmp_path / "d.csv"), "--seed", "0", "--out",
+                                        str(tmp_path / "s.nc")]))
+    assert "design row 1" in err and f"{MAX_CELLS} cells" in err
+    assert not (tmp_path / "s.nc").exists() and not (tmp_path / "s.nc.parts").exists()

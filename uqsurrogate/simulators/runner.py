@@ -281,7 +281,7 @@ def simulate(
         raise InputError("design is empty")
     for i in range(n):  # every row before any work: a bad one never leaves OUT.parts/ behind
         try:
-            check_row(*(float(design[k][i]) for k in INPUTS), simulator.model)
+            check_row(*(float(design[k][i]) for k in INPUTS), simulator.model, n_bins=simulator.n_bins)
         except InputError as err:
             raise InputError(f"design row {i}: {err}") from None
     workers = check_int(workers, "workers", min_value=1)
