@@ -421,3 +421,37 @@ def test_defect_11_a_design_row_whose_grid_exceeds_the_memory_bound_is_refused_b
                                         str(tmp_path / "s.nc")]))
     assert "design row 1" in err and f"{MAX_CELLS} cells" in err
     assert not (tmp_path / "s.nc").exists() and not (tmp_path / "s.nc.parts").exists()
+
+
+# ------------------------------------------------------------------ defect 12: a model returning other rows
+def _half_rows(x):
+    """A broken model: half as many output rows as input rows (but one for one)."""
+    return x[: max(1, len(x) // 2), :1] * 2.0
+
+
+def test_defect_12_every_chunk_of_every_method_must_return_one_output_row_per_input_row():
+    from uqsurrogate.evaluation import Collect, evaluate
+    from uqsurrogate.sensitivity import nested, pce, sobol
+    from uqsurrogate.uncertainty.propagation import propagate
+
+    problem = Problem({"a": Uniform(0, 1), "b": Uniform(0, 1)})
+    with pytest.raises(InputError, match=r"_half_rows returned shape \(500, 1\) for rows 0 to 999; expected "
+                                         r"\(1000, \.\.\.\): one output row per input row"):
+        propagate(_half_rows, problem, 1000, chunk_size=1000, progress=False)
+    with pytest.raises(InputError, match=r"returned shape \(0, 1\) for rows 0 to 0; expected \(1, \.\.\.\)"):
+        propagate(lambda x: x[:0, :1], problem, 1000, progress=False)  # the first row alone: the output's shape
+    for method, kwargs in ((sobol, {"n": 64}), (nested, {"n_outer": 8, "n_inner": 8}), (pce, {"n": 64, "order": 2})):
+        with pytest.raises(InputError, match="one output row per input row"):
+            method(_half_rows, problem, **kwargs, seed=0, progress=False)
+
+    calls = []
+
+    def growing(x):  # the output's shape changes between calls
+        calls.append(len(x))
+        return np.zeros((len(x), len(calls)))
+
+    with pytest.raises(InputError, match=r"growing returned shape \(4, 2\) for rows 4 to 7; expected \(4, 1\) as for "
+                                         "the first rows"):
+        evaluate(growing, np.zeros((10, 2)), [Collect()], chunk_size=4, progress=False)
+    with pytest.raises(InputError, match=r"returned shape \(\) for rows 0 to 3; expected \(4, \.\.\.\)"):
+        evaluate(lambda x: 1.0, np.zeros((4, 2)), [Collect()], progress=False)
