@@ -7,6 +7,8 @@ on the command line one line and exit status 2.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -455,3 +457,48 @@ def test_defect_12_every_chunk_of_every_method_must_return_one_output_row_per_in
         evaluate(growing, np.zeros((10, 2)), [Collect()], chunk_size=4, progress=False)
     with pytest.raises(InputError, match=r"returned shape \(\) for rows 0 to 3; expected \(4, \.\.\.\)"):
         evaluate(lambda x: 1.0, np.zeros((4, 2)), [Collect()], progress=False)
+
+
+# ------------------------------------------------------------------ defect 13: input names that label the result
+class _Profile:
+    """A model with labelled outputs: (species, bin) with a z coordinate."""
+
+    output_dims: ClassVar[list] = ["species", "bin"]
+    output_coords: ClassVar[dict] = {"species": ["cation", "anion"], "z": ("bin", np.linspace(-1, 1, 3))}
+
+    def __call__(self, x):
+        return np.repeat((x[:, :1] + 2 * x[:, 1:2])[:, None, :], 2, axis=1) * np.ones((1, 2, 3))
+
+
+def test_defect_13_input_names_that_are_dims_or_coordinates_of_the_result_are_refused(tmp_path, capsys):
+    from uqsurrogate.sensitivity import nested, pce, sobol
+    from uqsurrogate.sensitivity.external import sample
+
+    def problem(name):
+        return Problem({name: Uniform(0, 1), "b": Uniform(0, 1)})
+
+    def two(x):
+        return np.stack([x[:, 0], x[:, 1]], axis=1)
+
+    # nested with an input named like the output dim: relabelled when the sizes agree, an xarray error otherwise
+    for n_outer in (2, 8):
+        with pytest.raises(InputError, match=r"input name 'output' is also a dim or coordinate of nested's result"):
+            nested(two, problem("output"), n_outer=n_outer, n_inner=4, resamples=0, seed=0, progress=False)
+    cases = [(nested, {"n_outer": 4, "n_inner": 4}, ("input", "surface", "output", "species", "bin", "z")),
+             (sobol, {"n": 16}, ("input", "input_2", "output", "species", "z")),
+             (pce, {"n": 32, "order": 1}, ("input", "term", "output", "bin", "z"))]
+    for method, kwargs, names in cases:
+        for name in names:
+            f = two if name == "output" else _Profile()
+            with pytest.raises(InputError, match=rf"input name '{name}' is also a dim or coordinate of "
+                                                 rf"{method.__name__}'s result"):
+                method(f, problem(name), **kwargs, seed=0, progress=False)
+        method(_Profile(), problem("a"), **kwargs, seed=0, progress=False)  # other names are fine
+    # sample: its design's row dim, and the result's dims
+    for method, name in (("sobol", "row"), ("nested", "row"), ("pce", "row"), ("sobol", "output"),
+                         ("nested", "input")):
+        with pytest.raises(InputError, match=f"input name '{name}'"):
+            sample(method, problem(name), seed=0)
+    err = _one_line_error(capsys, main(["sample", "--method", "nested", "--vary", "output=uniform(0,1)", "--vary",
+                                        "b=uniform(0,1)", "--samples", "4", "--out", str(tmp_path / "d.nc")]))
+    assert "input name 'output'" in err and not (tmp_path / "d.nc").exists()

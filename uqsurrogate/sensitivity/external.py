@@ -140,6 +140,9 @@ def sample(method: str, problem: Problem, *, seed: int | None = None, **settings
     """
     if not isinstance(problem, Problem):
         raise InputTypeError(f"problem: a Problem, not {type(problem).__name__}")
+    if "row" in problem.names:
+        raise InputError("input name 'row' is also the dim and coordinate of the design's rows (row); rename the "
+                         "input")
     settings = _settings(method, settings)
     if seed is None:
         seed = fresh_seed()

@@ -34,7 +34,15 @@ from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import Collect, evaluate
 from ..problem import Problem
-from ..results import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels, run_options
+from ..results import (
+    base_attrs,
+    bias_corrected_interval,
+    check_input_names,
+    dataset,
+    index_attrs,
+    output_labels,
+    run_options,
+)
 from .registry import MethodSpec, Option
 
 __all__ = ["SPEC", "multi_indices", "n_terms", "pce"]
@@ -143,6 +151,7 @@ def pce(
     check_float(conf_level, "conf_level", 0, 1, closed="neither")
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
+    check_input_names(f, problem, "pce", ("term",))
     d = len(problem.varied)
     n = check_int(n, "n", min_value=1)
     terms = n_terms(d, order)  # counted before any is made: an order of 1500 in 4 inputs has ~2e11 terms
