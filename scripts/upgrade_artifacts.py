@@ -3,8 +3,8 @@ digest), weights unchanged.
 
     python scripts/upgrade_artifacts.py MODEL_OR_ENSEMBLE_DIR [...]
 
-For an ensemble, every member is rewritten and ensemble.json's member hashes are updated;
-everything else in it (training notes, calibration) is kept.  Each directory is replaced
+For an ensemble, every member is rewritten and ensemble.json's member hashes (and its own
+digest) are updated; everything else in it (training notes, calibration) is kept.  Each directory is replaced
 atomically, and the script checks that the model function gives the same bits before and
 after.  This is how the shipped ensemble (uqsurrogate/datasets/modnn) went from format 2 to 4.
 """
@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from uqsurrogate._atomic import atomic_path
 from uqsurrogate.model_function import ModelFunction
 from uqsurrogate.surrogate.artifact import FORMAT_VERSION, METADATA_FILE, load_artifact, save_artifact, sha256_file
-from uqsurrogate.surrogate.ensemble import ENSEMBLE_FILE, is_ensemble
+from uqsurrogate.surrogate.ensemble import ENSEMBLE_FILE, _write_doc, is_ensemble
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 log = logging.getLogger("upgrade")
@@ -43,8 +42,7 @@ for arg in sys.argv[1:]:
         for name in doc["members"]:
             upgrade_model(path / name)
             doc["files"][name] = sha256_file(path / name / METADATA_FILE)
-        with atomic_path(path / ENSEMBLE_FILE) as tmp:
-            tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
+        _write_doc(path / ENSEMBLE_FILE, doc)  # atomically, with the digest of the new content
     else:
         upgrade_model(path)
     y1 = ModelFunction.from_artifact(path)(X)

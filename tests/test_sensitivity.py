@@ -61,7 +61,7 @@ def test_problem_conversions():
 
 
 @pytest.mark.parametrize("spec, match", [
-    ("normal(0.4)", "normal takes 2 numbers"), ("normal(0.4, -1)", "sd must be"), ("uniform(2, 1)", "low < high"),
+    ("normal(0.4)", "normal takes 2 numbers"), ("normal(0.4, -1)", "sd = -1.0; it must be a number > 0"), ("uniform(2, 1)", "low < high"),
     ("beta(1, 2)", "unknown distribution 'beta'"), ("gauss", "expected a number or"),
 ])
 def test_bad_distributions(spec, match):

@@ -5,7 +5,9 @@ the new one under the final name, never a half-written one.  The temporary lives
 same directory, so the final rename stays within one file system.  A directory replaces an
 existing one with a single ``renameat2(RENAME_EXCHANGE)`` on Linux (the old one is then
 removed), so the name never stops existing; elsewhere two renames, with a window of
-microseconds in which it is absent.  A writer never turns a file into a directory or back.
+microseconds in which it is absent.  A writer never turns a file into a directory or back,
+and never replaces anything that is neither a regular file nor a directory (a device such as
+``/dev/null``, a named pipe, a socket), even through a symbolic link: :func:`check_replaceable`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,46 @@ import ctypes
 import os
 import secrets
 import shutil
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_directory", "atomic_path"]
+from .errors import InputError
+
+__all__ = ["atomic_directory", "atomic_path", "check_replaceable", "special_kind"]
+
+
+def special_kind(path: str | os.PathLike) -> str | None:
+    """What an existing ``path`` is if it is neither a regular file nor a directory (following links), else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def check_replaceable(path: str | os.PathLike, directory: bool = False) -> None:
+    """Refuse to write over an existing ``path`` that is not a regular file (``directory``: not a folder).
+
+    A device, a named pipe or a socket is never replaced by what a writer makes (``--out
+    /dev/null --force`` would otherwise swap the device node for a regular file).
+
+    Raises
+    ------
+    InputError
+        Naming the path and what it is.
+    """
+    kind = special_kind(path)
+    if kind is not None:
+        wanted = "a folder" if directory else "a regular file"
+        raise InputError(f"{path} is {kind}, not {wanted}; refusing to replace it (write elsewhere)")
 
 
 @contextlib.contextmanager
@@ -44,6 +81,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise FileNotFoundError(f"cannot write {final}: directory {directory} does not exist")
     if final.is_dir():
         raise IsADirectoryError(f"{final} is a directory; refusing to replace it with a file")
+    check_replaceable(final)
     _remove_stale(directory, ".tmp-", f"-{final.name}")
     # the temporary name ends with the final one, so writers that check suffixes (Keras wants
     # ".keras" or ".weights.h5") accept it
@@ -74,6 +112,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     it was.
     """
     final = Path(path)
+    check_replaceable(final, directory=True)
     if final.exists() and not final.is_dir():
         raise NotADirectoryError(f"{final} is a file; refusing to replace it with a directory")
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +179,5 @@ def _exchange(a: Path, b: Path) -> bool:
     except (OSError, AttributeError):  # glibc < 2.28, musl
         return False
     at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    return False  # e.g. a file system without RENAME_EXCHANGE: fall back to two renames
+    # nonzero e.g. on a file system without RENAME_EXCHANGE: the caller falls back to two renames
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0

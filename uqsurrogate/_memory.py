@@ -6,7 +6,15 @@ import os
 
 import numpy as np
 
-__all__ = ["touch"]
+__all__ = ["physical_memory", "touch"]
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine (0 where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        return 0
 
 
 def touch(a: np.ndarray) -> None:

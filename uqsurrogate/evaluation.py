@@ -36,8 +36,46 @@ from ._random import counter_generator
 from ._validation import check_int
 from .errors import InputError
 
-__all__ = ["Collect", "GroupedMoments", "Moments", "chunk_bounds", "evaluate", "map_chunks", "sampled_rows",
-           "stream"]
+__all__ = ["Collect", "GroupedMoments", "Moments", "check_output", "chunk_bounds", "evaluate", "map_chunks",
+           "sampled_rows", "stream"]
+
+
+def _name(f: Callable) -> str:
+    return getattr(f, "__name__", None) or type(f).__name__
+
+
+def check_output(f: Callable, y: Any, start: int, stop: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``f``'s output for rows ``[start, stop)`` as an array, if it has one row per input row.
+
+    Parameters
+    ----------
+    f : callable
+        The model (named in the message).
+    y : array_like
+        What it returned.
+    start, stop : int
+        The rows it was given.
+    shape : tuple of int, optional
+        One row's output shape, from the first call: every call must return it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (stop - start, ...)
+
+    Raises
+    ------
+    InputError
+        Naming the function, the shape it returned and the one expected.
+    """
+    y = np.asarray(y)
+    m = stop - start
+    if y.ndim == 0 or y.shape[0] != m:
+        raise InputError(f"the model {_name(f)} returned shape {y.shape} for rows {start} to {stop - 1}; expected "
+                         f"({m}, ...): one output row per input row")
+    if shape is not None and y.shape[1:] != tuple(shape):
+        raise InputError(f"the model {_name(f)} returned shape {y.shape} for rows {start} to {stop - 1}; expected "
+                         f"{(m, *shape)} as for the first rows: every call must return the same output shape")
+    return y
 
 
 def chunk_bounds(n: int, size: int, start: int = 0) -> list[tuple[int, int]]:
@@ -139,6 +177,9 @@ def evaluate(
 ) -> Sequence[Any]:
     """Evaluate ``f`` chunk by chunk and feed every chunk, in order, to the reducers.
 
+    Every chunk's outputs are checked (:func:`check_output`): one row per input row, and the
+    same shape per row as the first chunk's, whatever method calls it.
+
     Parameters
     ----------
     f : callable
@@ -189,9 +230,14 @@ def evaluate(
 
     with tqdm(total=n, unit=unit, desc=desc, disable=None if progress is None else not progress,
               dynamic_ncols=True) as bar:
+        shape: list[tuple[int, ...]] = []  # one row's output shape, from the first chunk
+
         def feed(pairs: Iterator) -> np.ndarray | None:
             y = None
             for (a, b), (x, y) in pairs:
+                y = check_output(f, y, a, b, shape[0] if shape else None)
+                if not shape:
+                    shape.append(y.shape[1:])
                 for r in reducers:
                     r.update(y, x, a)
                 bar.update(b - a)

@@ -18,10 +18,36 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy import stats
 
+from ._validation import check_float
 from .errors import InputError, InputTypeError
 
 __all__ = ["KINDS", "Fixed", "LogNormal", "LogUniform", "Normal", "Problem", "Triangular", "TruncNormal", "Uniform",
            "parse_distribution"]
+
+
+def _check_parameters(dist: object, kind: str, **ranges: tuple) -> None:
+    """Each named parameter of ``dist`` a finite number in its range (``check_float``'s (low, high, closed)),
+    the message prefixed with the distribution as written."""
+    label = f"{kind}({', '.join(f'{f.name}={getattr(dist, f.name)}' for f in fields(dist))})"
+    for name, bounds in ranges.items():
+        try:
+            check_float(getattr(dist, name), name, *bounds)
+        except InputError as err:
+            raise type(err)(f"{label}: {err}") from None
+
+
+def _log_normal_mass(a: float, b: float) -> float:
+    """log(Φ(b) - Φ(a)) for a < b, accurate in both tails (-inf where double precision holds no mass)."""
+    from scipy.special import log_ndtr, ndtr
+
+    if a >= 0:  # the upper tail, mirrored into the lower one
+        a, b = -b, -a
+    if b <= 0:
+        upper, lower = log_ndtr(b), log_ndtr(a)
+        with np.errstate(divide="ignore"):
+            return float(upper + np.log1p(-np.exp(lower - upper))) if upper > -np.inf else -math.inf
+    with np.errstate(divide="ignore"):
+        return float(np.log1p(-ndtr(a) - ndtr(-b)))
 
 
 @dataclass(frozen=True)
@@ -32,8 +58,7 @@ class Normal:
     sd: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.mean) and self.sd > 0 and math.isfinite(self.sd)):
-            raise InputError(f"normal(mean={self.mean}, sd={self.sd}): sd must be a finite number > 0")
+        _check_parameters(self, "normal", mean=(), sd=(0, None, "neither"))
 
     def scipy(self):
         return stats.norm(self.mean, self.sd)
@@ -88,11 +113,19 @@ class TruncNormal:
     high: float
 
     def __post_init__(self) -> None:
-        if not (self.sd > 0 and self.low < self.high):
-            raise InputError(
-                f"truncnormal(mean={self.mean}, sd={self.sd}, low={self.low}, high={self.high}): need sd > 0 and "
-                "low < high"
-            )
+        _check_parameters(self, "truncnormal", mean=(), sd=(0, None, "neither"), low=(), high=())
+        label = f"truncnormal(mean={self.mean}, sd={self.sd}, low={self.low}, high={self.high})"
+        if not self.low < self.high:
+            raise InputError(f"{label}: need low < high")
+        # the range must hold probability that double precision can represent, or the draws are NaN or inf
+        with np.errstate(over="ignore"):
+            a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+        log_mass = _log_normal_mass(a, b) if math.isfinite(a) and math.isfinite(b) else -math.inf
+        middle = float(self.scipy().ppf(0.5)) if log_mass > -math.inf else math.nan
+        if not (log_mass > -math.inf and self.low <= middle <= self.high):
+            raise InputError(f"{label}: [low, high] lies {min(abs(a), abs(b)):.3g} sd from the mean and holds no "
+                             "probability mass that double precision can represent (its draws would be NaN or "
+                             "inf); move the range nearer the mean or widen sd")
 
     def scipy(self):
         return stats.truncnorm((self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd,
@@ -264,6 +297,22 @@ def parse_distribution(text: str):
     return cls(*args)
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object's pairs as a dict, refusing a key given twice (``json.loads`` would keep the last one)."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise InputError(f"the JSON object gives {key!r} more than once (only the last would count, dropping "
+                             "an input silently); each input needs its own name")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _loads(text: str) -> object:
+    """JSON text, with every object's keys unique."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 class Problem:
     """Named inputs with units and a distribution or a fixed value each.
 
@@ -377,7 +426,7 @@ class Problem:
         """
         kinds = {**KINDS, "fixed": Fixed}
         try:
-            data = json.loads(text)
+            data = _loads(text)
             inputs = {}
             for name, spec in data["inputs"].items():
                 spec = dict(spec)
@@ -423,6 +472,10 @@ class Problem:
             raise InputError(f"SALib problem: needs 'names' and 'bounds' ({type(err).__name__}: {err})") from None
         if spec.get("groups") is not None and list(spec["groups"]) != names:
             raise InputError("SALib problem: 'groups' of several inputs are not supported; give one group per input")
+        repeated = sorted({n for n in names if names.count(n) > 1}, key=names.index)
+        if repeated:
+            raise InputError(f"SALib problem: names {names} give {repeated[0]!r} more than once; each input needs its "
+                             "own name")
         dists = list(spec.get("dists") or ["unif"] * len(names))
         if not (len(names) == len(bounds) == len(dists)):
             raise InputError(f"SALib problem: {len(names)} names, {len(bounds)} bounds and {len(dists)} dists must "
@@ -469,15 +522,16 @@ class Problem:
                 raise InputError(f"problem file {path}: a netCDF file without a 'problem' attribute") from None
             except (OSError, ValueError) as err:
                 raise InputError(f"problem file {path}: not a readable netCDF file ({type(err).__name__})") from None
-            path = Path(path)
-            data = json.loads(text)
-            return cls._from_parsed(path, text, data, kwargs)
-        try:
+        else:
             text = Path(path).read_text()
-            data = json.loads(text)
+        try:
+            return cls._from_parsed(path, text, _loads(text), kwargs)
         except json.JSONDecodeError as err:
             raise InputError(f"problem file {path}: not JSON ({err})") from None
-        return cls._from_parsed(path, text, data, kwargs)
+        except InputError as err:
+            if str(err).startswith("problem file "):
+                raise
+            raise InputError(f"problem file {path}: {err}") from None
 
     @classmethod
     def _from_parsed(cls, path, text: str, data: object, kwargs: dict) -> Problem:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +28,11 @@ import xarray as xr
 from ._atomic import atomic_path
 from ._version import __version__
 from .conventions import CONVENTIONS
+from .errors import InputError
 from .problem import Problem
 
-__all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "dataset", "index_attrs", "output_labels",
-           "run_options", "save_results"]
+__all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "check_input_names", "dataset", "index_attrs",
+           "output_labels", "run_options", "save_results"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,51 @@ def run_options(*names: str, **notes: str) -> Callable:
     return decorate
 
 
+_DEFAULT_OUTPUT = re.compile(r"output(_\d+)?")
+
+
+def _coord_names(coords: Any) -> set[str]:
+    """The names a mapping of coordinates puts in a result: its keys and the dims they lie along."""
+    names = set()
+    for key, value in dict(coords).items():
+        names.add(str(key))
+        dims = value[0] if isinstance(value, tuple) and value else getattr(value, "dims", ())
+        names.update([dims] if isinstance(dims, str) else [d for d in dims if isinstance(d, str)])
+    return names
+
+
+def _refuse(problem: Problem, method: str, taken: set[str], default_outputs: bool) -> None:
+    for name in problem.names:
+        if name in taken or (default_outputs and _DEFAULT_OUTPUT.fullmatch(name)):
+            listed = sorted(taken | ({"output", "output_0", "output_1", "..."} if default_outputs else set()))
+            raise InputError(f"input name {name!r} is also a dim or coordinate of {method}'s result "
+                             f"({', '.join(listed)}): the result would be relabelled or could not be built; "
+                             "rename the input")
+
+
+def check_input_names(f: Callable, problem: Problem, method: str, own: tuple[str, ...] = ()) -> None:
+    """Refuse input names that are a dim or a coordinate of the method's result, before any work.
+
+    The result's names are the method's own (``own``, with ``input``), and the model's output dims
+    and coordinates (:func:`output_labels`); a model that declares no ``output_dims`` gets
+    ``output`` or ``output_0``, ``output_1``, ...  An input named like one of them (an ``output``
+    input of ``nested``, whose inputs become dims) would relabel the result or break it.
+
+    Raises
+    ------
+    InputError
+        Naming the input, the method and the names that are taken.
+    """
+    taken = {"input", *own}
+    dims = getattr(f, "output_dims", None)
+    taken.update(str(d) for d in dims or ())
+    coords = getattr(f, "output_coords", {})
+    if callable(coords):
+        coords = coords(problem.fixed)
+    taken |= _coord_names(coords or {})
+    _refuse(problem, method, taken, default_outputs=not dims)
+
+
 def output_labels(f: Callable, problem: Problem, shape: tuple[int, ...]) -> tuple[list[str], dict, dict]:
     """Dims, coords and attrs of one sample's output, from the model protocol.
 
@@ -102,6 +149,7 @@ def output_labels(f: Callable, problem: Problem, shape: tuple[int, ...]) -> tupl
     coords = getattr(f, "output_coords", {})
     if callable(coords):
         coords = coords(problem.fixed)
+    _refuse(problem, "the method", {"input", *dims} | _coord_names(coords), default_outputs=False)
     return dims, dict(coords), dict(getattr(f, "output_attrs", {}))
 
 

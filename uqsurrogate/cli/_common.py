@@ -7,9 +7,9 @@ import datetime
 import math
 from pathlib import Path
 
+from .._atomic import special_kind
 from ..errors import InputError, UsageError
 from ..model_function import EXTRAPOLATION
-
 
 _INPUTS_HELP = "inputs as NAME=VALUE pairs joined by commas, e.g. h=4.5,c=0.5,d_plus=0.4,d_minus=0.6,sigma=-0.015"
 
@@ -50,9 +50,14 @@ def _refuse_input_as_out(args: argparse.Namespace) -> None:
 
 
 def _refuse_overwrite(args: argparse.Namespace, directory: bool = False) -> None:
-    """Nothing is replaced without --force, --out is never an input or a folder holding one, and a file
-    never becomes a folder (``directory``: the command writes one) or back."""
+    """Nothing is replaced without --force, --out is never an input or a folder holding one, a file
+    never becomes a folder (``directory``: the command writes one) or back, and an --out that is neither
+    a regular file nor a folder (a device, a pipe, a socket) is never replaced."""
     _refuse_input_as_out(args)
+    kind = special_kind(args.out)
+    if kind is not None:  # a device (/dev/null), a pipe, a socket: never replaced, even with --force
+        raise UsageError(f"--out {args.out} is {kind}, not {'a folder' if directory else 'a regular file'}; "
+                         "this command never replaces it, even with --force: write elsewhere")
     if directory and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; this command writes a folder")
     if not directory and args.out.is_dir():
@@ -130,7 +135,8 @@ def _problem(args: argparse.Namespace, names: list[str] | None = None, units: li
             return Problem.from_file(args.problem, fixed={n: d.value for n, d in given.items()}, order=names,
                                      units=dict(zip(names, units)) if names else None)
         except InputError as err:
-            raise UsageError(f"--problem {args.problem}: {err}") from None
+            text = str(err).removeprefix(f"problem file {args.problem}: ")
+            raise UsageError(f"--problem {args.problem}: {text}") from None
     if names is None:
         if not given:
             raise UsageError("give the inputs: --vary NAME=DIST and --fix NAME=VALUE, or --problem FILE")

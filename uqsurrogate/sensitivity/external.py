@@ -141,6 +141,9 @@ def sample(method: str, problem: Problem, *, seed: int | None = None, **settings
     """
     if not isinstance(problem, Problem):
         raise InputTypeError(f"problem: a Problem, not {type(problem).__name__}")
+    if "row" in problem.names:
+        raise InputError("input name 'row' is also the dim and coordinate of the design's rows (row); rename the "
+                         "input")
     settings = _settings(method, settings)
     if seed is None:
         seed = fresh_seed()
@@ -185,8 +188,8 @@ def save_design(design: xr.Dataset, path: str | os.PathLike) -> Path:
         fh.write(_HEADER + json.dumps({k: (int(v) if isinstance(v, np.integer) else v)
                                        for k, v in design.attrs.items()}) + "\n")
         fh.write(sep.join(["row", *names]) + "\n")
-        for r, x in zip(rows, X):
-            fh.write(sep.join([str(int(r)), *(repr(float(v)) for v in x)]) + "\n")  # repr: exact round trip
+        fh.writelines(sep.join([str(int(r)), *(repr(float(v)) for v in x)]) + "\n"  # repr: exact round trip
+                      for r, x in zip(rows, X))
     return path
 
 
@@ -216,6 +219,55 @@ def _read_table(path: Path) -> tuple[dict | None, list[str], np.ndarray]:
     return attrs, header, values
 
 
+def _row_label(value: Any) -> int | None:
+    """One row label as an int if it is a whole number (a number, or text that spells one); else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer() \
+            and abs(value) < 2**62:
+        return int(value)
+    return None
+
+
+def _row_labels(labels: Any, what: str) -> np.ndarray:
+    """Row labels converted exactly to int64: "10" is row 10, 2.0 row 2; 2.5, "x3" or NaN are refused, naming one.
+
+    Text labels are never compared as text ("10" sorts before "2"), and fractions are never truncated.
+    """
+    arr = np.asarray(labels)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64).reshape(-1)
+    flat = arr.reshape(-1)
+    if arr.dtype.kind == "f":
+        good = np.isfinite(flat) & (np.abs(flat) < 2**62)
+        good[good] = flat[good] == np.round(flat[good])
+        bad = np.flatnonzero(~good)
+        out = None if bad.size else flat.astype(np.int64)
+    else:
+        converted = [_row_label(v) for v in flat.tolist()]
+        bad = np.array([k for k, v in enumerate(converted) if v is None], dtype=int)
+        out = None if bad.size else np.array(converted, dtype=np.int64)
+    if out is None:
+        k = int(bad[0])
+        label = flat[k].item() if isinstance(flat[k], np.generic) else flat[k]
+        raise InputError(f"{what}: row label {label!r} (position {k}) is not a whole number ({bad.size} such "
+                         "label(s)); rows must be labelled by the design's integer row numbers 0, 1, 2, ...")
+    return out
+
+
 def load_design(path: str | os.PathLike) -> xr.Dataset:
     """Read a design written by :func:`save_design`, checking its digest."""
     path = Path(path)
@@ -228,7 +280,7 @@ def load_design(path: str | os.PathLike) -> xr.Dataset:
         units = json.loads(attrs["problem"]).get("units", {})
         design = xr.Dataset({n: ("row", values[:, k + 1], {"units": units.get(n, "")})
                              for k, n in enumerate(header[1:])},
-                            coords={"row": ("row", values[:, 0].astype(int))}, attrs=attrs)
+                            coords={"row": ("row", _row_labels(values[:, 0], f"{path}: column 'row'"))}, attrs=attrs)
     else:
         with xr.open_dataset(path) as f:
             design = f.load()
@@ -266,9 +318,10 @@ def load_outputs(path: str | os.PathLike, variable: str | None = None) -> xr.Dat
         k = header.index("row")
         names = [h for i, h in enumerate(header) if i != k]
         y = np.delete(values, k, axis=1)
+        rows = _row_labels(values[:, k], f"{path}: column 'row'")
         if len(names) == 1:
-            return xr.DataArray(y[:, 0], dims="row", coords={"row": values[:, k].astype(int)}, name=names[0])
-        return xr.DataArray(y, dims=("row", "output"), coords={"row": values[:, k].astype(int), "output": names})
+            return xr.DataArray(y[:, 0], dims="row", coords={"row": rows}, name=names[0])
+        return xr.DataArray(y, dims=("row", "output"), coords={"row": rows, "output": names})
     with xr.open_dataset(path) as f:
         ds = f.load()
     candidates = [v for v in ds.data_vars if "row" in ds[v].dims]
@@ -279,7 +332,10 @@ def load_outputs(path: str | os.PathLike, variable: str | None = None) -> xr.Dat
         variable = candidates[0]
     if variable not in candidates:
         raise InputError(f"{path}: no variable {variable!r} with a 'row' dim; candidates: {candidates}")
-    return ds[variable]
+    out = ds[variable]
+    if "row" in out.coords and out["row"].dims == ("row",):
+        out = out.assign_coords(row=_row_labels(out["row"].values, f"{path}: {variable}"))
+    return out
 
 
 def _aligned(Y: Any, rows: int) -> xr.DataArray:
@@ -301,11 +357,7 @@ def _aligned(Y: Any, rows: int) -> xr.DataArray:
     if "row" not in Y.dims:
         raise InputError(f"Y has dims {Y.dims}; the outputs need a 'row' dim")
     Y = Y.transpose("row", ...)
-    got = np.asarray(Y["row"].values if "row" in Y.coords else np.arange(Y.sizes["row"]))
-    if got.dtype.kind == "f":
-        if not np.all(got == np.round(got)):
-            raise InputError("Y's row labels are not whole numbers")
-        got = got.astype(int)
+    got = _row_labels(Y["row"].values, "Y") if "row" in Y.coords else np.arange(Y.sizes["row"])
     uniq, counts = np.unique(got, return_counts=True)
     if np.any(counts > 1):
         raise InputError(f"Y gives rows {uniq[counts > 1][:5].tolist()} more than once")

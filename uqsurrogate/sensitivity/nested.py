@@ -44,7 +44,15 @@ from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import evaluate
 from ..problem import Problem
-from ..results import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels, run_options
+from ..results import (
+    base_attrs,
+    bias_corrected_interval,
+    check_input_names,
+    dataset,
+    index_attrs,
+    output_labels,
+    run_options,
+)
 from .registry import MethodSpec, Option
 
 __all__ = ["SPEC", "default_surfaces", "nested"]
@@ -226,6 +234,7 @@ def nested(
     n_inner = check_int(n_inner, "n_inner", min_value=2)
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
+    check_input_names(f, problem, "nested", ("surface",))
     rng = as_generator(seed)
     a_name, b_name = problem.varied
     a = np.sort(problem.sample(n_outer, rng)[:, 0])

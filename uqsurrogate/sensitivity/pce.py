@@ -20,35 +20,70 @@ The leave-one-out error of the least-squares fit, from the hat matrix
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from scipy.stats import qmc
 
+from .._memory import physical_memory
 from .._random import as_generator
 from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import Collect, evaluate
 from ..problem import Problem
-from ..results import base_attrs, bias_corrected_interval, dataset, index_attrs, output_labels, run_options
+from ..results import (
+    base_attrs,
+    bias_corrected_interval,
+    check_input_names,
+    dataset,
+    index_attrs,
+    output_labels,
+    run_options,
+)
 from .registry import MethodSpec, Option
 
-__all__ = ["SPEC", "multi_indices", "pce"]
+__all__ = ["SPEC", "multi_indices", "n_terms", "pce"]
+
+#: The share of the machine's memory the regression's matrices (the basis and its QR factor) may take.
+_MEMORY_SHARE = 0.5
+
+
+def n_terms(d: int, order: int) -> int:
+    """The number of multi-indices of ``d`` variables with total degree <= ``order``: C(d + order, d).
+
+    Examples
+    --------
+    >>> n_terms(2, 2), n_terms(4, 1500)
+    (6, 212347034376)
+    """
+    return math.comb(d + order, d)
+
+
+def _compositions(total: int, d: int) -> Iterator[tuple[int, ...]]:
+    """The d-tuples of integers >= 0 summing to ``total``, in lexicographic order."""
+    if d == 1:
+        yield (total,)
+        return
+    for first in range(total + 1):
+        for rest in _compositions(total - first, d - 1):
+            yield (first, *rest)
 
 
 def multi_indices(d: int, order: int) -> np.ndarray:
     """All multi-indices of ``d`` variables with total degree <= ``order``, graded, shape (n_terms, d).
+
+    Within a degree they are in lexicographic order; they are made one by one (no walk over
+    the (order + 1)^d box), :func:`n_terms` of them.
 
     Examples
     --------
     >>> multi_indices(2, 2).tolist()
     [[0, 0], [0, 1], [1, 0], [0, 2], [1, 1], [2, 0]]
     """
-    out = [idx for total in range(order + 1) for idx in itertools.product(range(total + 1), repeat=d)
-           if sum(idx) == total]
+    out = [idx for total in range(order + 1) for idx in _compositions(total, d)]
     return np.array(out, dtype=int).reshape(-1, d)
 
 
@@ -116,15 +151,21 @@ def pce(
     check_float(conf_level, "conf_level", 0, 1, closed="neither")
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
+    check_input_names(f, problem, "pce", ("term",))
     d = len(problem.varied)
-    alphas = multi_indices(d, int(order))
-    check_int(n, "n")
-    if n < 2 * len(alphas):
-        raise InputError(f"n = {n!r}; an order-{order} expansion in {d} inputs has {len(alphas)} terms: "
-                         f"use n >= {2 * len(alphas)} samples")
+    n = check_int(n, "n", min_value=1)
+    terms = n_terms(d, order)  # counted before any is made: an order of 1500 in 4 inputs has ~2e11 terms
+    if n < 2 * terms:
+        raise InputError(f"n = {n!r}; an order-{order} expansion in {d} inputs has {terms} terms: "
+                         f"use n >= {2 * terms} samples, or a lower order")
+    need, have = 2 * 8 * n * terms, physical_memory()
+    if have and need > _MEMORY_SHARE * have:
+        raise InputError(f"order = {order} with n = {n} in {d} inputs: the regression's basis and its QR factor "
+                         f"({n} x {terms}) need {need / 2**30:.1f} GiB, more than half of this machine's "
+                         f"{have / 2**30:.1f} GiB; use a lower order")
+    alphas = multi_indices(d, order)
     rng = as_generator(seed)
     sampler = qmc.Sobol(d, scramble=True, seed=rng)
-    n = int(n)
     u = sampler.random_base2(n.bit_length() - 1) if n & (n - 1) == 0 else sampler.random(n)
     u = np.clip(u, 1e-12, 1 - 1e-12)  # keep unbounded inverse CDFs finite
     xv = problem.ppf(u)
@@ -133,7 +174,7 @@ def pce(
     y = np.asarray(collected.values, dtype=np.float64)
     out_shape = y.shape[1:]
     y = y.reshape(len(y), -1)
-    psi = _basis(_univariate(problem, int(order)), alphas, xv)
+    psi = _basis(_univariate(problem, order), alphas, xv)
     q, r = np.linalg.qr(psi)
     coef = np.linalg.solve(r, q.T @ y)  # one solve for every output
     hat = np.einsum("ij,ij->i", q, q)

@@ -57,7 +57,14 @@ from .._validation import check_choice, check_float, check_int, check_power_of_t
 from ..errors import InputError
 from ..evaluation import evaluate
 from ..problem import Problem
-from ..results import base_attrs, dataset, index_attrs, output_labels, run_options
+from ..results import (
+    base_attrs,
+    check_input_names,
+    dataset,
+    index_attrs,
+    output_labels,
+    run_options,
+)
 from .registry import MethodSpec, Option
 
 __all__ = ["CI_METHODS", "ESTIMATORS", "SPEC", "sobol"]
@@ -275,6 +282,7 @@ def sobol(
     check_float(conf_level, "conf_level", 0, 1, closed="neither")
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
+    check_input_names(f, problem, "sobol", ("input_2",))
     from SALib.sample import sobol as saltelli
 
     n = int(n)

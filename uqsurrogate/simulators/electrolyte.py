@@ -215,20 +215,58 @@ def _kernel(radius: float, dz: float, which: str) -> np.ndarray:
 
 #: The bulk packing fraction above which inputs are refused (the hard-sphere fluid freezes near 0.49).
 MAX_PACKING = 0.5
+#: The solver's peak memory per grid cell, bytes: the wall's Boltzmann factor at 8 quadrature points per
+#: cell, the FMT weighted densities and their spectra, the Anderson history (tracemalloc measured 0.7 to
+#: 1.3 kB per cell from 1e4 to 2e5 cells, with 6 and 10 Anderson steps; rounded up).
+BYTES_PER_CELL = 1536
+#: The largest grid one design row may ask for: 2**20 cells, about 1.5 GiB at the solver's peak (h up to
+#: about 4,700 nm at the default 224 cells/nm, a thousand times the paper's slits).  A row beyond it (h = 1e6
+#: nm asked for 2.2e8 cells and grew to 24 GB) is refused before any work.
+MAX_CELLS = 2**20
 
 
-def check_row(h: float, c: float, d_plus: float, d_minus: float, sigma: float, model: SlitModel | None = None) -> None:
-    """Check one design row before any solving: finite, physical, and a fluid the solver can handle.
+def grid_cells(h: float, model: SlitModel, n_bins: int | None = None) -> int:
+    """The number of cells of the solver's grid for a slit of width ``h`` (as :func:`solve_slit` sizes it).
+
+    ``ceil(h * cells_per_nm)``; with ``n_bins``, the nearest multiple of it (at least ``n_bins``), so
+    that each bin averages whole cells.  Huge widths are estimated in floating point (never an
+    integer overflow).
+    """
+    wanted = h * model.cells_per_nm
+    if not math.isfinite(wanted) or wanted > 2**62:
+        return 2**62
+    if n_bins is None:
+        return math.ceil(wanted)
+    return int(n_bins) * max(1, round(wanted / int(n_bins)))
+
+
+def check_row(h: float, c: float, d_plus: float, d_minus: float, sigma: float, model: SlitModel | None = None,
+              n_bins: int | None = None) -> None:
+    """Check one design row before any solving: finite, physical, a fluid the solver can handle, and a
+    grid within :data:`MAX_CELLS` (``n_bins``: the output bins the grid must divide into).
 
     Raises
     ------
     InputError
         Naming the input and the allowed range.
     """
-    _check_inputs(h, c, d_plus, d_minus, sigma, model or SlitModel())
+    _check_inputs(h, c, d_plus, d_minus, sigma, model or SlitModel(), n_bins)
 
 
-def _check_inputs(h: float, c: float, d_plus: float, d_minus: float, sigma: float, model: SlitModel) -> None:
+def _check_grid(h: float, model: SlitModel, n_bins: int | None) -> None:
+    cells = grid_cells(h, model, n_bins)
+    if cells <= MAX_CELLS:
+        return
+    bins = "" if n_bins is None else f" in {n_bins} bins"
+    fix = (f"use fewer bins (at most {MAX_CELLS})" if n_bins is not None and n_bins > MAX_CELLS
+           else f"h <= {MAX_CELLS / model.cells_per_nm:.0f} nm at {model.cells_per_nm:g} cells/nm")
+    raise InputError(f"h = {h:g} nm{bins} needs a solver grid of {cells:.3g} cells, about "
+                     f"{cells * BYTES_PER_CELL / 2**30:.3g} GiB; the solver is bounded to {MAX_CELLS} cells "
+                     f"(about {MAX_CELLS * BYTES_PER_CELL / 2**30:.1f} GiB): {fix}")
+
+
+def _check_inputs(h: float, c: float, d_plus: float, d_minus: float, sigma: float, model: SlitModel,
+                  n_bins: int | None = None) -> None:
     values = {"h": h, "c": c, "d_plus": d_plus, "d_minus": d_minus, "sigma": sigma}
     for name, value in values.items():
         if not np.isfinite(value):
@@ -251,6 +289,7 @@ def _check_inputs(h: float, c: float, d_plus: float, d_minus: float, sigma: floa
     if eta >= MAX_PACKING:
         raise InputError(f"c = {c} mol/L with d_plus = {d_plus}, d_minus = {d_minus} nm packs the bulk to "
                          f"{eta:.2f}; the fluid solver needs a packing fraction below {MAX_PACKING}")
+    _check_grid(h, model, n_bins)
 
 
 def solve_slit(
@@ -287,17 +326,15 @@ def solve_slit(
     Raises
     ------
     ValueError
-        For inputs that make no physical sense, naming the input and the allowed range.
+        For inputs that make no physical sense, naming the input and the allowed range, or
+        whose grid would exceed :data:`MAX_CELLS`.
     ConvergenceError
         If the iteration fails to converge.
     """
     model = model or SlitModel()
-    _check_inputs(h, c, d_plus, d_minus, sigma, model)
+    _check_inputs(h, c, d_plus, d_minus, sigma, model, n_bins)
     radii = np.array([d_plus, d_minus]) / 2
-    if n_bins is None:
-        n_cells = int(math.ceil(h * model.cells_per_nm))
-    else:
-        n_cells = int(n_bins) * max(1, round(h * model.cells_per_nm / int(n_bins)))
+    n_cells = grid_cells(h, model, n_bins)
     dz = h / n_cells
     edges = np.linspace(-h / 2, h / 2, n_cells + 1)
     boltz = np.stack([_wall_boltzmann(edges, h, r, model) for r in radii])

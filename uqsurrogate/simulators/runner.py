@@ -4,7 +4,11 @@
 :func:`simulate` runs a whole design and writes a training dataset.  Work is cut into
 chunks of samples; each finished chunk is written atomically to ``OUT.parts/``, so a
 crash or a Ctrl-C loses at most the chunks in progress, and running the same command
-again resumes.  Each sample's noise is drawn from its own stream,
+again resumes.  Each finished part's SHA-256 is written beside it (``chunk-KKKKKK.nc.sha256``,
+atomically, after the part); a resume recomputes, with a warning, a part whose digest is
+missing or does not match (it was edited, or the run stopped between the two writes): the
+part depends only on the design, the settings and the seed, so recomputing gives the same
+bits.  The parts are checked once more just before they are joined.  Each sample's noise is drawn from its own stream,
 ``SeedSequence(seed, spawn_key=(index,))``, so the output does not depend on the number
 of workers or the chunk size.
 """
@@ -18,10 +22,10 @@ import json
 import logging
 import os
 import shutil
-from typing import Any
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -165,6 +169,38 @@ def _chunk_path(parts: Path, start: int, chunk_size: int) -> Path:
     return parts / f"chunk-{start // chunk_size:06d}.nc"
 
 
+def _digest_path(part: Path) -> Path:
+    return part.with_name(part.name + ".sha256")
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_part_digest(part: Path) -> None:
+    """Record a finished part's SHA-256 beside it (atomically, after the part)."""
+    with atomic_path(_digest_path(part)) as tmp:
+        tmp.write_text(_file_digest(part) + "\n")
+
+
+def _part_problem(part: Path) -> str | None:
+    """Why a part on disk cannot be trusted (None if it matches its recorded SHA-256)."""
+    if not part.is_file():
+        return "missing"
+    try:
+        recorded = _digest_path(part).read_text().strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return "has no recorded SHA-256 (the run stopped before recording it)"
+    actual = _file_digest(part)
+    if actual != recorded:
+        return f"does not match its recorded SHA-256 ({actual[:12]}... against {recorded[:12]}...): it was changed"
+    return None
+
+
 @dataclass(frozen=True)
 class _SimulateChunk:
     """Simulate rows [start, stop) of the design and write them to their part file (picklable)."""
@@ -183,7 +219,9 @@ class _SimulateChunk:
         # took 1.7x the serial time with OpenBLAS threads, 0.6x with one thread each)
         with threadpool_limits(limits=1):
             ds = self.simulator.run(rows, self.seed, start)
-        save_dataset(ds, _chunk_path(self.parts, start, self.chunk_size))
+        part = _chunk_path(self.parts, start, self.chunk_size)
+        save_dataset(ds, part)
+        _write_part_digest(part)
         return stop - start
 
 
@@ -243,7 +281,7 @@ def simulate(
         raise InputError("design is empty")
     for i in range(n):  # every row before any work: a bad one never leaves OUT.parts/ behind
         try:
-            check_row(*(float(design[k][i]) for k in INPUTS), simulator.model)
+            check_row(*(float(design[k][i]) for k in INPUTS), simulator.model, n_bins=simulator.n_bins)
         except InputError as err:
             raise InputError(f"design row {i}: {err}") from None
     workers = check_int(workers, "workers", min_value=1)
@@ -286,7 +324,14 @@ def simulate(
             tmp.write_text(json.dumps({**manifest, "seed": seed_entropy}, indent=1))
     bounds = chunk_bounds(n, chunk_size)
     paths = [_chunk_path(parts, a, chunk_size) for a, _ in bounds]
-    todo = [ab for ab, p in zip(bounds, paths) if not p.is_file()]
+    todo = []
+    for ab, p in zip(bounds, paths):
+        problem = _part_problem(p) if p.exists() else "missing"
+        if problem is not None and problem != "missing":
+            logger.warning("%s %s; recomputing it", p, problem)
+            p.unlink()
+        if problem is not None:
+            todo.append(ab)
     done_samples = n - sum(b - a for a, b in todo)
     if done_samples:
         logger.info("%d of %d samples already done", done_samples, n)
@@ -303,6 +348,10 @@ def simulate(
     finally:
         if pool is not None:
             pool.shutdown()
+    for p in paths:  # every part as it was written, once more just before joining them
+        problem = _part_problem(p)
+        if problem is not None:
+            raise InputError(f"{p} {problem} during the run; run the same command again to recompute it")
     pieces = [load_dataset(p) for p in paths]
     ds = xr.concat(pieces, dim="sample", data_vars="all", coords="different", compat="equals",
                    combine_attrs="drop_conflicts")

@@ -5,7 +5,9 @@
     ensemble/
       ensemble.json     format, version, the members' names and the SHA-256 of each member's
                         metadata.json (which holds its model.keras hash), how they were
-                        trained, and optionally a calibration of the members' spread
+                        trained, optionally a calibration of the members' spread, and the
+                        SHA-256 of the document itself (``ensemble_sha256``; files written
+                        before it was recorded load without it)
       member-00/        a model directory (see :mod:`.artifact`)
       member-01/
       ...
@@ -21,17 +23,21 @@ the member mean, or every member (a ``member`` dim), or the mean and the spread.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import itertools
 import json
 import logging
+import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .._atomic import atomic_directory, atomic_path
 from .._validation import check_int
 from .._version import __version__
 from ..errors import InputError
+from ..observables import OBSERVABLES
 from .artifact import METADATA_FILE, ArtifactError, Surrogate, load_artifact, read_metadata, sha256_file
 
 __all__ = ["ENSEMBLE_FILE", "continue_model", "is_ensemble", "load_ensemble", "read_ensemble", "save_ensemble", "set_calibration",
@@ -42,6 +48,10 @@ logger = logging.getLogger(__name__)
 ENSEMBLE_FILE = "ensemble.json"
 FORMAT = "uqsurrogate-ensemble"
 FORMAT_VERSION = 1
+#: The key of ``ensemble.json``'s own SHA-256 (absent in files written before it was recorded).
+DIGEST_KEY = "ensemble_sha256"
+#: The kinds of calibration map an output kind may store (:data:`uqsurrogate.uncertainty.calibration.CALIBRATIONS`).
+_CALIBRATION_KINDS = ("scale", "isotonic")
 
 
 def is_ensemble(path: str | os.PathLike) -> bool:
@@ -64,6 +74,36 @@ def _resumable_members(parts: Path, count: int, make, done: str) -> list[Path]:
             continue
         make(k, member_dir)
     return paths
+
+
+#: Settings a member's results do not depend on (a resumed run equals the uninterrupted one).
+_RESULT_NEUTRAL = ("checkpoint_every",)
+
+
+def _refuse_stale_members(parts: Path, count: int, digest: str, what: str,
+                          settings: Callable[[int], dict] | None = None) -> None:
+    """Refuse to resume from ``parts`` if a member left there was made on other data or (``settings(k)``:
+    the training settings member k would have now) with other settings, naming what differs."""
+    for k in range(count):
+        member = parts / _member_name(k)
+        if not member.is_dir():
+            continue
+        try:
+            training = read_metadata(member).get("training", {})
+        except ArtifactError as err:
+            raise InputError(f"{parts} holds a damaged member {k} ({err}); delete {parts} to start over") from None
+        if training.get("data_sha256") != digest:
+            raise InputError(f"{parts} holds members {what} on other data (member {k}: data SHA-256 "
+                             f"{str(training.get('data_sha256'))[:12]}..., this data's {digest[:12]}...); delete "
+                             f"{parts} to start over, or rerun with the original data")
+        if settings is None:
+            continue
+        want = json.loads(json.dumps(settings(k)))  # as the metadata stores them (a tuple as a list)
+        differ = [key for key in want if key not in _RESULT_NEUTRAL and training.get(key) != want[key]]
+        if differ:
+            listed = ", ".join(f"{key} {training.get(key)!r} (now {want[key]!r})" for key in differ)
+            raise InputError(f"{parts} holds members {what} with other settings (member {k}: {listed}); delete "
+                             f"{parts} to start over, or rerun with the original settings")
 
 
 def _check_compatible(metas: Sequence[dict], where: str) -> None:
@@ -129,8 +169,16 @@ def save_ensemble(members: Sequence[str | os.PathLike], path: str | os.PathLike,
     return path
 
 
+def _doc_digest(doc: Mapping) -> str:
+    """SHA-256 of ``ensemble.json``'s content without its own digest (canonical JSON: sorted keys)."""
+    body = {k: v for k, v in doc.items() if k not in (DIGEST_KEY, "member_metadata")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
+
+
 def _write_doc(path: Path, doc: dict) -> None:
-    """Write ``ensemble.json`` atomically (strict JSON: no NaN)."""
+    """Write ``ensemble.json`` atomically (strict JSON: no NaN), with the digest of its content."""
+    doc = {k: v for k, v in doc.items() if k not in (DIGEST_KEY, "member_metadata")}
+    doc[DIGEST_KEY] = _doc_digest(doc)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
 
@@ -175,19 +223,106 @@ def read_ensemble(path: str | os.PathLike) -> dict:
         raise ArtifactError(f"{doc_path}: not valid JSON ({err}); the ensemble is corrupted") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(f"{doc_path}: not a version-{FORMAT_VERSION} {FORMAT} file")
-    names = doc.get("members")
-    if not isinstance(names, list) or len(names) < 2:
-        raise ArtifactError(f"{doc_path}: 'members' must list at least 2 member directories")
-    metas = []
+    if DIGEST_KEY in doc and doc[DIGEST_KEY] != _doc_digest(doc):
+        raise ArtifactError(f"{doc_path} was changed after it was written (its {DIGEST_KEY} does not match its "
+                            "content); the ensemble is corrupted or edited")
+    names = _member_names(doc, path)
+    files = doc.get("files")
+    if not isinstance(files, dict):
+        raise ArtifactError(f"{doc_path}: 'files' must map each member to the SHA-256 of its {METADATA_FILE}")
+    if not isinstance(doc.get("training", {}), dict):
+        raise ArtifactError(f"{doc_path}: 'training' must be a JSON object, not {type(doc['training']).__name__}")
+    _check_calibration(doc.get("calibration"), doc_path)
+    metas, seen = [], {}
     for name in names:
-        expected = (doc.get("files") or {}).get(name)
+        expected = files.get(name)
         actual = sha256_file(path / name / METADATA_FILE) if (path / name / METADATA_FILE).is_file() else None
         if actual is None or expected != actual:
             raise ArtifactError(f"{path / name}: its {METADATA_FILE} is missing or does not match the hash in "
                                 f"{ENSEMBLE_FILE}; the member was changed or corrupted after saving")
+        if actual in seen:
+            raise ArtifactError(f"{doc_path}: member {name} is a copy of member {seen[actual]} (the same "
+                                f"{METADATA_FILE}); an ensemble's members must be distinct, or its spread is "
+                                "too small")
+        seen[actual] = name
         metas.append(read_metadata(path / name))
     _check_compatible(metas, str(path))
     return {**doc, "member_metadata": metas}
+
+
+def _member_names(doc: dict, path: Path) -> list[str]:
+    """The members' names: at least two, distinct, each a folder directly inside ``path`` (no link out of it)."""
+    doc_path = path / ENSEMBLE_FILE
+    names = doc.get("members")
+    if not isinstance(names, list) or len(names) < 2:
+        raise ArtifactError(f"{doc_path}: 'members' must list at least 2 member directories")
+    root = path.resolve()
+    resolved: dict[Path, str] = {}
+    for name in names:
+        if not isinstance(name, str):
+            raise ArtifactError(f"{doc_path}: member {name!r} is a {type(name).__name__}; members are folder names")
+        if names.count(name) > 1:
+            raise ArtifactError(f"{doc_path}: 'members' lists {name!r} more than once; an ensemble's members must "
+                                "be distinct, or its spread is too small")
+        where = (path / name).resolve()
+        if Path(name).name != name or name in (".", "..") or where.parent != root:
+            raise ArtifactError(f"{doc_path}: member {name!r} is not a folder inside {path} (members are folders "
+                                "directly in the ensemble folder, as save_ensemble writes them: member-00, ...)")
+        if where in resolved:
+            raise ArtifactError(f"{doc_path}: members {resolved[where]!r} and {name!r} are the same folder")
+        resolved[where] = name
+    return names
+
+
+def _check_calibration(calibration: object, doc_path: Path) -> None:
+    """A stored calibration: None, or a JSON object of output kinds (each a JSON object holding a
+    ``calibration`` map whose ``x``, ``y`` are lists of finite numbers, as many, ``x`` increasing) and
+    plain values; every list anywhere a list of numbers (or of such lists)."""
+    def fail(where: str, what: str) -> None:
+        raise ArtifactError(f"{doc_path}: {where} {what}; the stored calibration is corrupted (calibrate again)")
+
+    def walk(value: object, where: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{where}[{k!r}]")
+        elif isinstance(value, list):
+            for v in value:
+                if isinstance(v, list):
+                    walk(v, where)
+                elif isinstance(v, bool) or not isinstance(v, (int, float)):
+                    shown = f" ({v!r})" if isinstance(v, str) and len(v) < 40 else ""
+                    fail(where, f"holds a {type(v).__name__}{shown}; its lists must hold numbers (or lists of them)")
+        elif value is not None and not isinstance(value, (str, int, float)):
+            fail(where, f"is a {type(value).__name__}")
+
+    if calibration is None:
+        return
+    if not isinstance(calibration, dict):
+        fail("calibration", f"is a {type(calibration).__name__}, not a JSON object of output kinds")
+    for kind, entry in calibration.items():
+        where = f"calibration[{kind!r}]"
+        if isinstance(entry, list) or (kind in OBSERVABLES and not isinstance(entry, dict)):
+            fail(where, f"is a {type(entry).__name__}, not a JSON object")
+        if not isinstance(entry, dict):
+            continue  # a plain value: reference, n, alpha, data, run
+        cal = entry.get("calibration")
+        if not isinstance(cal, dict):
+            fail(where, f"has no 'calibration' map (got {type(cal).__name__})")
+        where_map = f"{where}['calibration']"
+        if cal.get("kind") not in _CALIBRATION_KINDS:
+            fail(where_map, f"has kind = {cal.get('kind')!r}; allowed: {', '.join(_CALIBRATION_KINDS)}")
+        for key in ("x", "y"):
+            if not isinstance(cal.get(key, []), list):
+                fail(f"{where_map}[{key!r}]", f"is a {type(cal[key]).__name__}, not a list of numbers")
+        walk(entry, where)
+        x, y, scale = cal.get("x", []), cal.get("y", []), cal.get("scale", 1.0)
+        if len(x) != len(y):
+            fail(where_map, f"has {len(x)} x and {len(y)} y values; they must be as many")
+        if not all(math.isfinite(v) for v in x + y) or any(b < a for a, b in itertools.pairwise(x)):
+            fail(where_map, "has non-finite or decreasing x, or non-finite y")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+            fail(f"{where_map}['scale']", f"= {scale!r}; it must be a finite number > 0")
+    walk(calibration, "calibration")
 
 
 def load_ensemble(path: str | os.PathLike) -> list[Surrogate]:
@@ -209,7 +344,8 @@ def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, boot
         Training data.
     out : path-like
         The ensemble directory.  Finished members wait in ``OUT.members/`` (a rerun resumes
-        there; each member also checkpoints), which is removed at the end.
+        there; each member also checkpoints), which is removed at the end.  A rerun with other
+        data or settings than the members left there is refused, naming what differs.
     members : int, default 5
         K >= 2.
     bootstrap : bool, default False
@@ -223,18 +359,24 @@ def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, boot
     -------
     pathlib.Path
     """
-    from .training import SurrogateTrainer
+    from .training import SurrogateTrainer, data_digest
 
     members = check_int(members, "members", min_value=2)
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True (--force) to replace it")
     parts = out.with_name(out.name + ".members")
-    parts.mkdir(parents=True, exist_ok=True)
     split_seed = config.seed if config.split_seed is None else config.split_seed
 
+    def member_config(k: int):
+        return dataclasses.replace(config, seed=config.seed + k, split_seed=split_seed, bootstrap=bootstrap)
+
+    if parts.is_dir():  # a rerun resumes only the members of the same data and settings
+        _refuse_stale_members(parts, members, data_digest(ds), "trained", lambda k: member_config(k).as_dict())
+    parts.mkdir(parents=True, exist_ok=True)
+
     def train(k: int, member_dir: Path) -> None:
-        cfg = dataclasses.replace(config, seed=config.seed + k, split_seed=split_seed, bootstrap=bootstrap)
+        cfg = member_config(k)
         ckpt = parts / f"{_member_name(k)}.checkpoint"
         logger.info("training member %d of %d (seed %d)", k + 1, members, cfg.seed)
         trainer = SurrogateTrainer(cfg, checkpoint_dir=ckpt, progress=progress).fit(ds)
@@ -290,12 +432,9 @@ def continue_model(path: str | os.PathLike, data, out: str | os.PathLike, epochs
         return save_artifact(continued.model, continued.metadata, out, overwrite=overwrite)
     doc = read_ensemble(path)
     parts = out.with_name(out.name + ".members")
+    if parts.is_dir():  # a member left by a run on other data is not this run's
+        _refuse_stale_members(parts, len(doc["members"]), data_digest(data), "continued")
     parts.mkdir(parents=True, exist_ok=True)
-    digest = data_digest(data)
-    for k in range(len(doc["members"])):  # a member left by a run on other data is not this run's
-        left = parts / _member_name(k) / METADATA_FILE
-        if left.is_file() and read_metadata(left.parent)["training"].get("data_sha256") != digest:
-            raise InputError(f"{parts} holds members continued on other data; delete it to start over")
 
     def cont(k: int, member_dir: Path) -> None:
         logger.info("continuing member %d of %d", k + 1, len(doc["members"]))

@@ -30,7 +30,7 @@ from scipy import stats
 
 from .._validation import check_float, check_int
 from ..errors import InputError
-from ..evaluation import Moments, evaluate, sampled_rows
+from ..evaluation import Moments, check_output, evaluate, sampled_rows
 from ..problem import Problem
 from ..results import base_attrs, output_labels, run_options
 
@@ -128,7 +128,7 @@ def propagate(
     seed = check_int(seed, "seed", min_value=0)
     max_memory = check_float(max_memory, "max_memory", 0, None, closed="neither")
     rows = sampled_rows(problem, seed)
-    first = np.asarray(f(rows(0, 1)))
+    first = check_output(f, f(rows(0, 1)), 0, 1)
     shape, dtype = first.shape[1:], first.dtype
     reducers: list[Any] = [Moments()]
     if q.size:
