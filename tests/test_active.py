@@ -75,7 +75,8 @@ def test_the_objective_gradient_matches_finite_differences(f, data, prior):
     box = InputBox.of_model(f)
     q = {"uniform": None, "kde": kde_prior(input_matrix(data), box),
          "problem": problem_prior(Problem({"h": "uniform(4, 5)", "c": "normal(1.0, 0.4)", "d_plus": "uniform(0.2, 0.63)",
-                                           "d_minus": "triangular(0.2, 0.4, 0.63)", "sigma": "uniform(-0.02, -0.01)"}))}
+                                           "d_minus": "triangular(0.2, 0.4, 0.63)", "sigma": "uniform(-0.02, -0.01)"}),
+                                  f.input_names)}
     acq = Acquisition(f, box, prior=q[prior], kT=0.7)
     u = box.uniform(6, np.random.default_rng(3)) * 0.9 + 0.05  # away from the box's faces
     j, g = acq.value_and_grad(u)
@@ -100,10 +101,12 @@ def test_the_gradient_goes_through_a_stored_isotonic_calibration(ensemble, f, tm
     assert acq.calibrated
     u = acq.box.uniform(5, np.random.default_rng(1)) * 0.9 + 0.05
     raw = Acquisition(f)
-    # U is the mean of the calibrated variances: different from the raw one, by the map
+    # U is the mean of the calibrated variances: the map's knots joined by straight lines, proportional beyond
     X = acq.box.to_physical(u)
     _, s = f.mean_std(X)
-    np.testing.assert_allclose(acq.uncertainty(X), np.mean(cal(s.reshape(len(X), -1)) ** 2, axis=1), rtol=1e-5)
+    s = s.reshape(len(X), -1)
+    c = np.where(s < x[0], cal.y[0] / x[0] * s, np.where(s > x[-1], cal.y[-1] / x[-1] * s, np.interp(s, x, cal.y)))
+    np.testing.assert_allclose(acq.uncertainty(X), np.mean(c**2, axis=1), rtol=1e-5)
     assert not np.allclose(acq.uncertainty(X), raw.uncertainty(X))
     _, g = acq.value_and_grad(u)
     fd = _finite_difference(acq, u)
@@ -167,6 +170,50 @@ def test_attacked_points_are_more_uncertain_than_random_ones_in_a_design_hole(tm
     ratio = np.median(acq.uncertainty(acq.box.to_physical(attacked))) / np.median(
         acq.uncertainty(acq.box.to_physical(uniform)))
     assert ratio >= 2.0, ratio
+
+
+def test_a_staircase_isotonic_map_still_gives_the_ascent_a_gradient(ensemble, f, tmp_path):
+    """An isotonic map is flat on blocks: ascending it as it is stalls (the probe: 52 % of points had a zero
+    gradient with the shipped map).  Its blocks become knots at their middles: every point has a gradient."""
+    import shutil
+
+    from uqsurrogate.active.objective import smooth_isotonic
+    from uqsurrogate.uncertainty.calibration import Calibration
+
+    copy = tmp_path / "stairs"
+    shutil.copytree(ensemble, copy)
+    X0 = f.train_min + (f.train_max - f.train_min) * np.random.default_rng(5).random((64, 5))
+    _, std = f.mean_std(X0)
+    x = np.sort(std[std > 0])[:: max(1, std.size // 40)]
+    y = np.repeat(np.linspace(1, 4, len(x) // 4 + 1), 4)[: len(x)] * np.median(x)  # four equal values per step
+    set_calibration(copy, {"density": {"calibration": Calibration("isotonic", x=x.tolist(), y=y.tolist()).to_dict()}})
+    acq = Acquisition(ModelFunction.from_artifact(copy))
+    _, g = acq.value_and_grad(acq.box.uniform(64, np.random.default_rng(6)) * 0.9 + 0.05)
+    assert np.mean(np.all(g == 0, axis=1)) == 0
+    xp, fp = smooth_isotonic(x, y)
+    assert np.all(np.diff(xp) > 0) and np.all(np.diff(fp) > 0)
+    assert len(xp) == len(np.unique(y))
+
+
+def test_the_problem_prior_reads_the_model_s_columns_by_name():
+    names = ["h", "c", "d_plus", "d_minus", "sigma"]
+    spec = {"c": "uniform(0.2, 1.5)", "h": "uniform(4, 5)", "d_plus": 0.4, "d_minus": 0.4, "sigma": -0.015}
+    with pytest.raises(InputError, match="in that order"):
+        problem_prior(Problem(spec), names)
+    q = problem_prior(Problem({k: spec[k] for k in names}), names)
+    X = np.array([[4.5, 1.0, 0.4, 0.4, -0.015], [4.5, 1.9, 0.4, 0.4, -0.015]])  # c = 1.9: outside U(0.2, 1.5)
+    lq = q.log_density(X)
+    assert lq[0] > lq[1] + 100
+
+
+def test_the_prior_gradient_is_finite_at_the_faces_of_the_box(f):
+    """A Problem uniform over exactly the box is no prior inside it: its gradient is 0 at the faces too."""
+    box = InputBox.of_model(f)
+    spec = {n: f"uniform({float(lo)!r}, {float(hi)!r})" for n, lo, hi in zip(f.input_names, box.low, box.high)}
+    acq = Acquisition(f, box, prior=problem_prior(Problem(spec), f.input_names))
+    u = np.array([[0.0, 1.0, 0.5, 0.0, 1.0], [1.0, 0.0, 0.2, 1.0, 0.0]])
+    _, _, _, g_p = acq.parts(u)
+    np.testing.assert_allclose(g_p, 0.0, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------- batch rules
@@ -386,3 +433,73 @@ def test_the_command_line_runs_a_round_and_refuses_bad_values(ensemble, data, tm
     assert main(["active", "propose", str(ensemble), str(tmp_path / "d.nc"), "--out", str(tmp_path / "md"),
                  "--calibration", "12"]) == 2
     assert "needs --oracle simulator" in capsys.readouterr().err
+
+
+def test_the_loop_refuses_data_the_ensemble_was_not_trained_on_before_writing(ensemble, data, tmp_path):
+    other = data.isel(sample=slice(0, 40))
+    with pytest.raises(InputError, match="not the training data"):
+        ActiveRun.create(tmp_path / "run", ensemble, other, ActiveSettings(engine="random", rule="random", batch=2))
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(InputError, match="is the ensemble"):
+        ActiveRun.create(ensemble / "run", ensemble, data, ActiveSettings(engine="random", rule="random", batch=2))
+
+
+def test_settings_are_checked_before_anything_is_made_and_name_the_field():
+    for bad, field in (({"learning_rate": -1.0}, "learning_rate"), ({"step_size": 0.0}, "step_size"),
+                       ({"min_distance": float("nan")}, "min_distance"), ({"noise": 0.0}, "noise"),
+                       ({"sketch": 0}, "sketch"), ({"train_learning_rate": -1.0}, "train_learning_rate"),
+                       ({"box": {"low": [0]}}, "box"), ({"outputs": {"colour": 1}}, "outputs"),
+                       ({"engine": "sobol", "rule": "random", "candidates": 8}, "candidates"),
+                       ({"batch": 300}, "candidates")):
+        with pytest.raises(InputError, match=field):
+            ActiveSettings(**bad)
+    s = ActiveSettings(batch=np.int64(3), outputs={"species": ("cation",)})
+    assert type(s.batch) is int and s.outputs == {"species": ["cation"]}
+    assert ActiveSettings(**json.loads(json.dumps(s.to_dict()))) == s
+
+
+def test_ingest_is_checked_before_it_writes_and_a_round_takes_one_set_of_results(ensemble, data, tmp_path, sim):
+    run = ActiveRun.create(tmp_path / "run", ensemble, data, ActiveSettings(engine="random", rule="random", batch=2,
+                                                                           epochs=1, seed=4))
+    X = np.asarray(run.propose()["X"])
+    design = {n: X[:, i] for i, n in enumerate(["h", "c", "d_plus", "d_minus", "sigma"])}
+    with pytest.raises(InputError, match="bins"):
+        run.ingest(ElectrolyteSimulator(n_bins=12).run(design, seed=0))
+    assert not (run.round_dir(1) / "new.nc").exists()  # nothing kept from a refused ingest
+    first, second = sim.run(design, seed=0), sim.run(design, seed=1)
+    record = run.ingest(first)
+    assert record["oracle"]["kind"] == "external" and record["units"]["metrics.rmse*"] == "mol/L"
+    run2 = ActiveRun(tmp_path / "run")
+    assert run2.rounds_done == 1
+    # the round is done: ingest goes to round 2, which has no batch yet
+    with pytest.raises(InputError, match="round 2 has no proposed batch"):
+        run2.ingest(second)
+
+
+def test_a_resumed_run_must_start_from_the_same_ensemble_data_and_held_out_sets(ensemble, data, tmp_path, sim):
+    settings = ActiveSettings(engine="random", rule="random", batch=2, epochs=1, seed=6)
+    oracle = SimulatorOracle(seed=1, n_bins=N_BINS)
+    run_active(ensemble, data, tmp_path / "run", rounds=1, oracle=oracle, settings=settings, calibration=20,
+               progress=False)
+    with pytest.raises(InputError, match="calibration set of 20 points"):
+        run_active(ensemble, data, tmp_path / "run", rounds=2, oracle=oracle, settings=settings, calibration=30,
+                   progress=False)
+    test = sim.run(random_design(8, seed=3), seed=3)
+    with pytest.raises(InputError, match="another test set"):
+        run_active(ensemble, data, tmp_path / "run", rounds=2, oracle=oracle, settings=settings, calibration=20,
+                   test=test, progress=False)
+    with pytest.raises(InputError, match="oracle"):
+        run_active(ensemble, data, tmp_path / "run", rounds=2, oracle=SimulatorOracle(seed=9, n_bins=N_BINS),
+                   settings=settings, calibration=20, progress=False)
+    with pytest.raises(InputError, match="n_bins=16"):
+        run_active(ensemble, data, tmp_path / "other", rounds=1, oracle=SimulatorOracle(seed=1), settings=settings,
+                   progress=False)
+    run = run_active(ensemble, data, tmp_path / "run", rounds=2, oracle=oracle, settings=settings, calibration=20,
+                     progress=False)
+    rec = json.loads((run.round_dir(2) / "round.json").read_text())
+    assert rec["oracle"]["round_seed"] == 3 and rec["oracle"]["kind"] == "simulator"
+    # a lost line of active.json (killed between round.json and active.json) comes back on opening
+    doc = json.loads((run.path / "active.json").read_text())
+    doc["rounds"] = doc["rounds"][:2]
+    (run.path / "active.json").write_text(json.dumps(doc))
+    assert [r["round"] for r in ActiveRun(run.path).doc["rounds"]] == [0, 1, 2]

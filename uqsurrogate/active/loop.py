@@ -74,6 +74,8 @@ FORMAT = "uqsurrogate-active"
 #: Engine defaults of ``candidates``: starts, chains or pool size (random and Sobol' draw B).
 DEFAULT_CANDIDATES = {"adversarial": 256, "langevin": 64, "pool": 8192}
 PRIORS = ("uniform", "kde")
+#: Fewest points of a calibration set: the conformal quantile at alpha = 0.1 needs 9 on each half.
+MIN_CALIBRATION = 18
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ class ActiveSettings:
     outputs : dict, optional
         Keyword arguments of :meth:`ModelFunction.restrict` (``species``, ``bins``, ``z``,
         ``h``): U averages over these outputs only (default all).
+    refit_scaling : {"auto", "never", "always"}, default "auto"
+        Whether a warm start takes the input ranges of the appended data
+        (:func:`~uqsurrogate.surrogate.warmstart.continue_training`): ``auto`` does where new
+        inputs leave the members' ranges and the representation allows it (``bins``), so
+        that the continued model's ranges cover its data.
     """
 
     batch: int = 20
@@ -144,23 +151,56 @@ class ActiveSettings:
     seed: int = 0
     box: dict | None = None
     outputs: dict | None = None
+    refit_scaling: str = "auto"
 
     def __post_init__(self) -> None:
-        check_int(self.batch, "batch", min_value=1)
+        def put(name, value):  # normalised (plain int and float, lists not tuples): the JSON round trip is exact
+            object.__setattr__(self, name, value)
+
+        put("batch", check_int(self.batch, "batch", min_value=1))
         check_choice(self.engine, "engine", ENGINES)
         check_choice(self.rule, "rule", RULES)
         check_choice(self.prior, "prior", PRIORS)
-        if self.candidates is not None:
-            check_int(self.candidates, "candidates", min_value=self.batch)
-        check_int(self.steps, "steps", min_value=1)
-        check_int(self.epochs, "epochs", min_value=0)
-        check_int(self.seed, "seed", min_value=0)
-        check_float(self.kT, "kT", 0, None, closed="neither")
-        check_float(self.stop_percentile, "stop_percentile", 0, 100)
-        if self.percentile is not None:
-            check_float(self.percentile, "percentile", 0, 100)
+        check_choice(self.refit_scaling, "refit_scaling", ("auto", "never", "always"))
         if self.engine in ("random", "sobol") and self.rule != "random":
             raise InputError(f"engine {self.engine!r} draws exactly B points; use rule 'random', not {self.rule!r}")
+        if self.candidates is not None:
+            put("candidates", check_int(self.candidates, "candidates", min_value=1))
+            if self.engine in ("random", "sobol") and self.candidates != self.batch:
+                raise InputError(f"candidates = {self.candidates}: engine {self.engine!r} draws exactly batch = "
+                                 f"{self.batch} points; leave candidates unset")
+        if self.n_candidates < self.batch:
+            raise InputError(f"candidates = {self.n_candidates} (engine {self.engine!r}) is fewer than batch = "
+                             f"{self.batch}; raise candidates")
+        for name, low in (("steps", 1), ("epochs", 0), ("seed", 0)):
+            put(name, check_int(getattr(self, name), name, min_value=low))
+        if self.sketch is not None:
+            put("sketch", check_int(self.sketch, "sketch", min_value=1))
+        for name in ("learning_rate", "step_size", "kT", "noise"):
+            put(name, check_float(getattr(self, name), name, 0, None, closed="neither"))
+        put("bias", check_float(self.bias, "bias", 0, None))
+        put("min_distance", check_float(self.min_distance, "min_distance", 0, None))
+        put("stop_percentile", check_float(self.stop_percentile, "stop_percentile", 0, 100))
+        if self.percentile is not None:
+            put("percentile", check_float(self.percentile, "percentile", 0, 100))
+        if self.train_learning_rate is not None:
+            put("train_learning_rate", check_float(self.train_learning_rate, "train_learning_rate", 0, None,
+                                                   closed="neither"))
+        if self.box is not None:
+            try:
+                put("box", InputBox.from_dict(self.box).to_dict())
+            except (KeyError, TypeError, AttributeError) as err:
+                raise InputError(f"box = {self.box!r}: not an InputBox.to_dict() ({type(err).__name__}: {err})") from None
+        if self.outputs is not None:
+            allowed = {"output", "species", "bins", "z", "h"}
+            if not isinstance(self.outputs, dict) or set(self.outputs) - allowed:
+                raise InputError(f"outputs = {self.outputs!r}; a dict of ModelFunction.restrict's arguments "
+                                 f"({', '.join(sorted(allowed))})")
+            put("outputs", json.loads(json.dumps(self.outputs, default=lambda v: np.asarray(v).tolist())))
+        if self.problem is not None:
+            from ..problem import Problem
+
+            Problem.from_json(self.problem)  # parses, or says why not
 
     @property
     def n_candidates(self) -> int:
@@ -183,6 +223,48 @@ def _dataset_copy(ds: xr.Dataset | str | os.PathLike, path: Path) -> None:
     save_dataset(ds.load(), path)
 
 
+def _loaded(ds) -> xr.Dataset:
+    from ..data.io import load_dataset
+
+    return ds if isinstance(ds, xr.Dataset) else load_dataset(ds, lazy=False)
+
+
+def _check_training_data(model, data: xr.Dataset) -> None:
+    """Every member of ``model`` was trained on exactly ``data`` (its metadata's digest)."""
+    from ..surrogate.ensemble import read_ensemble
+    from ..surrogate.training import data_digest
+
+    digest = data_digest(data)
+    doc = read_ensemble(model)
+    for name, meta in zip(doc["members"], doc["member_metadata"]):
+        if meta.get("training", {}).get("data_sha256") != digest:
+            raise InputError(f"data: not the training data of {Path(model) / name} (its data digest differs): the loop "
+                             "appends to the data the ensemble was trained on")
+
+
+def _check_same_system(data: xr.Dataset, other: xr.Dataset, name: str) -> None:
+    from ..data.schema import input_names
+
+    if input_names(other) != input_names(data) or other.sizes["bin"] != data.sizes["bin"]:
+        raise InputError(f"{name}: inputs {input_names(other)} and {other.sizes['bin']} bins; the training data has "
+                         f"{input_names(data)} and {data.sizes['bin']}")
+
+
+def _start_digests(model, data, calibration, test) -> dict:
+    """What identifies a run's start: the ensemble's file, the data and the held-out sets."""
+    import hashlib
+
+    from ..surrogate.training import data_digest
+
+    def digest(ds):
+        if ds is None:
+            return None
+        return data_digest(_loaded(ds))
+
+    return {"ensemble_json_sha256": hashlib.sha256((Path(model) / "ensemble.json").read_bytes()).hexdigest(),
+            "data": digest(data), "calibration": digest(calibration), "test": digest(test)}
+
+
 class ActiveRun:
     """A run directory (see the module docstring): its settings, its rounds, and the next step.
 
@@ -195,12 +277,31 @@ class ActiveRun:
         if doc is None:
             if not file.is_file():
                 raise InputError(f"{self.path} is not an active-learning run (no {RUN_FILE})")
-            doc = json.loads(file.read_text())
+            try:
+                doc = json.loads(file.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise InputError(f"{file}: not readable JSON ({err})") from None
         self.doc = doc
         if self.doc.get("format") != FORMAT:
             raise InputError(f"{file}: not an active-learning run")
-        self.settings = ActiveSettings(**self.doc["settings"])
+        try:
+            self.settings = ActiveSettings(**self.doc["settings"])
+        except (KeyError, TypeError) as err:
+            raise InputError(f"{file}: its settings are not this version's ({type(err).__name__}: {err})") from None
         self._data: dict[int, xr.Dataset] = {}
+        if file.is_file():
+            self._sync_rounds()
+
+    def _check_same_start(self, model, data, calibration, test, oracle) -> None:
+        """A resumed run must start from the same ensemble, data and held-out sets, and keep its oracle."""
+        was, now = self.doc.get("start") or {}, _start_digests(model, data, calibration, test)
+        for key, label in (("ensemble_json_sha256", "ensemble"), ("data", "data"), ("calibration", "calibration set"),
+                           ("test", "test set")):
+            if was.get(key) != now[key]:
+                raise InputError(f"{self.path} was started with another {label}: give the run's own ensemble, data, "
+                                 "calibration and test sets to resume it, or another run directory")
+        if oracle is not None and self.doc.get("oracle") not in (None, oracle):
+            raise InputError(f"{self.path} was run with the oracle {self.doc['oracle']}, not {oracle}")
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -232,14 +333,28 @@ class ActiveRun:
         path = Path(path)
         if (path / RUN_FILE).is_file():
             run = cls(path)
-            if run.settings != settings:
-                raise InputError(f"{path} holds a run with other settings; give another --out, or the same settings "
-                                 "to resume it")
+            differ = {k: (v, getattr(settings, k)) for k, v in run.settings.to_dict().items()
+                      if v != getattr(settings, k)}
+            if differ:
+                said = "; ".join(f"{k} = {b!r} (the run's: {a!r})" for k, (a, b) in differ.items())
+                raise InputError(f"{path} holds a run with other settings: {said}; give another run directory, or "
+                                 "the run's settings to resume it")
+            run._check_same_start(model, data, calibration, test, oracle)
             return run
         if not is_ensemble(model):
             raise InputError(f"model = {model}: not an ensemble directory (the loop needs the members' spread)")
         if not path.parent.is_dir():
             raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
+        resolved = path.resolve()
+        if resolved == Path(model).resolve() or Path(model).resolve() in resolved.parents:
+            raise InputError(f"the run directory {path} is the ensemble {model} or inside it; give another")
+        if path.exists() and not path.is_dir():
+            raise InputError(f"the run directory {path} is a file")
+        data = _loaded(data)
+        _check_training_data(model, data)
+        for name, ds in (("calibration", calibration), ("test", test)):
+            if ds is not None:
+                _check_same_system(data, _loaded(ds), name)
         path.mkdir(exist_ok=True)
         start = path / "round-000" / "model"
         if not (start / "ensemble.json").is_file():
@@ -254,8 +369,10 @@ class ActiveRun:
             if ds is not None:
                 _dataset_copy(ds, path / f"{name}.nc")
         doc = {"format": FORMAT, "format_version": 1, "uqsurrogate_version": __version__,
-               "settings": settings.to_dict(), "oracle": oracle, "model": str(model),
-               "calibration": calibration is not None, "test": test is not None, "rounds": []}
+               "settings": settings.to_dict(), "oracle": oracle, "model": str(Path(model).resolve()),
+               "start": _start_digests(model, data, calibration, test),
+               "calibration": calibration is not None, "test": test is not None, "rounds": [],
+               "units": {"rmse": "mol/L", "U": "(mol/L)2", "J": "1"}}
         # active.json is written last: until then this is not a run, and a rerun makes it again
         run = cls(path, doc=doc)
         run._calibrate(0)
@@ -327,7 +444,7 @@ class ActiveRun:
         if s.problem:
             from ..problem import Problem
 
-            prior = problem_prior(Problem.from_json(s.problem))
+            prior = problem_prior(Problem.from_json(s.problem), f.input_names)
         elif s.prior == "kde":
             prior = kde_prior(self._inputs(r), box)
         return Acquisition(f, box, prior=prior, kT=s.kT)
@@ -369,12 +486,14 @@ class ActiveRun:
         u = propose(s.engine, acq, s.n_candidates, rng=rng, seed=s.seed, skip=(r - 1) * s.batch, **options)
         X = box.to_physical(u)
         U = acq.uncertainty(X)
+        J = np.log(np.maximum(U, 1e-300)) + acq.log_prior(X)  # ranks by U p, not U alone
         if s.engine in ("random", "sobol"):
             keep = np.arange(len(u))
         else:
-            train_U = acq.uncertainty(X_train) if s.percentile is not None else None
-            keep = filter_candidates(u, U, u_train, train_scores=train_U, percentile=s.percentile,
-                                     min_distance=s.min_distance)
+            eligible = np.arange(len(u))
+            if s.percentile is not None:  # uncertain enough: U against the training inputs' U
+                eligible = np.flatnonzero(U >= np.percentile(acq.uncertainty(X_train), s.percentile))
+            keep = eligible[filter_candidates(u[eligible], J[eligible], u_train, min_distance=s.min_distance)]
             if len(keep) < s.batch:
                 raise InputError(f"round {r}: only {len(keep)} of {len(u)} proposals pass the filters for a batch of "
                                  f"{s.batch}; lower percentile or min_distance, or raise candidates")
@@ -382,11 +501,10 @@ class ActiveRun:
         if s.rule in ("max_distance", "max_det", "lcmd"):
             features = gradient_features(acq.f, X[keep], sketch=s.sketch, seed=s.seed)
             train_features = gradient_features(acq.f, X_train, sketch=s.sketch, seed=s.seed)
-        pick = keep[select_batch(s.rule, s.batch, features=features, train_features=train_features, scores=U[keep],
+        pick = keep[select_batch(s.rule, s.batch, features=features, train_features=train_features, scores=J[keep],
                                  rng=rng, noise=s.noise)]
-        J = acq.objective(u[pick])
         batch = {"round": r, "inputs": names, "X": X[pick].tolist(), "scores": {"U": U[pick].tolist(),
-                 "J": J.tolist()}, "engine": s.engine, "rule": s.rule, "n_proposed": len(u),
+                 "J": J[pick].tolist()}, "engine": s.engine, "rule": s.rule, "n_proposed": len(u),
                  "n_kept": len(keep), "median_U_proposed": float(np.median(U)),
                  "objective": acq.describe(), "seconds": time.perf_counter() - t0}
         folder.mkdir(exist_ok=True)
@@ -398,7 +516,7 @@ class ActiveRun:
                     len(keep), s.batch, s.rule, batch["seconds"])
         return batch
 
-    def ingest(self, results, *, progress: bool | None = None) -> dict:
+    def ingest(self, results, *, progress: bool | None = None, provenance: dict | None = None) -> dict:
         """Take the results of the proposed batch, warm-start, recalibrate and record the round.
 
         Parameters
@@ -406,15 +524,19 @@ class ActiveRun:
         results : xarray.Dataset or path-like
             A training dataset of the batch's inputs (any order; from any importer), a
             netCDF file of one, or the round's ``jobs`` folder when each job holds its
-            profile tables (:func:`~uqsurrogate.active.oracles.read_jobs`).
+            profile tables (:func:`~uqsurrogate.active.oracles.read_jobs`).  None only to
+            finish a round whose results were taken already.
         progress : bool, optional
             Progress bars of the warm starts.
+        provenance : dict, optional
+            Where the results come from (recorded); default the results' file.
 
         Returns
         -------
         dict
             The round's record.
         """
+        from ..data.append import append_samples
         from ..data.io import save_dataset
 
         r = self.rounds_done + 1
@@ -422,10 +544,25 @@ class ActiveRun:
         if not (folder / "batch.json").is_file():
             raise InputError(f"round {r} has no proposed batch: run propose first")
         batch = json.loads((folder / "batch.json").read_text())
-        if not (folder / "new.nc").is_file():
-            n_bins = int(self.data(0).sizes["bin"])
-            new = match_rows(results_dataset(results, n_bins), np.asarray(batch["X"]), batch["inputs"])
+        if provenance is None:
+            provenance = {"kind": "external", "results": str(Path(results).resolve())
+                          if isinstance(results, (str, os.PathLike)) else type(results).__name__, "round": r}
+        n_bins = int(self.data(0).sizes["bin"])
+        new = None if results is None else match_rows(results_dataset(results, n_bins), np.asarray(batch["X"]),
+                                                      batch["inputs"])
+        if (folder / "new.nc").is_file():  # taken already (a resumed round): the same results only
+            if new is not None:
+                from ..surrogate.training import data_digest
+
+                if data_digest(_loaded(folder / "new.nc")) != data_digest(new):
+                    raise InputError(f"round {r} has taken other results already ({folder / 'new.nc'}); rerun the "
+                                     "same ingest, or delete that file (and the round's model) to take these")
+        else:
+            if new is None:
+                raise InputError(f"round {r}: no results given")
+            append_samples(self.data(r - 1), new)  # refused here, before anything is written
             save_dataset(new.load(), folder / "new.nc")
+            _write_json(folder / "provenance.json", provenance)
         return self._learn(r, batch, progress)
 
     def _learn(self, r: int, batch: dict, progress: bool | None) -> dict:
@@ -438,19 +575,43 @@ class ActiveRun:
         out = self.model_path(r)
         if not (out / "ensemble.json").is_file():
             continue_model(self.model_path(r - 1), data, out, s.epochs, progress=progress,
-                           learning_rate=s.train_learning_rate)
+                           learning_rate=s.train_learning_rate, refit_scaling=self._refit(r))
         t_train = time.perf_counter() - t0
         self._calibrate(r)
         record_cal = self._calibration_record(r)
+        prov = folder / "provenance.json"
         record = {"round": r, "n_samples": int(data.sizes["sample"]), "batch": batch,
-                  "oracle": self.doc.get("oracle"), "train_seconds": t_train,
-                  "calibration": record_cal, "metrics": self.metrics(r)}
+                  "oracle": json.loads(prov.read_text()) if prov.is_file() else None, "train_seconds": t_train,
+                  "calibration": record_cal, "metrics": self.metrics(r),
+                  "units": {"metrics.rmse*": "mol/L", "batch.scores.U": "(mol/L)2", "train_seconds": "s"}}
         _write_json(folder / "round.json", record)
-        self.doc["rounds"] = [*[d for d in self.doc["rounds"] if d["round"] < r], {
-            k: record[k] for k in ("round", "n_samples", "metrics", "calibration")}]
-        _write_json(self.path / RUN_FILE, self.doc)
+        self._sync_rounds()
         logger.info("round %d done: %d samples; %s", r, record["n_samples"], record["metrics"])
         return record
+
+    def _refit(self, r: int) -> bool:
+        """Whether round r's warm start takes the ranges of the appended data (``refit_scaling``)."""
+        from ..surrogate.ensemble import read_ensemble
+        from ..surrogate.representations import representation_of
+
+        if self.settings.refit_scaling != "auto":
+            return self.settings.refit_scaling == "always"
+        meta = read_ensemble(self.model_path(r - 1))["member_metadata"][0]
+        lo, hi = (np.asarray(meta["scaling"][k], dtype=float) for k in ("min", "max"))
+        X = self._inputs(r)
+        outside = bool(np.any(X < lo) or np.any(X > hi))
+        return outside and not representation_of(meta["outputs"]).fixed_scaling
+
+    def _sync_rounds(self) -> None:
+        """``active.json``'s list of rounds, rebuilt from every finished round's ``round.json``."""
+        keep = ("round", "n_samples", "metrics", "calibration")
+        rounds = [self.doc["rounds"][0]] if self.doc["rounds"] and self.doc["rounds"][0]["round"] == 0 else []
+        for k in range(1, self.rounds_done + 1):
+            rec = json.loads((self.round_dir(k) / "round.json").read_text())
+            rounds.append({key: rec[key] for key in keep})
+        if rounds != self.doc["rounds"]:
+            self.doc["rounds"] = rounds
+            _write_json(self.path / RUN_FILE, self.doc)
 
     def _calibrate(self, r: int) -> None:
         """Fit the calibration of the ensemble after round r on the run's calibration set (if any, once)."""
@@ -500,9 +661,14 @@ class ActiveRun:
         """One whole round with an oracle (:mod:`.oracles`): propose, run it, ingest."""
         batch = self.propose()
         r = batch["round"]
+        describe = getattr(oracle, "describe", None)
+        provenance = {**(describe() if describe else {"kind": type(oracle).__name__}), "round": r}
+        if hasattr(oracle, "round_seed"):
+            provenance["round_seed"] = oracle.round_seed(r)
         if (self.round_dir(r) / "new.nc").is_file():
-            return self.ingest(None, progress=progress)
-        return self.ingest(oracle(np.asarray(batch["X"]), r, batch["inputs"]), progress=progress)
+            return self.ingest(None, progress=progress, provenance=provenance)
+        results = _oracle_results(oracle, np.asarray(batch["X"]), r, batch["inputs"])
+        return self.ingest(results, progress=progress, provenance=provenance)
 
 
 def run_active(model: str | os.PathLike, data, out: str | os.PathLike, *, rounds: int, oracle,
@@ -541,6 +707,14 @@ def run_active(model: str | os.PathLike, data, out: str | os.PathLike, *, rounds
     rounds = check_int(rounds, "rounds", min_value=0)
     describe = getattr(oracle, "describe", None)
     provenance = describe() if describe else {"kind": type(oracle).__name__}
+    if not callable(oracle):
+        raise InputError(f"oracle = {oracle!r} is not callable: give a SimulatorOracle, a CallableOracle or any "
+                         "oracle(X, round, names) -> Dataset")
+    data = _loaded(data)
+    sim = getattr(oracle, "simulator", None)
+    if sim is not None and sim.n_bins != data.sizes["bin"]:
+        raise InputError(f"the simulator oracle makes {sim.n_bins} bins; the data have {data.sizes['bin']} "
+                         f"(SimulatorOracle(n_bins={data.sizes['bin']}))")
     if isinstance(calibration, (int, np.integer)) and not isinstance(calibration, bool):
         calibration = _oracle_calibration(model, settings, oracle, int(calibration), Path(out))
     run = ActiveRun.create(out, model, data, settings, oracle=provenance, calibration=calibration, test=test)
@@ -554,12 +728,25 @@ def run_active(model: str | os.PathLike, data, out: str | os.PathLike, *, rounds
 
 def _oracle_calibration(model, settings: ActiveSettings, oracle, n: int, out: Path):
     """n uniform points of the box, run by the oracle as its round 0 (kept in OUT/calibration.nc)."""
+    n = check_int(n, "calibration", min_value=MIN_CALIBRATION)
     if (out / "calibration.nc").is_file():
+        had = _loaded(out / "calibration.nc").sizes["sample"]
+        if had != n:
+            raise InputError(f"calibration = {n}: {out} holds a calibration set of {had} points; give {had} to resume, "
+                             "or another run directory")
         return out / "calibration.nc"
     from ..model_function import ModelFunction
 
-    n = check_int(n, "calibration", min_value=2)
     f = ModelFunction.from_artifact(model)
     box = InputBox.from_dict(settings.box) if settings.box else InputBox.of_model(f)
     X = box.to_physical(box.uniform(n, keyed_generator([settings.seed, 23])))
-    return oracle(X, 0, list(box.names))
+    return _oracle_results(oracle, X, 0, list(box.names))
+
+
+def _oracle_results(oracle, X: np.ndarray, r: int, names: list[str]) -> xr.Dataset:
+    """The oracle's dataset for X, checked to be a Dataset."""
+    ds = oracle(X, r, names)
+    if not isinstance(ds, xr.Dataset):
+        raise InputError(f"the oracle returned a {type(ds).__name__}; it must return an xarray.Dataset of training data "
+                         "(oracle(X, round, names))")
+    return ds

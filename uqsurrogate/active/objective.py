@@ -106,13 +106,21 @@ def kde_prior(X_train, box: InputBox, bandwidth: float | None = None) -> Prior:
     return Prior("kde", log_density, tf_log_density)
 
 
-def problem_prior(problem) -> Prior:
+def problem_prior(problem, names) -> Prior:
     """The density of a study's :class:`~uqsurrogate.problem.Problem` (its varied inputs' marginals).
 
     Its fixed inputs are held by the :class:`InputBox` (``fixed=problem.fixed``), not by q.
+
+    Parameters
+    ----------
+    problem : Problem
+        Over exactly the model's inputs, in the model's order (checked).
+    names : sequence of str
+        The model's inputs: the columns of the X the density is given.
     """
+    problem.check_names(list(names))
     dists = {n: problem.dists[n].scipy() for n in problem.varied}
-    names = list(problem.names)
+    names = list(names)
 
     def log_density(X):
         X = np.asarray(X, dtype=float)
@@ -122,6 +130,34 @@ def problem_prior(problem) -> Prior:
         return total
 
     return Prior("problem", log_density)
+
+
+def smooth_isotonic(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Knots of a strictly increasing, piecewise-linear version of an isotonic map (a staircase).
+
+    An isotonic regression is constant on blocks of its thresholds: its gradient is zero
+    almost everywhere, and an ascent on it stalls.  Each block of equal values becomes one
+    knot at the block's middle; beyond the first and last knots the map is proportional,
+    c(s) = (y_k / x_k) s, so that it keeps a gradient for spreads beyond the calibration data.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (m,)
+        The isotonic map's thresholds and values (:class:`~uqsurrogate.surrogate.calibration_map.Calibration`).
+
+    Returns
+    -------
+    xp, fp : numpy.ndarray, shape (k,), k >= 2
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    starts = np.flatnonzero(np.r_[True, np.diff(y) != 0])
+    ends = np.r_[starts[1:] - 1, len(y) - 1]
+    xp, fp = 0.5 * (x[starts] + x[ends]), y[starts]
+    keep = np.r_[True, np.diff(xp) > 0]
+    xp, fp = xp[keep], fp[keep]
+    if len(xp) < 2:  # one block: a scale through its middle
+        xp, fp = np.array([xp[0], 2 * xp[0]]), np.array([fp[0], 2 * fp[0]])
+    return xp, fp
 
 
 class Acquisition:
@@ -153,6 +189,8 @@ class Acquisition:
         self.kT = check_float(kT, "kT", 0, None, closed="neither")
         cal = (f.calibration or {}).get("density")
         self.calibration = None if cal is None else cal["calibration"]
+        self._knots = None if self.calibration is None or self.calibration["kind"] != "isotonic" else \
+            smooth_isotonic(self.calibration["x"], self.calibration["y"])
         self._grad = None
 
     @property
@@ -168,9 +206,11 @@ class Acquisition:
 
     # ------------------------------------------------------------------ NumPy values
     def _calibrate_np(self, std: np.ndarray) -> np.ndarray:
-        from ..surrogate.calibration_map import Calibration
-
-        return std if self.calibration is None else Calibration.from_dict(self.calibration)(std)
+        if self._knots is None:
+            return std if self.calibration is None else float(self.calibration["scale"]) * std
+        xp, fp = self._knots
+        inside = np.interp(std, xp, fp)
+        return np.where(std < xp[0], fp[0] / xp[0] * std, np.where(std > xp[-1], fp[-1] / xp[-1] * std, inside))
 
     def members(self, X, batch: int = 16384) -> np.ndarray:
         """Every member's outputs at physical inputs X (n, n_inputs), as the gradient sees them (not clipped).
@@ -206,19 +246,17 @@ class Acquisition:
     def _tf_calibrate(self, std):
         import tensorflow as tf
 
-        c = self.calibration
-        if c is None:
-            return std
-        if c["kind"] == "scale":
-            return float(c["scale"]) * std
-        xp = tf.constant(np.asarray(c["x"], dtype=np.float64))
-        fp = tf.constant(np.asarray(c["y"], dtype=np.float64))
-        s = tf.clip_by_value(std, xp[0], xp[-1])
-        i = tf.clip_by_value(tf.searchsorted(xp, tf.reshape(s, [-1]), side="right") - 1, 0, len(c["x"]) - 2)
-        i = tf.reshape(i, tf.shape(s))
+        if self._knots is None:
+            return std if self.calibration is None else float(self.calibration["scale"]) * std
+        xp_np, fp_np = self._knots
+        xp, fp = tf.constant(xp_np), tf.constant(fp_np)
+        flat = tf.reshape(std, [-1])
+        i = tf.clip_by_value(tf.searchsorted(xp, flat, side="right") - 1, 0, len(xp_np) - 2)
         x0, x1, y0, y1 = (tf.gather(v, j) for v, j in ((xp, i), (xp, i + 1), (fp, i), (fp, i + 1)))
-        w = tf.math.divide_no_nan(s - x0, x1 - x0)
-        return tf.where(std > 0, y0 + w * (y1 - y0), tf.zeros_like(std))
+        inside = y0 + (flat - x0) / (x1 - x0) * (y1 - y0)
+        out = tf.where(flat < xp_np[0], fp_np[0] / xp_np[0] * flat,
+                       tf.where(flat > xp_np[-1], fp_np[-1] / xp_np[-1] * flat, inside))
+        return tf.reshape(out, tf.shape(std))
 
     def _build_grad(self):
         import tensorflow as tf
@@ -261,15 +299,21 @@ class Acquisition:
             self._grad = self._build_grad()
         u = np.atleast_2d(np.asarray(u, dtype=np.float64))
         log_u, g_u, log_p, g_p = (t.numpy() for t in self._grad(u))
-        if self.prior is not None and self.prior.tf_log_density is None:  # central differences of log q
-            X = self.box.to_physical(u)
-            step = 1e-5
-            log_p = self.log_prior(X)
-            for i in np.flatnonzero(self.box.free):
-                dx = np.zeros(self.box.d)
-                dx[i] = step * self.box.span[i]
-                g_p[:, i] = (self.log_prior(X + dx) - self.log_prior(X - dx)) / (2 * step)
+        if self.prior is not None and self.prior.tf_log_density is None:
+            log_p = self.log_prior(self.box.to_physical(u))
+            g_p = self._prior_gradient(u)
         return log_u, np.nan_to_num(g_u), log_p, np.nan_to_num(g_p)
+
+    def _prior_gradient(self, u: np.ndarray, step: float = 1e-5) -> np.ndarray:
+        """d(log q / kT)/du by differences taken inside the box (one-sided at a face), shape (n, n_inputs)."""
+        g = np.zeros_like(u)
+        for i in np.flatnonzero(self.box.free):
+            hi, lo = u.copy(), u.copy()
+            hi[:, i] = np.minimum(u[:, i] + step, 1.0)
+            lo[:, i] = np.maximum(u[:, i] - step, 0.0)
+            width = hi[:, i] - lo[:, i]
+            g[:, i] = (self.log_prior(self.box.to_physical(hi)) - self.log_prior(self.box.to_physical(lo))) / width
+        return g
 
     def value_and_grad(self, u) -> tuple[np.ndarray, np.ndarray]:
         """J and dJ/du at unit-box points u (n, n_inputs); zero gradient along fixed inputs.

@@ -73,8 +73,13 @@ class InputBox:
 
     @classmethod
     def of_model(cls, f, fixed: Mapping[str, float] | None = None) -> InputBox:
-        """The training ranges of a model function (``input_names``, ``train_min``, ``train_max``)."""
-        return cls(tuple(f.input_names), f.train_min, f.train_max, fixed or {})
+        """The training ranges of a model function (``input_names``, ``train_min``, ``train_max``).
+
+        An input the model was trained at one value only (a slice) is held fixed there.
+        """
+        lo, hi = np.asarray(f.train_min, dtype=float), np.asarray(f.train_max, dtype=float)
+        held = {n: float(lo[i]) for i, n in enumerate(f.input_names) if lo[i] == hi[i]}
+        return cls(tuple(f.input_names), lo, hi, {**held, **(fixed or {})})
 
     @property
     def d(self) -> int:
