@@ -144,6 +144,49 @@ def test_defect_03_truncnormal_needs_finite_parameters_and_probability_mass(tmp_
     assert not (tmp_path / "d.nc").exists()
 
 
+# ------------------------------------------------------------------ defect 4: clip and the z grid
+def test_defect_04_under_clip_the_z_grid_and_labels_are_those_of_the_h_the_model_runs_at(tmp_path, capsys):
+    from uqsurrogate.model_function import ModelFunction
+    from uqsurrogate.study import default_model_path
+    from uqsurrogate.surrogate.zgrid import uniform_slit_centres
+
+    model = default_model_path()
+    f = ModelFunction.from_artifact(model, extrapolation="clip", dtype=np.float64)
+    h_max = float(f.train_max[f.input_names.index("h")])
+    assert h_max < 5.9
+    grid = uniform_slit_centres(h_max, f.n_bins)
+    # h = 6 runs the model at h_max: z = 2.9 lies in no bin it computes (it selected a bin of z 2.4 labelled 2.9)
+    with pytest.raises(InputError, match=rf"z = 2.9: outside the slit \[-{h_max / 2:g}, {h_max / 2:g}\] nm of "
+                                         rf"h = {h_max:g} \(h = 6 is outside the training range: under "
+                                         rf"extrapolation='clip' the model runs at h = {h_max:g}"):
+        f.restrict(z=[2.9], h=6.0)
+    g = f.restrict(z=[2.3, -1.0], h=6.0)
+    _, z, attrs = g.output_coords({"h": 6.0})["z"]
+    np.testing.assert_array_equal(z, grid[g.bin_index])
+    assert np.all(np.abs(z - [2.3, -1.0]) <= h_max / f.n_bins / 2 + 1e-12)
+    assert f"bin centres of h = {h_max:g} nm (h = 6 is outside" in attrs["comment"]
+    # the values are those at h_max, which the labels now describe; z_for says the same
+    x6 = np.array([[6.0, 0.5, 0.4, 0.5, -0.015]])
+    x_max = x6.copy()
+    x_max[0, 0] = h_max
+    np.testing.assert_array_equal(g(x6), f.restrict(z=[2.3, -1.0], h=h_max)(x_max))
+    np.testing.assert_array_equal(f.z_for(x6), grid[None])
+    # under warn the model runs at h = 6 itself: its bins and labels are h = 6's
+    w = f.with_options(extrapolation="warn").restrict(z=[2.9], h=6.0)
+    np.testing.assert_array_equal(w.output_coords({"h": 6.0})["z"][1], uniform_slit_centres(6.0, f.n_bins)[w.bin_index])
+    # the command line: refused in one line, or labelled with the bins the model computed
+    out = tmp_path / "s.nc"
+    base = ["sensitivity", str(model), "--method", "sobol", "--vary", "c=uniform(0.3,0.6)", "--vary",
+            "d_plus=uniform(0.35,0.45)", "--fix", "h=6", "--fix", "d_minus=0.5", "--fix", "sigma=-0.015",
+            "--species", "cation", "--samples", "16", "--extrapolation", "clip", "--quiet", "--out", str(out)]
+    err = _one_line_error(capsys, main([*base, "--z", "2.9"]))
+    assert "h = 6 is outside the training range" in err and not out.exists()
+    assert main([*base, "--z", "2.3"]) == 0
+    with xr.open_dataset(out) as r:
+        np.testing.assert_allclose(r["z"].values, grid[g.bin_index[:1]])
+        assert r["z"].values[0] < h_max / 2
+
+
 # ------------------------------------------------------------------ defect 5: a large polynomial order
 @pytest.fixture
 def deadline():
