@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, locks_output
 from .._random import keyed_generator
 from .._validation import check_choice, check_float, check_int
 from .._version import __version__
@@ -338,6 +338,7 @@ class ActiveRun:
         return input_matrix(self.data(r))
 
     # ------------------------------------------------------------------ the steps
+    @locks_output(lambda self: self.path, "active propose")
     def propose(self) -> dict:
         """Propose and select the next round's batch (or return it, if already chosen).
 
@@ -398,6 +399,7 @@ class ActiveRun:
                     len(keep), s.batch, s.rule, batch["seconds"])
         return batch
 
+    @locks_output(lambda self, *args, **kwargs: self.path, "active ingest")
     def ingest(self, results, *, progress: bool | None = None) -> dict:
         """Take the results of the proposed batch, warm-start, recalibrate and record the round.
 
@@ -505,6 +507,7 @@ class ActiveRun:
         return self.ingest(oracle(np.asarray(batch["X"]), r, batch["inputs"]), progress=progress)
 
 
+@locks_output("out", "active run")
 def run_active(model: str | os.PathLike, data, out: str | os.PathLike, *, rounds: int, oracle,
                settings: ActiveSettings | None = None, calibration=None, test=None,
                progress: bool | None = None) -> ActiveRun:
