@@ -289,7 +289,7 @@ def output_lock(target: str | os.PathLike, what: str = "", *, parents: bool = Fa
         Another writer holds the lock: naming the lock file, its pid and host.
     """
     lock = lock_path(target)
-    key = os.path.abspath(lock)
+    key = os.path.realpath(lock)  # one lock however the output is named (relative, absolute, through a link)
     if _HELD.get(key):
         _HELD[key] += 1
         try:
