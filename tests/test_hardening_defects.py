@@ -144,6 +144,49 @@ def test_defect_03_truncnormal_needs_finite_parameters_and_probability_mass(tmp_
     assert not (tmp_path / "d.nc").exists()
 
 
+# ------------------------------------------------------------------ defect 4: clip and the z grid
+def test_defect_04_under_clip_the_z_grid_and_labels_are_those_of_the_h_the_model_runs_at(tmp_path, capsys):
+    from uqsurrogate.model_function import ModelFunction
+    from uqsurrogate.study import default_model_path
+    from uqsurrogate.surrogate.zgrid import uniform_slit_centres
+
+    model = default_model_path()
+    f = ModelFunction.from_artifact(model, extrapolation="clip", dtype=np.float64)
+    h_max = float(f.train_max[f.input_names.index("h")])
+    assert h_max < 5.9
+    grid = uniform_slit_centres(h_max, f.n_bins)
+    # h = 6 runs the model at h_max: z = 2.9 lies in no bin it computes (it selected a bin of z 2.4 labelled 2.9)
+    with pytest.raises(InputError, match=rf"z = 2.9: outside the slit \[-{h_max / 2:g}, {h_max / 2:g}\] nm of "
+                                         rf"h = {h_max:g} \(h = 6 is outside the training range: under "
+                                         rf"extrapolation='clip' the model runs at h = {h_max:g}"):
+        f.restrict(z=[2.9], h=6.0)
+    g = f.restrict(z=[2.3, -1.0], h=6.0)
+    _, z, attrs = g.output_coords({"h": 6.0})["z"]
+    np.testing.assert_array_equal(z, grid[g.bin_index])
+    assert np.all(np.abs(z - [2.3, -1.0]) <= h_max / f.n_bins / 2 + 1e-12)
+    assert f"bin centres of h = {h_max:g} nm (h = 6 is outside" in attrs["comment"]
+    # the values are those at h_max, which the labels now describe; z_for says the same
+    x6 = np.array([[6.0, 0.5, 0.4, 0.5, -0.015]])
+    x_max = x6.copy()
+    x_max[0, 0] = h_max
+    np.testing.assert_array_equal(g(x6), f.restrict(z=[2.3, -1.0], h=h_max)(x_max))
+    np.testing.assert_array_equal(f.z_for(x6), grid[None])
+    # under warn the model runs at h = 6 itself: its bins and labels are h = 6's
+    w = f.with_options(extrapolation="warn").restrict(z=[2.9], h=6.0)
+    np.testing.assert_array_equal(w.output_coords({"h": 6.0})["z"][1], uniform_slit_centres(6.0, f.n_bins)[w.bin_index])
+    # the command line: refused in one line, or labelled with the bins the model computed
+    out = tmp_path / "s.nc"
+    base = ["sensitivity", str(model), "--method", "sobol", "--vary", "c=uniform(0.3,0.6)", "--vary",
+            "d_plus=uniform(0.35,0.45)", "--fix", "h=6", "--fix", "d_minus=0.5", "--fix", "sigma=-0.015",
+            "--species", "cation", "--samples", "16", "--extrapolation", "clip", "--quiet", "--out", str(out)]
+    err = _one_line_error(capsys, main([*base, "--z", "2.9"]))
+    assert "h = 6 is outside the training range" in err and not out.exists()
+    assert main([*base, "--z", "2.3"]) == 0
+    with xr.open_dataset(out) as r:
+        np.testing.assert_allclose(r["z"].values, grid[g.bin_index[:1]])
+        assert r["z"].values[0] < h_max / 2
+
+
 # ------------------------------------------------------------------ defect 5: a large polynomial order
 @pytest.fixture
 def deadline():
@@ -307,6 +350,115 @@ def test_defect_08_ensemble_members_are_distinct_inside_their_folder_and_the_cal
                                         "--fix", "d_plus=0.4", "--fix", "d_minus=0.5", "--fix", "sigma=-0.01",
                                         "--n", "4", "--out", str(tmp_path / "p.nc")]))
     assert "changed after it was written" in err and not (tmp_path / "p.nc").exists()
+
+
+# ------------------------------------------------------------------ defect 7: a format version that switched off checks
+def test_defect_07_a_format_version_cannot_switch_off_the_checks_of_what_the_file_holds(shipped_ensemble, tmp_path,
+                                                                                          capsys):
+    import copy
+    import json
+
+    from conftest import synthetic
+
+    from uqsurrogate.surrogate import SurrogateTrainer, TrainingConfig
+    from uqsurrogate.surrogate.artifact import (
+        ArtifactError,
+        load_artifact,
+        metadata_digest,
+    )
+
+    member = shipped_ensemble / "member-00"  # format 4: the metadata's own SHA-256 is checked
+    original = json.loads((member / "metadata.json").read_text())
+    assert original["format_version"] == 4
+
+    def edited(path, base, *changes, digest=False):
+        meta = copy.deepcopy(base)
+        for change in changes:
+            change(meta)
+        if digest:
+            meta["metadata_sha256"] = metadata_digest(meta)
+        (path / "metadata.json").write_text(json.dumps(meta))
+        return path
+
+    def swap(meta):
+        meta["outputs"]["species"] = ["anion", "cation"]
+
+    def version(v):
+        return lambda meta: meta.update(format_version=v)
+
+    def undigested(meta):
+        meta.pop("metadata_sha256")
+
+    # the probe: species swapped, format_version 3 (which predates the digest), no hash recomputed
+    edited(member, original, swap, version(3))
+    with pytest.raises(ArtifactError, match=r"format_version 3, but it holds metadata_sha256, which format 4 "
+                                            r"introduced: the version was changed after saving"):
+        load_artifact(member)
+    err = _one_line_error(capsys, main(["propagate", str(member), "--vary", "h=uniform(4,5)", "--fix", "c=0.5",
+                                        "--fix", "d_plus=0.4", "--fix", "d_minus=0.5", "--fix", "sigma=-0.01",
+                                        "--n", "4", "--out", str(tmp_path / "p.nc")]))
+    assert "which format 4 introduced" in err and not (tmp_path / "p.nc").exists()
+    # a current model relabelled as an older format, its digest dropped too: its later fields give it away
+    data = synthetic(n=8, n_bins=12, seed=0)
+    config = TrainingConfig(loss="mse", epochs=1, hidden=(4,), dropout=0.0, batch_size=4, seed=0)
+    current = SurrogateTrainer(config, progress=False).fit(data).save(tmp_path / "current")
+    fresh = json.loads((current / "metadata.json").read_text())
+    for v in (3, 4):
+        edited(current, fresh, swap, version(v), undigested)
+        with pytest.raises(ArtifactError, match=rf"format_version {v}, but it holds training\.representation, which "
+                                                "format 5 introduced"):
+            load_artifact(current)
+    edited(current, fresh, swap)  # format 5 with its digest: refused as before
+    with pytest.raises(ArtifactError, match="does not match the recorded metadata_sha256"):
+        load_artifact(current)
+    # an old (format-3) file loads; what its model.keras holds is checked against its metadata, digest or none
+    old = edited(member, original, version(3), undigested)
+    assert load_artifact(old).metadata["outputs"]["species"] == ["cation", "anion"]
+    v3 = json.loads((old / "metadata.json").read_text())
+
+    def scaled(meta):
+        meta["outputs"]["scale"] = [2 * v for v in meta["outputs"]["scale"]]
+
+    def unpinned(meta):
+        meta["outputs"]["always_zero"] = meta["outputs"]["always_zero"][1:]
+
+    def one_species(meta):
+        meta["outputs"].update(species=["cation"], n_bins=2 * meta["outputs"]["n_bins"])
+
+    def times_c(meta):
+        meta["outputs"]["scale_by_input"] = "c"
+
+    for change, message in ((scaled, "outputs.scale and outputs.always_zero differ from its output scaling"),
+                            (unpinned, "outputs.scale and outputs.always_zero differ"),
+                            (one_species, "it gives 2 x 502 outputs, not 1 species x 1004 bins"),
+                            (times_c, "it multiplies by no input, outputs.scale_by_input is 'c'")):
+        edited(old, v3, change)
+        with pytest.raises(ArtifactError, match=rf"model.keras does not match metadata.json: {message}"):
+            load_artifact(old)
+        edited(old, original, change, digest=True)  # the same edit with a digest recomputed
+        with pytest.raises(ArtifactError, match=message):
+            load_artifact(old)
+    edited(old, v3, lambda meta: meta["outputs"].update(always_zero=[5000]))
+    with pytest.raises(ArtifactError, match=r"outputs.always_zero must be a list of output indices in \[0, 1003\]"):
+        load_artifact(old)
+    edited(old, v3, version(2))  # formats 1-2 hold the bare network
+    with pytest.raises(ArtifactError, match="format_version 2, but model.keras is self-contained"):
+        load_artifact(old)
+    # the representation's head: the network's last layer must give what the recorded grid takes
+    aligned = SurrogateTrainer(
+        TrainingConfig(loss="mse", epochs=1, hidden=(4,), dropout=0.0, batch_size=4, seed=0, representation="aligned",
+                       output_scale="concentration", output_activation="linear"), progress=False,
+    ).fit(data).save(tmp_path / "aligned")
+    record = json.loads((aligned / "metadata.json").read_text())
+    load_artifact(aligned)
+
+    def finer(meta):
+        meta["outputs"]["representation"]["grid"]["steps"][0] /= 2
+
+    edited(aligned, record, finer, digest=True)
+    with pytest.raises(ArtifactError, match=r"the network's last layer gives \d+ values, but the metadata's "
+                                            r"representation \(aligned\) takes \d+"):
+        load_artifact(aligned)
 
 
 # ------------------------------------------------------------------ defect 9: stale members of train --members

@@ -87,16 +87,25 @@ def test_concentration_scaling_trains_on_n_over_c(small_data, tmp_path):
 
 def _as_old_version(path, dest, version):
     """A copy written as format `version` was: 1-2 hold the bare network (scaled to scaled), 4 adds the
-    metadata digest, 5 the optional `outputs.representation` (absent here, as in a per-bin model)."""
-    from uqsurrogate.surrogate.artifact import metadata_digest, sha256_file
+    metadata digest, 5 the optional `outputs.representation` (absent here, as in a per-bin model) and the
+    training settings of the representations; a writer of `version` wrote none of the later fields."""
+    from uqsurrogate.surrogate.artifact import (
+        INTRODUCED_IN,
+        metadata_digest,
+        sha256_file,
+    )
 
     old = _copy(path, dest)
     if version <= 2:  # the bare network; versions 3-4 hold the self-contained model as 5 does
         load_artifact(path).model.save(old / "model.keras")
     meta = json.loads((old / "metadata.json").read_text())
     meta["format_version"] = version
-    if version == 1:
-        del meta["outputs"]["scale_by_input"]  # version 1 had no such key
+    for field, introduced in INTRODUCED_IN.items():  # version 1 had no scale_by_input, 3 no digest, ...
+        if introduced > version:
+            parent = meta
+            for key in field[:-1]:
+                parent = parent.get(key, {})
+            parent.pop(field[-1], None)
     meta["files"]["model.keras"] = sha256_file(old / "model.keras")
     meta.pop("metadata_sha256", None)
     if version == 4:

@@ -8,23 +8,41 @@ removed), so the name never stops existing; elsewhere two renames, with a window
 microseconds in which it is absent.  A writer never turns a file into a directory or back,
 and never replaces anything that is neither a regular file nor a directory (a device such as
 ``/dev/null``, a named pipe, a socket), even through a symbolic link: :func:`check_replaceable`.
+
+A long writer (training, a simulation, a calibration, a study, an active-learning run) holds
+:func:`output_lock` on its output for as long as it writes: the lock file ``OUT.lock`` beside
+``OUT`` records the writer's pid and host, and a second writer to the same ``OUT`` is refused
+at once (:class:`~uqsurrogate.errors.LockedError`, naming the lock file and the pid) instead of
+sharing its checkpoints or parts.  A lock left by a writer that died (a ``kill -9``, a crash of
+the machine: its pid no longer runs on this host) is taken over with a logged warning.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
+import functools
+import inspect
+import json
+import logging
 import os
 import secrets
 import shutil
+import socket
 import stat
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from .errors import InputError
+from .errors import InputError, LockedError
 
-__all__ = ["atomic_directory", "atomic_path", "check_replaceable", "special_kind"]
+__all__ = ["atomic_directory", "atomic_path", "check_replaceable", "lock_path", "locks_output", "output_lock",
+           "special_kind"]
+
+logger = logging.getLogger(__name__)
 
 
 def special_kind(path: str | os.PathLike) -> str | None:
@@ -158,7 +176,156 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's process
         return True
+    with contextlib.suppress(OSError, IndexError):  # a zombie (killed, not yet reaped by its parent) writes nothing
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
     return True
+
+
+# ---------------------------------------------------------------------------------------------- output locks
+#: Locks this process holds, by lock file, with how many times each is held (a writer may call another
+#: writer of the same output: the active-learning loop's rounds, ``train`` and its checkpointing fit).
+_HELD: dict[str, int] = {}
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """The lock file of an output: ``OUT.lock`` beside ``OUT`` (a file or a folder)."""
+    target = Path(target)
+    return target.with_name(target.name + ".lock")
+
+
+def _owner(lock: Path) -> dict | None:
+    """What a lock file records (``pid``, ``host``, ``started``, ``token``); None if it is gone, {} if unreadable."""
+    try:
+        doc = json.loads(lock.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _stale(owner: dict) -> bool:
+    """A lock whose writer is gone: it names this host and a pid that no longer runs here (or ours, not held)."""
+    pid, host = owner.get("pid"), owner.get("host")
+    if not isinstance(pid, int) or isinstance(pid, bool) or host != socket.gethostname():
+        return False  # another machine's writer (or an unreadable lock): it cannot be checked from here
+    return pid == os.getpid() or not _alive(pid)  # our own pid in a lock we do not hold: a previous process's
+
+
+def _describe(owner: dict) -> str:
+    if not owner:
+        return "an unreadable lock (no pid recorded)"
+    started = owner.get("started")
+    when = f", since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(started))}" \
+        if isinstance(started, (int, float)) else ""
+    return f"pid {owner.get('pid')} on host {owner.get('host')}{when}"
+
+
+def _create(lock: Path, doc: dict) -> bool:
+    """Create the lock file holding ``doc``, whole, if it does not exist (atomic); False if it does."""
+    tmp = lock.with_name(f".{lock.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp.write_text(json.dumps(doc))
+    try:
+        os.link(tmp, lock)  # fails if the lock exists; the lock appears with its content whole
+        return True
+    except FileExistsError:
+        return False
+    except OSError as err:  # a file system without hard links: O_EXCL (a reader may see it empty for a moment)
+        if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            raise
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(doc))
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _take_over(lock: Path, owner: dict) -> bool:
+    """Remove a stale lock if it still is the one judged stale (two takers: only one wins); True if removed."""
+    aside = lock.with_name(f".{lock.name}.stale-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.rename(lock, aside)
+    except FileNotFoundError:
+        return True  # someone else removed it: try again
+    if _owner(aside) != owner:  # a live writer's fresh lock, taken by mistake: put it back
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, lock)
+        aside.unlink()
+        return False
+    aside.unlink()
+    logger.warning("%s: taking over the lock of %s, which no longer runs (a writer that was killed or crashed)",
+                   lock, _describe(owner))
+    return True
+
+
+@contextlib.contextmanager
+def output_lock(target: str | os.PathLike, what: str = "", *, parents: bool = False) -> Iterator[Path]:
+    """Hold the lock of an output while writing it: ``OUT.lock`` beside ``target`` (see the module docstring).
+
+    Parameters
+    ----------
+    target : path-like
+        The output (a file or a folder); its directory must exist.
+    what : str, optional
+        The writer (e.g. ``"train"``), recorded in the lock and named to a second writer.
+    parents : bool, default False
+        Create the folder of ``target`` (as writers of folders do); otherwise it must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        The lock file, removed on the way out (also on an error or a Ctrl-C).  The same process
+        may take the same lock again inside (it is held until the outermost release).
+
+    Raises
+    ------
+    LockedError
+        Another writer holds the lock: naming the lock file, its pid and host.
+    """
+    lock = lock_path(target)
+    key = os.path.realpath(lock)  # one lock however the output is named (relative, absolute, through a link)
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield lock
+        finally:
+            _HELD[key] -= 1
+        return
+    if parents:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    if not lock.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {target}: directory {lock.parent} does not exist")
+    for prefix in (f".{lock.name}.tmp-", f".{lock.name}.stale-"):  # left by a writer killed while locking
+        _remove_stale(lock.parent, prefix, "")
+    doc = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(), "what": what,
+           "token": secrets.token_hex(8)}
+    for _ in range(5):  # a stale lock is taken over, then created again
+        if _create(lock, doc):
+            break
+        owner = _owner(lock)
+        if owner is None or (_stale(owner) and _take_over(lock, owner)):
+            continue
+        owner = owner or {}
+        kind = f" ({owner['what']})" if owner.get("what") else ""
+        raise LockedError(
+            f"{target} is being written by another process{kind}: {lock} is held by {_describe(owner)}; wait for it "
+            f"to finish, or, if no such process runs, remove {lock}", lock=lock, owner=owner)
+    else:
+        raise LockedError(f"{target}: could not take {lock} (other writers kept taking it)", lock=lock)
+    _HELD[key] = 1
+    try:
+        yield lock
+    finally:
+        del _HELD[key]
+        if _owner(lock) == doc:  # ours still (never remove another writer's)
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
 
 
 def _fsync_tree(root: Path) -> None:
@@ -181,3 +348,28 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     # nonzero e.g. on a file system without RENAME_EXCHANGE: the caller falls back to two renames
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def locks_output(where: str | Callable[..., Any], what: str = "", *, parents: bool = False) -> Callable:
+    """Decorate a long writer so that it holds :func:`output_lock` on its output while it runs.
+
+    Parameters
+    ----------
+    where : str or callable
+        The name of the writer's argument that is its output, or a function of the writer's
+        arguments that returns it (``lambda self, *args, **kwargs: self.path``).
+    what : str, optional
+        The writer's name in the lock (default the function's).
+    parents : bool, default False
+        As :func:`output_lock`.
+    """
+    def decorate(func: Callable) -> Callable:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            target = where(*args, **kwargs) if callable(where) else signature.bind(*args, **kwargs).arguments[where]
+            with output_lock(target, what or func.__name__, parents=parents):
+                return func(*args, **kwargs)
+        return locked
+    return decorate

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 
-__all__ = ["ArtifactError", "ConvergenceError", "DataContractError", "InputError", "InputTypeError",
+__all__ = ["ArtifactError", "ConvergenceError", "DataContractError", "InputError", "InputTypeError", "LockedError",
            "MissingDependencyError", "UQSurrogateError", "UnsafePickleError", "UsageError"]
 
 
@@ -55,6 +55,23 @@ class DataContractError(InputError):
             f"{what} breaks the training-data contract ({len(self.problems)} "
             f"problem{'s' if len(self.problems) != 1 else ''}):\n{lines}"
         )
+
+
+class LockedError(UQSurrogateError, RuntimeError):
+    """Another process is writing the same output: its lock file (``OUT.lock``) names it.
+
+    Attributes
+    ----------
+    lock : pathlib.Path
+        The lock file.
+    owner : dict
+        What it records of its writer: ``pid``, ``host``, ``started`` (where readable).
+    """
+
+    def __init__(self, message: str, lock=None, owner: dict | None = None):
+        super().__init__(message)
+        self.lock = lock
+        self.owner = dict(owner or {})
 
 
 class ConvergenceError(UQSurrogateError, RuntimeError):

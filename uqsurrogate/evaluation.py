@@ -36,16 +36,55 @@ from ._random import counter_generator
 from ._validation import check_int
 from .errors import InputError
 
-__all__ = ["Collect", "GroupedMoments", "Moments", "check_output", "chunk_bounds", "evaluate", "map_chunks",
-           "sampled_rows", "stream"]
+__all__ = ["Collect", "GroupedMoments", "Moments", "Varying", "check_output", "chunk_bounds", "evaluate",
+           "map_chunks", "sampled_rows", "stream"]
 
 
 def _name(f: Callable) -> str:
     return getattr(f, "__name__", None) or type(f).__name__
 
 
+def _numbers(f: Callable, y: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Outputs as real numbers: ints and floats as they are, booleans (and objects that are numbers) as float64."""
+    kind = y.dtype.kind
+    if kind in "iuf":
+        return y
+    if kind == "b":
+        return y.astype(np.float64)
+    what = f"outputs of dtype {y.dtype}"
+    if kind == "O":
+        if any(v is None for v in y.flat):  # astype would make it NaN
+            what = "None among its outputs"
+        else:
+            try:
+                return y.astype(np.float64)
+            except (TypeError, ValueError):
+                what = "objects that are not numbers among its outputs"
+    raise InputError(f"the model {_name(f)} returned {what} for rows {start} to {stop - 1}; expected real numbers "
+                     "(int, float or bool)")
+
+
+def _not_finite(f: Callable, y: np.ndarray, start: int, stop: int) -> InputError:
+    """The refusal of NaN or infinite outputs, naming the outputs, the rows and the first value."""
+    bad = ~np.isfinite(y.reshape(len(y), -1))
+    rows, outputs = np.flatnonzero(bad.any(axis=1)), np.flatnonzero(bad.any(axis=0))
+    shape = y.shape[1:]
+
+    def where(k: int) -> str:
+        if not shape:
+            return "output"
+        return f"output {tuple(int(i) for i in np.unravel_index(k, shape)) if len(shape) > 1 else k}"
+    first_row, first_out = start + rows[0], outputs[0]
+    value = y.reshape(len(y), -1)[rows[0], first_out]
+    named = ", ".join(where(int(k)) for k in outputs[:5]) + (", ..." if outputs.size > 5 else "")
+    return InputError(
+        f"the model {_name(f)} returned {int(bad.sum())} NaN or infinite value(s) for rows {start} to {stop - 1}, "
+        f"in {outputs.size} output(s) ({named}) of {rows.size} row(s) (first: {value} at row {first_row}, "
+        f"{where(int(first_out))}); every output must be finite: check the model at these inputs")
+
+
 def check_output(f: Callable, y: Any, start: int, stop: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """``f``'s output for rows ``[start, stop)`` as an array, if it has one row per input row.
+    """``f``'s output for rows ``[start, stop)`` as an array, if it has one row per input row, all finite.
 
     Parameters
     ----------
@@ -61,11 +100,17 @@ def check_output(f: Callable, y: Any, start: int, stop: int, shape: tuple[int, .
     Returns
     -------
     numpy.ndarray, shape (stop - start, ...)
+        Ints and floats as returned; booleans (and an object array of numbers) as float64.
 
     Raises
     ------
     InputError
-        Naming the function, the shape it returned and the one expected.
+        Naming the function and the rows: a shape other than the one expected (the shape it
+        returned, and the one expected), outputs that are not real numbers (None, text,
+        complex: the dtype), or NaN or infinite outputs (which outputs, how many, the first
+        value and its row).  The package's one policy: every method and :func:`propagate
+        <uqsurrogate.uncertainty.propagation.propagate>` refuse them, as :func:`analyze
+        <uqsurrogate.sensitivity.external.analyze>` refuses such outputs computed elsewhere.
     """
     y = np.asarray(y)
     m = stop - start
@@ -75,6 +120,9 @@ def check_output(f: Callable, y: Any, start: int, stop: int, shape: tuple[int, .
     if shape is not None and y.shape[1:] != tuple(shape):
         raise InputError(f"the model {_name(f)} returned shape {y.shape} for rows {start} to {stop - 1}; expected "
                          f"{(m, *shape)} as for the first rows: every call must return the same output shape")
+    y = _numbers(f, y, start, stop)
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise _not_finite(f, y, start, stop)
     return y
 
 
@@ -396,6 +444,34 @@ class GroupedMoments:
         """(n_groups, ...) within-group variances (ddof=0)."""
         m = self.total / self.count[:, None]
         return np.maximum(self.total_sq / self.count[:, None] - m**2, 0).reshape((self.n_groups, *self._shape))
+
+
+@dataclass
+class Varying:
+    """Which outputs took more than one value over the rows fed (a reducer that every method runs).
+
+    After :func:`evaluate`, ``constant`` (the output's shape) is True where every row gave the
+    same value.  A sensitivity index of such an output is 0/0, undefined: the methods report
+    NaN for it (:func:`uqsurrogate.results.dataset`), where round-off would give any number.
+    """
+
+    first: Any = None
+    varies: Any = None
+    shape: tuple[int, ...] = ()
+
+    def update(self, y: np.ndarray, x: np.ndarray, start: int) -> None:
+        flat = np.asarray(y).reshape(len(y), -1)
+        if not len(flat):
+            return
+        if self.first is None:
+            self.first, self.varies, self.shape = flat[0].copy(), np.zeros(flat.shape[1], dtype=bool), y.shape[1:]
+        still = np.flatnonzero(~self.varies)  # only the outputs not yet seen to vary: after a chunk, few or none
+        if still.size:
+            self.varies[still] = (flat[:, still] != self.first[still]).any(axis=0)
+
+    @property
+    def constant(self) -> np.ndarray:
+        return ~self.varies.reshape(self.shape)
 
 
 @dataclass

@@ -42,6 +42,40 @@ ENSEMBLE_OUTPUTS = ("mean", "members")
 EXTRAPOLATION = ("raise", "warn", "clip")
 
 
+def _seen_h(f: ModelFunction, h: float | None) -> float | None:
+    """The slit width the model runs at for a requested ``h``: clipped to the training range under
+    ``extrapolation="clip"`` (as :func:`~uqsurrogate._validation.check_model_inputs` clips the inputs), else ``h``.
+
+    The bins' z follow the h the model saw, so the z grid, the bins selected by z and the z labels
+    all use this one (#24, defect 4: they used the requested h, labelling bins of h = 5 with z of h = 6).
+    """
+    if h is None or f.extrapolation != "clip" or "h" not in f.input_names:
+        return h
+    i = f.input_names.index("h")
+    return float(np.clip(h, f.train_min[i], f.train_max[i]))
+
+
+def _clipped(h: float | None, seen: float | None) -> str:
+    """What a message or label adds where h was clipped: the requested h and why the bins are another slit's."""
+    if h is None or seen == h:
+        return ""
+    return (f" (h = {h:g} is outside the training range: under extrapolation='clip' the model runs at "
+            f"h = {seen:g}, and its bins span that slit)")
+
+
+def _z_coord(f: ModelFunction, fixed: Mapping[str, float] | None) -> tuple | None:
+    """The ``z`` coordinate of :meth:`ModelFunction.output_coords`: the bin centres at the h the model runs at."""
+    h = (fixed or {}).get("h")
+    conv = f.z_convention["z_convention"]
+    if not (conv == "fixed" or (conv == "uniform-slit" and h is not None)):
+        return None
+    seen = _seen_h(f, h)
+    attrs = {"units": "nm", "long_name": "bin centre, distance from the slit midplane"}
+    if seen != h:
+        attrs["comment"] = f"bin centres of h = {seen:g} nm{_clipped(h, seen)}"
+    return ("bin", f.z_grid(seen)[f.bin_index], attrs)
+
+
 def _selection(f: ModelFunction, output: str, species, bins, z, h) -> tuple[np.ndarray, np.ndarray]:
     """(species_index, bin_index) of :meth:`ModelFunction.restrict`'s arguments, checked."""
     if z is not None and bins is not None:
@@ -50,12 +84,13 @@ def _selection(f: ModelFunction, output: str, species, bins, z, h) -> tuple[np.n
         if h is None and f.z_convention["z_convention"] == "uniform-slit":
             raise InputError("z needs a fixed h (the bins' z depend on it); or give bins")
         z = np.atleast_1d(np.asarray(z, dtype=float))
-        if h is not None:
-            outside = z[np.abs(z) > h / 2]
+        seen = _seen_h(f, h)
+        if seen is not None:
+            outside = z[np.abs(z) > seen / 2]
             if outside.size:
                 raise InputError(f"z = {' '.join(f'{v:g}' for v in outside)}: outside the slit "
-                                 f"[{-h / 2:g}, {h / 2:g}] nm of h = {h:g}")
-        grid = f.z_grid(h)
+                                 f"[{-seen / 2:g}, {seen / 2:g}] nm of h = {seen:g}{_clipped(h, seen)}")
+        grid = f.z_grid(seen)
         bins = np.abs(grid[None, :] - z[:, None]).argmin(axis=1)
     bin_index = np.arange(f.n_bins) if bins is None else np.atleast_1d(np.asarray(bins, dtype=int))
     if bin_index.size == 0 or bin_index.min() < 0 or bin_index.max() >= f.n_bins:
@@ -194,7 +229,8 @@ class ModelFunction:
         ``output``: one of :data:`~uqsurrogate.observables.OBSERVABLES` (default this one's);
         ``species``: for densities, a name or names (default all); ``bins``: indices (default
         all), or instead ``z``: the bins whose centres are nearest these z (nm), for slit
-        width ``h`` (needed where the z grid depends on h).
+        width ``h`` (needed where the z grid depends on h; under ``extrapolation="clip"`` the
+        h the model runs at, clipped to the training range, as are the z labels).
         """
         output = output or self.output
         check_choice(output, "output", OBSERVABLES)
@@ -222,7 +258,9 @@ class ModelFunction:
         return z_grid(self.z_convention, self.n_bins, h)
 
     def z_for(self, X: Any) -> np.ndarray:
-        """Bin centres in nm for inputs X (n, n_inputs), under any z convention; shape (n, n_bins)."""
+        """Bin centres in nm for inputs X (n, n_inputs), as the model runs at them (clipped under "clip"); (n, n_bins)."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        X = np.clip(X, self.train_min, self.train_max) if self.extrapolation == "clip" else X
         return z_for(self.z_convention, self.n_bins, X, self.input_names)
 
     # ------------------------------------------------------------------ the model protocol
@@ -239,12 +277,8 @@ class ModelFunction:
             coords["member"] = ("member", np.arange(self.n_members), {"long_name": "ensemble member"})
         if self.output == "density":
             coords["species"] = ("species", [self.species[i] for i in self.species_index])
-        h = (fixed or {}).get("h")
-        conv = self.z_convention["z_convention"]
-        if conv == "fixed" or (conv == "uniform-slit" and h is not None):
-            coords["z"] = ("bin", self.z_grid(h)[self.bin_index],
-                           {"units": "nm", "long_name": "bin centre, distance from the slit midplane"})
-        return coords
+        z = _z_coord(self, fixed)  # at the h the model runs at (clipped under extrapolation="clip")
+        return coords if z is None else {**coords, "z": z}
 
     @property
     def output_attrs(self) -> dict:

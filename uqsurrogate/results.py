@@ -143,14 +143,41 @@ def output_labels(f: Callable, problem: Problem, shape: tuple[int, ...]) -> tupl
     returns one: a grid may depend on them) and ``output_attrs`` (CF attributes).  Without
     them the dims are ``output`` or ``output_0``, ``output_1``, ...
     """
-    dims = list(getattr(f, "output_dims", []))
+    declared = getattr(f, "output_dims", None)
+    dims = list(declared or [])
+    if declared and len(dims) != len(shape):
+        raise InputError(f"the model {_name(f)} declares output_dims {dims} ({len(dims)} axes) but returns outputs "
+                         f"of shape {tuple(shape)} per row; its labels do not fit its outputs")
     if len(dims) != len(shape):
         dims = ["output"] if len(shape) == 1 else [f"output_{k}" for k in range(len(shape))]
     coords = getattr(f, "output_coords", {})
     if callable(coords):
         coords = coords(problem.fixed)
+    coords = dict(coords or {})
+    _check_coords(f, coords, dict(zip(dims, shape)))
     _refuse(problem, "the method", {"input", *dims} | _coord_names(coords), default_outputs=False)
-    return dims, dict(coords), dict(getattr(f, "output_attrs", {}))
+    return dims, coords, dict(getattr(f, "output_attrs", {}))
+
+
+def _name(f: Callable) -> str:
+    return getattr(f, "__name__", None) or type(f).__name__
+
+
+def _check_coords(f: Callable, coords: dict, sizes: dict[str, int]) -> None:
+    """Every output coordinate lies along output dims, with as many values as they have (else one clear error)."""
+    for key, value in coords.items():
+        if isinstance(value, tuple) and value:
+            along, values = value[0], value[1] if len(value) > 1 else None
+        else:
+            along, values = getattr(value, "dims", (key,)), value
+        along = (along,) if isinstance(along, str) else tuple(along)
+        unknown = [d for d in along if d not in sizes]
+        expected = tuple(sizes.get(d) for d in along)
+        got = np.shape(values)
+        if unknown or got != expected:
+            raise InputError(
+                f"the model {_name(f)}'s output coordinate {key!r} lies along {list(along)} with shape {got}; its "
+                f"outputs have dims {sizes} per row" + (f" ({', '.join(unknown)} is none of them)" if unknown else ""))
 
 
 def base_attrs(method: str, problem: Problem, seed: Any, **extra: Any) -> dict:
@@ -183,13 +210,61 @@ def dataset(
     problem: Problem,
     attrs: dict,
     inputs: list[str] | None = None,
+    *,
+    constant: np.ndarray | None = None,
+    out_dims: list[str] | None = None,
 ) -> xr.Dataset:
-    """Package arrays into a labelled result (the input dim is named ``input``)."""
+    """Package arrays into a labelled result (the input dim is named ``input``).
+
+    ``constant`` (the output's shape, along ``out_dims``): the outputs that took one value over
+    every sample (:class:`uqsurrogate.evaluation.Varying`).  Their indices are 0/0, undefined:
+    every variable named ``S...`` (and ``loo_error``) is NaN there, in every method, where
+    round-off would give any number; one logged warning names them and ``attrs["constant_outputs"]``
+    counts them.
+    """
+    if constant is not None and np.any(constant):
+        variables = _undefined_where_constant(variables, np.asarray(constant, dtype=bool), list(out_dims or []),
+                                              out_coords, attrs.get("method", "the method"))
+        attrs = {**attrs, "constant_outputs": int(np.sum(constant))}
     coords = {"input": ("input", inputs or problem.varied, {"long_name": "varied input"})}
     coords.update(out_coords)
     ds = xr.Dataset({k: (dims, np.asarray(v), a) for k, (dims, v, a) in variables.items()}, coords=coords,
                     attrs=attrs)
     return ds
+
+
+def _undefined_where_constant(variables: dict, constant: np.ndarray, out_dims: list[str], out_coords: dict,
+                              method: str) -> dict:
+    """The indices (``S...``, ``loo_error``) set to NaN at constant outputs; one warning naming the outputs."""
+    nd = constant.ndim
+    out = dict(variables)
+    for name, (dims, values, attrs) in variables.items():
+        if not (name.startswith("S") or name == "loo_error"):
+            continue
+        if list(dims[len(dims) - nd:]) != out_dims:  # an aggregate over the outputs: undefined if none varies
+            if "_agg" in name and constant.all():
+                out[name] = (dims, np.full(np.shape(values), np.nan), attrs)
+            continue
+        v = np.array(values, dtype=np.float64)
+        if nd:
+            v[..., constant] = np.nan
+        else:
+            v[...] = np.nan
+        out[name] = (dims, v, attrs)
+
+    def label(index: tuple[int, ...]) -> str:
+        parts = []
+        for dim, i in zip(out_dims, index):
+            c = out_coords.get(dim)
+            values = c[1] if isinstance(c, tuple) and len(c) > 1 and np.ndim(c[1]) == 1 else c
+            parts.append(f"{dim} {np.asarray(values)[i] if values is not None and np.ndim(values) == 1 else i}")
+        return " ".join(parts) or "the output"
+
+    where = [label(tuple(int(i) for i in idx)) for idx in np.argwhere(constant)[:5]] if nd else ["the output"]
+    logger.warning("%s: %d of %d outputs took one value at every sample (%s%s): their indices are 0/0, undefined, "
+                   "and reported as NaN", method, int(constant.sum()), constant.size, ", ".join(where),
+                   ", ..." if constant.sum() > 5 else "")
+    return out
 
 
 def bias_corrected_interval(replicates: np.ndarray, estimate: np.ndarray, level: float) -> tuple[np.ndarray, ...]:

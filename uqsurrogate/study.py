@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._atomic import locks_output
 from ._version import __version__
 from .errors import InputError, MissingDependencyError
 
@@ -254,6 +255,7 @@ def accuracy_check(f, n: int = 8, seed: int = 0) -> tuple[xr.Dataset, xr.Dataset
 STUDY_FILES = ("accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc", "paper_sensitivity_table.md")
 
 
+@locks_output("out", "study", parents=True)
 def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None, quick: bool = False,
               seed: int = 0, progress: bool | None = None, figures: bool = True, map: Any = None) -> dict:
     """Run the main job and write its files into ``out``.
@@ -321,6 +323,7 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
                          "success_rate_measured_vs_labels": float(lab["success_rate_measured_mean"])}}
 
 
+@locks_output("out", "study", parents=True)
 def study_from_scratch(out: str | os.PathLike, *, epochs: int = 400, seed: int = 0, workers: int | None = None,
                        progress: bool | None = None, report=logger.info) -> Path:
     """Simulate the shipped surrogate's design and train a new surrogate on it, for :func:`run_study`.

@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, locks_output
 from .._random import keyed_generator
 from .._validation import check_choice, check_float, check_int
 from .._version import __version__
@@ -455,6 +455,7 @@ class ActiveRun:
         return input_matrix(self.data(r))
 
     # ------------------------------------------------------------------ the steps
+    @locks_output(lambda self: self.path, "active propose")
     def propose(self) -> dict:
         """Propose and select the next round's batch (or return it, if already chosen).
 
@@ -516,6 +517,7 @@ class ActiveRun:
                     len(keep), s.batch, s.rule, batch["seconds"])
         return batch
 
+    @locks_output(lambda self, *args, **kwargs: self.path, "active ingest")
     def ingest(self, results, *, progress: bool | None = None, provenance: dict | None = None) -> dict:
         """Take the results of the proposed batch, warm-start, recalibrate and record the round.
 
@@ -671,6 +673,7 @@ class ActiveRun:
         return self.ingest(results, progress=progress, provenance=provenance)
 
 
+@locks_output("out", "active run")
 def run_active(model: str | os.PathLike, data, out: str | os.PathLike, *, rounds: int, oracle,
                settings: ActiveSettings | None = None, calibration=None, test=None,
                progress: bool | None = None) -> ActiveRun:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._atomic import output_lock
 from ..errors import UsageError
 from ._common import _apply_ranges, _common_options, _Parser, _ranged, _subparser
 
@@ -159,9 +160,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_propose(args: argparse.Namespace) -> int:
     from ..active import ActiveRun
 
-    run = ActiveRun.create(args.out, args.model, args.data, _settings(args), oracle=None,
-                           calibration=_calibration(args, False), test=args.test)
-    batch = run.propose()
+    with output_lock(args.out, "active propose"):  # the run is made and its batch chosen by one writer
+        run = ActiveRun.create(args.out, args.model, args.data, _settings(args), oracle=None,
+                               calibration=_calibration(args, False), test=args.test)
+        batch = run.propose()
     folder = run.round_dir(batch["round"])
     print(f"round {batch['round']}: {len(batch['X'])} points in {folder / 'batch.txt'}, one job each in "
           f"{folder / 'jobs'}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._atomic import output_lock
 from ..datasets import EXAMPLES
 from ..errors import UsageError
 from ..surrogate.losses import LOSSES
@@ -99,12 +100,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
               f"{args.seed + args.members - 1}" + (", each on a bootstrap resample" if args.bootstrap else ""))
         return 0
     checkpoint = args.out.with_name(args.out.name + ".checkpoint")
-    if (checkpoint / "state.json").is_file():
-        print(f"resuming from the checkpoint in {checkpoint}")
-    trainer = SurrogateTrainer(config, checkpoint_dir=checkpoint, progress=None if not args.quiet else False)
-    trainer.fit(ds)
-    trainer.save(args.out, overwrite=args.force)
-    SurrogateTrainer.clear_checkpoint(checkpoint)
+    with output_lock(args.out, "train", parents=True):  # one run per --out: a second is refused at once
+        if (checkpoint / "state.json").is_file():
+            print(f"resuming from the checkpoint in {checkpoint}")
+        trainer = SurrogateTrainer(config, checkpoint_dir=checkpoint, progress=None if not args.quiet else False)
+        trainer.fit(ds)
+        trainer.save(args.out, overwrite=args.force)
+        SurrogateTrainer.clear_checkpoint(checkpoint)
     hist = trainer.history_
     print(
         f"wrote {args.out}: {config.loss} loss, {len(hist['loss'])} epochs, best validation MSE "
@@ -204,12 +206,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     if not is_ensemble(args.model):
         raise UsageError(f"{args.model} is not an ensemble directory (train one with --members K)")
-    f = ModelFunction.from_artifact(args.model)
-    data = load_dataset(args.data)
-    training = load_dataset(args.training_data) if args.training_data else None
-    result = calibrate_ensemble(f, data, alpha=args.alpha, training_data=training, seed=args.seed)
-    result["data"] = str(args.data)
-    write_calibration(args.model, result)
+    with output_lock(args.model, "calibrate"):  # no other calibrate, or train --out, of this ensemble meanwhile
+        f = ModelFunction.from_artifact(args.model)
+        data = load_dataset(args.data)
+        training = load_dataset(args.training_data) if args.training_data else None
+        result = calibrate_ensemble(f, data, alpha=args.alpha, training_data=training, seed=args.seed)
+        result["data"] = str(args.data)
+        write_calibration(args.model, result)
     print(f"calibrated on {result['n']} samples of {args.data} against {result['reference']}; measured on held-out "
           "halves (each half fitted, the other scored, both ways):")
     for kind in ("density", "charge_density", "integrated_charge"):

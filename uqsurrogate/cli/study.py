@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._atomic import output_lock
 from ..errors import UsageError
 from ._common import _refuse_input_as_out, _subparser
 
@@ -45,13 +46,14 @@ def _cmd_study(args: argparse.Namespace) -> int:
     if earlier and not args.force:
         raise UsageError(f"--out {args.out} already holds a study ({', '.join(earlier[:2])}, ...); pass --force to "
                          "replace its results, or choose another --out")
-    if args.from_scratch:
-        if args.model is not None:
-            raise UsageError("--from-scratch trains its own model; it does not take --model")
-        args.model = study_from_scratch(args.out, epochs=args.epochs, seed=args.seed,
-                                        progress=None if not args.quiet else False, report=print)
-    result = run_study(args.out, model=args.model, quick=args.quick, seed=args.seed,
-                       progress=None if not args.quiet else False, figures=not args.no_figures)
+    if args.from_scratch and args.model is not None:
+        raise UsageError("--from-scratch trains its own model; it does not take --model")
+    with output_lock(args.out, "study", parents=True):  # one study per --out at a time
+        if args.from_scratch:
+            args.model = study_from_scratch(args.out, epochs=args.epochs, seed=args.seed,
+                                            progress=None if not args.quiet else False, report=print)
+        result = run_study(args.out, model=args.model, quick=args.quick, seed=args.seed,
+                           progress=None if not args.quiet else False, figures=not args.no_figures)
     acc = result["accuracy"]
     print(f"model: {result['model']}")
     print(f"accuracy at fresh simulator inputs: RMSE+ {acc['rmse_plus']:.2e} M, RMSE- {acc['rmse_minus']:.2e} M "

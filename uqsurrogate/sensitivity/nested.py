@@ -42,7 +42,7 @@ import xarray as xr
 from .._random import as_generator
 from .._validation import check_float, check_int
 from ..errors import InputError
-from ..evaluation import evaluate
+from ..evaluation import Varying, evaluate
 from ..problem import Problem
 from ..results import (
     base_attrs,
@@ -250,8 +250,9 @@ def nested(
         v = boot_rng.multinomial(n_inner, np.full(n_inner, 1 / n_inner), size=resamples).astype(float)
     rows = chunk_rows or max(1, 2**13 // n_inner)  # about 8k evaluations per model call
     sums = _CrossedSums(n_outer, n_inner, surfaces, w, v)
-    evaluate(f, _CrossedGrid(problem, a, b), [sums], n=n_outer * n_inner, chunk_size=rows * n_inner, map=map,
-             progress=progress, desc="nested", unit="eval")
+    varying = Varying()
+    evaluate(f, _CrossedGrid(problem, a, b), [sums, varying], n=n_outer * n_inner, chunk_size=rows * n_inner,
+             map=map, progress=progress, desc="nested", unit="eval")
     shift, out_shape, kept, surfaces = sums.shift, sums.out_shape, sums.kept, sums.surfaces
     n_total = n_outer * n_inner
     grand = sums.row_sum.sum(axis=0) / n_total
@@ -301,7 +302,7 @@ def nested(
     ds = dataset(variables, coords, problem, base_attrs(
         "nested", problem, seed, n_outer=n_outer, n_inner=n_inner, model_evaluations=n_total,
         ci="two-way bootstrap, bias-corrected percentile" if resamples else "none", resamples=resamples,
-        conf_level=conf_level))
+        conf_level=conf_level), constant=varying.constant, out_dims=dims)
     ds = ds.assign_coords({a_name: (a_name, a, {"units": problem.units[a_name]}),
                            b_name: (b_name, b, {"units": problem.units[b_name]})})
     if kept is not None:

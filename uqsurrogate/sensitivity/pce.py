@@ -32,7 +32,7 @@ from .._memory import physical_memory
 from .._random import as_generator
 from .._validation import check_float, check_int
 from ..errors import InputError
-from ..evaluation import Collect, evaluate
+from ..evaluation import Collect, Varying, evaluate
 from ..problem import Problem
 from ..results import (
     base_attrs,
@@ -170,7 +170,8 @@ def pce(
     u = np.clip(u, 1e-12, 1 - 1e-12)  # keep unbounded inverse CDFs finite
     xv = problem.ppf(u)
     chunk = {} if chunk_rows is None else {"chunk_size": check_int(chunk_rows, "chunk_rows", min_value=1)}
-    collected, = evaluate(f, problem.full(xv), [Collect()], map=map, progress=progress, desc="pce", **chunk)
+    collected, varying = evaluate(f, problem.full(xv), [Collect(), Varying()], map=map, progress=progress, desc="pce",
+                                  **chunk)
     y = np.asarray(collected.values, dtype=np.float64)
     out_shape = y.shape[1:]
     y = y.reshape(len(y), -1)
@@ -230,7 +231,7 @@ def pce(
     return dataset(variables, coords, problem, base_attrs(
         "pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas),
         ci="bootstrap of the regression, bias-corrected percentile" if resamples else "none", resamples=resamples,
-        conf_level=conf_level))
+        conf_level=conf_level), constant=varying.constant, out_dims=dims)
 
 
 SPEC = MethodSpec(

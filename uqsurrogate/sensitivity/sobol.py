@@ -55,7 +55,7 @@ from scipy import stats
 from .._random import as_generator, keyed_states
 from .._validation import check_choice, check_float, check_int, check_power_of_two
 from ..errors import InputError
-from ..evaluation import evaluate
+from ..evaluation import Varying, evaluate
 from ..problem import Problem
 from ..results import (
     base_attrs,
@@ -211,6 +211,7 @@ def _accumulate(
     progress: bool | None, map: Any, shift: np.ndarray | None = None,
 ) -> _SaltelliSums:
     sums = _SaltelliSums(lay, weights, shift)
+    sums.varying = Varying()  # which outputs never change: their indices are NaN
 
     def chunk_size(y: np.ndarray) -> int:
         if chunk_rows is None:  # about 64 MiB of statistics per chunk
@@ -220,8 +221,8 @@ def _accumulate(
         return nb * sums.step
 
     # the first chunk is small (64 base rows): it tells the output's size
-    evaluate(f, X, [sums], chunk_size=chunk_size, first_chunk=64 * sums.step, map=map, progress=progress,
-             desc="sobol", unit="eval")
+    evaluate(f, X, [sums, sums.varying], chunk_size=chunk_size, first_chunk=64 * sums.step, map=map,
+             progress=progress, desc="sobol", unit="eval")
     return sums
 
 
@@ -297,6 +298,7 @@ def sobol(
                                             seed=scramble_seed))
 
     shape_out: list = []
+    constant: list = []  # per evaluation: the outputs that took one value
     if ci == "rqmc":
         replicates = check_int(replicates, "replicates", min_value=2)
         seeds = keyed_states(seed_int, replicates)
@@ -304,6 +306,7 @@ def sobol(
         for s in seeds:
             sums = _accumulate(f, design(int(s)), lay, None, chunk_rows, progress, map, shift)
             shape_out.append(sums.out_shape)
+            constant.append(sums.varying.constant)
             reps.append(sums.total)
             shift = sums.shift
         sums = np.stack(reps)  # (R, K, P)
@@ -311,7 +314,7 @@ def sobol(
         point = {k: _ratio(*v).mean(axis=0) for k, v in est.items()}
         half = stats.t.ppf(0.5 + conf_level / 2, len(reps) - 1)
         conf = {k: half * _ratio(*v).std(axis=0, ddof=1) / math.sqrt(len(reps)) for k, v in est.items()}
-        agg_reps = {k: num.sum(axis=-1) / den.sum(axis=-1) for k, (num, den) in est.items()}
+        agg_reps = {k: _ratio(num.sum(axis=-1), den.sum(axis=-1)) for k, (num, den) in est.items()}
         agg = {k: v.mean(axis=0) for k, v in agg_reps.items()}
         agg_conf = {k: half * v.std(axis=0, ddof=1) / math.sqrt(len(reps)) for k, v in agg_reps.items()}
         moments = sums.mean(axis=0)
@@ -332,15 +335,16 @@ def sobol(
         sums = _accumulate(f, design(seed_int), lay, weights, chunk_rows, progress, map)
         total, boot, shift = sums.total, sums.boot, sums.shift
         shape_out.append(sums.out_shape)
+        constant.append(sums.varying.constant)
         est = _indices(total, n, lay, estimator)
         point = {k: _ratio(*v) for k, v in est.items()}
-        agg = {k: num.sum(axis=-1) / den.sum(axis=-1) for k, (num, den) in est.items()}
+        agg = {k: _ratio(num.sum(axis=-1), den.sum(axis=-1)) for k, (num, den) in est.items()}
         conf, agg_conf = {}, {}
         if boot is not None:
             z = stats.norm.ppf(0.5 + conf_level / 2)
             best = _indices(boot, n, lay, estimator, c=_centre(total, n, lay))
             conf = {k: z * _ratio(*v).std(axis=0, ddof=1) for k, v in best.items()}
-            agg_conf = {k: z * (num.sum(axis=-1) / den.sum(axis=-1)).std(axis=0, ddof=1)
+            agg_conf = {k: z * _ratio(num.sum(axis=-1), den.sum(axis=-1)).std(axis=0, ddof=1)
                         for k, (num, den) in best.items()}
         moments = total
         n_eval = n * (lay.d * (2 if second_order else 1) + 2)
@@ -383,7 +387,7 @@ def sobol(
         "sobol", problem, seed_int, base_samples=n, model_evaluations=n_eval, second_order=int(second_order),
         estimator=estimator, estimator_S1=ESTIMATORS[estimator][0], estimator_ST=ESTIMATORS[estimator][1],
         ci=ci, conf_level=conf_level, resamples=int(resamples) if ci == "bootstrap" else 0,
-        replicates=int(replicates) if ci == "rqmc" else 0))
+        replicates=int(replicates) if ci == "rqmc" else 0), constant=np.logical_and.reduce(constant), out_dims=dims)
     if second_order:
         ds = ds.assign_coords(input_2=("input_2", problem.varied))
     return ds

@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, locks_output
 from .._random import counter_generator, fresh_seed
 from .._validation import check_int
 from .._version import __version__
@@ -225,6 +225,7 @@ class _SimulateChunk:
         return stop - start
 
 
+@locks_output("out", "simulate")
 def simulate(
     design: Mapping[str, np.ndarray],
     out: str | os.PathLike,
@@ -244,7 +245,9 @@ def simulate(
     design : mapping of str to array_like, each of shape (n,)
         The inputs h (nm), c (mol/L), d_plus, d_minus (nm), sigma (C/m2).
     out : path-like
-        The netCDF file to write.  Finished chunks live in ``OUT.parts/`` until the end.
+        The netCDF file to write.  Finished chunks live in ``OUT.parts/`` until the end.  The
+        run holds ``OUT.lock`` (:func:`~uqsurrogate._atomic.output_lock`): a second run to the
+        same ``out`` is refused while it runs.
     simulator : ElectrolyteSimulator, optional
     seed : int, optional
         Seed of the noise.  None draws a fresh one and records it in the output.

@@ -21,8 +21,10 @@ A model on another output representation than one per bin (format 5,
 such as the contact-aligned one's: register them first with
 ``uqsurrogate.surrogate.aligned.register_layers()`` (uqsurrogate's own loaders do).
 
-Loading checks the format name and version and the hash, and fails with a clear message
-on any mismatch.  :func:`save_artifact` writes into a temporary directory beside the
+Loading checks the format name and version (and that the file holds no field of a later
+format than it claims: :data:`INTRODUCED_IN`), the hashes, and the metadata against what
+model.keras holds (input and output counts, output scaling, layout, the representation's
+head), and fails with a clear message on any mismatch.  :func:`save_artifact` writes into a temporary directory beside the
 target and renames it into place, so a crash never leaves a half-written artifact.
 """
 
@@ -59,6 +61,17 @@ FORMAT_VERSION = 5
 #: :mod:`.aligned`, whose network ends in the ``uqsurrogate>AlignedBins`` layer (and, with a coordinate head,
 #: holds a ``uqsurrogate>TrunkBasis``).
 READABLE_VERSIONS = (1, 2, 3, 4, 5)
+#: The format that introduced each field of the metadata (its path): a file that claims an older version must
+#: not carry it.  A version's checks are only as good as its claim: ``format_version`` 3 written over a format-4
+#: file switched off its digest, and the file loaded with its species swapped (#24, defect 7).  Every field here
+#: was first written by a writer of that format, so a file that holds one was written with the digest.
+INTRODUCED_IN: dict[tuple[str, ...], int] = {
+    ("outputs", "scale_by_input"): 2,
+    ("metadata_sha256",): 4,
+    ("outputs", "representation"): 5,
+    **{("training", key): 5 for key in ("representation", "activation", "output_activation", "optimizer",
+                                        "weight_decay", "final_learning_rate", "head", "n_samples", "continued")},
+}
 #: Name of the trained network inside a self-contained model.keras.
 NETWORK = "network"
 MODEL_FILE = "model.keras"
@@ -202,6 +215,76 @@ def _check_embedded_scaling(full, metadata: dict, where: Path) -> None:
                             "training ranges; the artifact was assembled from different models")
 
 
+def _check_embedded_outputs(full, metadata: dict, where: Path) -> None:
+    """The output layout that a self-contained model.keras holds (format 3 on) is the metadata's.
+
+    Its layers hold, under the hash of model.keras, what ``outputs`` says: the output scale with the pinned
+    zeros (``output_scaling``), the shape (species, bins) (``densities``) and the input that multiplies
+    every output (``select_<name>``), so an edit of these in an undigested metadata.json is refused too.
+    """
+    out = metadata["outputs"]
+    names = [i["name"] for i in metadata["inputs"]]
+    n_species, n_bins = len(out["species"]), int(out["n_bins"])
+    scale = np.broadcast_to(np.asarray(out["scale"], dtype=float), (n_species * n_bins,)).copy()
+    scale[np.asarray(out.get("always_zero", []), dtype=int)] = 0.0
+    problems = []
+    try:
+        embedded = np.asarray(full.get_layer("output_scaling").get_config()["scale"], dtype=float).reshape(-1)
+        if embedded.shape != scale.shape or not np.allclose(embedded, scale, rtol=1e-12, atol=0):
+            problems.append("outputs.scale and outputs.always_zero differ from its output scaling")
+        shape = tuple(full.get_layer("densities").get_config()["target_shape"])
+        if shape != (n_species, n_bins):
+            problems.append(f"it gives {shape[0]} x {shape[-1]} outputs, not {n_species} species x {n_bins} bins")
+        by = out.get("scale_by_input")
+        selects = sorted(layer.name for layer in full.layers if layer.name.startswith("select_"))
+        if selects != ([] if by is None else [f"select_{by}"]):
+            problems.append(f"it multiplies by {[s[7:] for s in selects] or 'no input'}, outputs.scale_by_input "
+                            f"is {by!r}")
+        elif by is not None:
+            kernel = np.asarray(full.get_layer(f"select_{by}").get_weights()[0])
+            if kernel.shape[0] != len(names) or not np.all(kernel[names.index(by)] == 1) or \
+                    np.any(np.delete(kernel, names.index(by), axis=0)):
+                problems.append(f"its select_{by} layer does not take input {by!r}")
+    except (ValueError, KeyError, TypeError, IndexError):
+        problems.append("its output layers (output_scaling, densities) are missing or malformed")
+    if problems:
+        raise ArtifactError(f"{where}: {MODEL_FILE} does not match {METADATA_FILE}: {'; '.join(problems)}; "
+                            "one of them was edited after saving, or they come from different models")
+
+
+def _head_width(model, meta: dict) -> tuple[int, int] | None:
+    """(the width of the network's last layer before its map, the representation's head size), where it declares one."""
+    rep = representation_of(meta["outputs"])
+    if rep.head_width is None:
+        return None
+    n_outputs = len(meta["outputs"]["species"]) * int(meta["outputs"]["n_bins"])
+    skip = ("InputLayer", "Dropout", "Activation", *rep.map_layers)
+    last = next((layer for layer in reversed(model.layers) if type(layer).__name__ not in skip), None)
+    width = None if last is None else int(last.output.shape[-1])
+    return width, int(rep.head_width(meta["outputs"].get("representation"), n_outputs))
+
+
+def _check_version_fields(meta: dict, where: Path) -> None:
+    """A file carries no field introduced after the version it claims (:data:`INTRODUCED_IN`).
+
+    So a version's own field cannot switch off a later version's checks (the digest, from 4): a file that
+    holds a field of format 4 or later must say so, and is then checked against its digest.
+    """
+    version = meta["format_version"]
+    for path, introduced in INTRODUCED_IN.items():
+        node: Any = meta
+        for key in path:
+            node = node.get(key, _ABSENT) if isinstance(node, dict) else _ABSENT
+        if node is not _ABSENT and version < introduced:
+            raise ArtifactError(
+                f"{where}: format_version {version}, but it holds {'.'.join(path)}, which format {introduced} "
+                f"introduced: the version was changed after saving (it would skip the checks of later formats, "
+                "the metadata's own SHA-256 from 4 on)")
+
+
+_ABSENT = object()
+
+
 def save_artifact(model, metadata: dict, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write a model directory atomically, with a self-contained ``model.keras`` (:func:`self_contained`).
 
@@ -299,6 +382,11 @@ def check_metadata(meta: dict, where: str | os.PathLike) -> None:
         raise ArtifactError(f"{where}: {err}") from None
     if s.size not in (1, len(species) * n_bins) or not np.all(s > 0):
         raise ArtifactError(f"{where}: outputs.scale must be one number or one per output, all > 0")
+    zero = outputs.get("always_zero", [])
+    if not isinstance(zero, list) or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                                             and 0 <= k < len(species) * n_bins for k in zero):
+        raise ArtifactError(f"{where}: outputs.always_zero must be a list of output indices in "
+                            f"[0, {len(species) * n_bins - 1}]")
     by = outputs.get("scale_by_input")
     if by is not None and by not in names:
         raise ArtifactError(f"{where}: outputs.scale_by_input {by!r} is not an input ({names})")
@@ -339,6 +427,7 @@ def read_metadata(path: str | os.PathLike) -> dict:
             f"{meta_path}: format version {meta.get('format_version')!r}; this uqsurrogate ({__version__}) reads "
             f"versions {', '.join(map(str, READABLE_VERSIONS))}. Re-export the model with a matching uqsurrogate version."
         )
+    _check_version_fields(meta, meta_path)
     if meta["format_version"] >= 4 and meta.get("metadata_sha256") != metadata_digest(meta):
         raise ArtifactError(f"{meta_path}: its SHA-256 does not match the recorded metadata_sha256; the metadata "
                             "was edited or corrupted after saving")
@@ -393,6 +482,9 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
             raise ArtifactError(f"{path}: {MODEL_FILE} has no layer {NETWORK!r}; format 3 wraps the network in its "
                                 "scaling layers") from None
         _check_embedded_scaling(full, meta, Path(path))
+    elif any(layer.name == NETWORK for layer in loaded.layers):
+        raise ArtifactError(f"{path}: format_version {meta['format_version']}, but {MODEL_FILE} is self-contained "
+                            "(format 3 on): the version was changed after saving")
     else:
         model = loaded
     n_out = int(model.outputs[0].shape[-1])
@@ -402,4 +494,11 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
             f"{path}: the network maps {model.inputs[0].shape[-1]} inputs to {n_out} outputs, but the metadata "
             f"lists {len(meta['inputs'])} inputs and {n_species} x {meta['outputs']['n_bins']} outputs"
         )
+    if full is not None:
+        _check_embedded_outputs(full, meta, Path(path))
+    widths = _head_width(model, meta)
+    if widths is not None and widths[0] != widths[1]:
+        raise ArtifactError(f"{path}: the network's last layer gives {widths[0]} values, but the metadata's "
+                            f"representation ({representation_of(meta['outputs']).name}) takes {widths[1]}; "
+                            f"{METADATA_FILE} was edited after saving, or comes from another model")
     return Surrogate(model=model, metadata=meta, path=Path(path), keras_model=full)

@@ -33,7 +33,7 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from .._atomic import atomic_directory, atomic_path
+from .._atomic import atomic_directory, atomic_path, locks_output
 from .._validation import check_int
 from .._version import __version__
 from ..errors import InputError
@@ -183,6 +183,7 @@ def _write_doc(path: Path, doc: dict) -> None:
         tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
 
 
+@locks_output("path", "calibrate")
 def set_calibration(path: str | os.PathLike, calibration: dict | None) -> Path:
     """Store (or with None, remove) the calibration of an ensemble's spread in its ``ensemble.json``.
 
@@ -331,6 +332,7 @@ def load_ensemble(path: str | os.PathLike) -> list[Surrogate]:
     return [load_artifact(Path(path) / name) for name in doc["members"]]
 
 
+@locks_output("out", "train --members", parents=True)
 def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, bootstrap: bool = False,
                    overwrite: bool = False, progress: bool | None = None, calibration: dict | None = None) -> Path:
     """Train ``members`` networks alike from seeds ``config.seed + k`` and save them as one ensemble.
@@ -345,7 +347,8 @@ def train_ensemble(config, ds, out: str | os.PathLike, *, members: int = 5, boot
     out : path-like
         The ensemble directory.  Finished members wait in ``OUT.members/`` (a rerun resumes
         there; each member also checkpoints), which is removed at the end.  A rerun with other
-        data or settings than the members left there is refused, naming what differs.
+        data or settings than the members left there is refused, naming what differs.  The
+        run holds ``OUT.lock``: a second run to the same ``out`` is refused while it runs.
     members : int, default 5
         K >= 2.
     bootstrap : bool, default False

@@ -117,6 +117,10 @@ class Representation:
     map_layers : tuple of str, default ()
         Class names of its Keras layers that run the map; the model function skips them
         (``tf_map`` runs it).
+    head_width : callable, optional
+        ``head_width(record, n_outputs) -> int``: the width of the network's last layer before
+        its map (what the maps take), for a stored ``outputs.representation``; loading checks
+        the network against it (None: not checked).
     """
 
     name: str
@@ -134,6 +138,7 @@ class Representation:
     fixed_scaling: str = ""
     register_layers: Callable | None = None
     map_layers: tuple[str, ...] = ()
+    head_width: Callable | None = None
 
     def metadata(self, settings: Any) -> dict | None:
         """``outputs.representation`` for ``settings`` (None: absent)."""
@@ -210,6 +215,7 @@ BINS = Representation(
     recognises=lambda record: record is None,
     linear=True,
     per_bin=True,
+    head_width=lambda record, n_outputs: n_outputs,
 )
 
 
@@ -330,6 +336,13 @@ def _aligned_tf(settings: dict, n_bins: int, cols: np.ndarray, *, residual: bool
     return to_bins
 
 
+def _aligned_width(record: Mapping, n_outputs: int, *, residual: bool) -> int:
+    """Knot values of both species (and, with ``residual``, a value per bin first)."""
+    from .aligned import AlignedGrid
+
+    return 2 * AlignedGrid.from_dict(record["grid"]).size + (n_outputs if residual else 0)
+
+
 def _register_aligned_layers():
     from .aligned import register_layers
 
@@ -352,6 +365,7 @@ def _aligned(name: str, residual: bool, heads: tuple[str, ...]) -> Representatio
         fixed_scaling="the aligned profile's layer holds the scaling of h, d_plus and d_minus",
         register_layers=_register_aligned_layers,
         map_layers=("AlignedBins",),
+        head_width=partial(_aligned_width, residual=residual),
     )
 
 

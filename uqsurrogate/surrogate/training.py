@@ -31,6 +31,7 @@ single rename) continues bit for bit as the uninterrupted run would.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -46,7 +47,7 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .._atomic import atomic_directory
+from .._atomic import atomic_directory, output_lock
 from .._random import as_generator, keyed_generator, keyed_states
 from .._validation import check_choice, check_float, check_int
 from ..data.schema import INPUTS, SPECIES, input_names, validate
@@ -496,7 +497,8 @@ class SurrogateTrainer:
     config : TrainingConfig
     checkpoint_dir : path-like, optional
         Where to keep checkpoints.  A later ``fit`` with the same configuration and data
-        resumes from the last one.
+        resumes from the last one.  A ``fit`` holds ``CHECKPOINT_DIR.lock`` while it trains:
+        a second one to the same folder is refused (:class:`~uqsurrogate.errors.LockedError`).
     progress : bool, optional
         Progress bar; by default only on a terminal.
     jit_compile : bool, default False
@@ -534,9 +536,11 @@ class SurrogateTrainer:
         ckpt = Path(self.checkpoint_dir) if self.checkpoint_dir is not None else None
         keras.utils.set_random_seed(cfg.seed)
         model, loss = _compiled(cfg, prep, cfg.epochs, cfg.learning_rate, self.jit_compile, self.steps_per_execution)
-        model, run = _resume(ckpt, state_id, model, loss, cfg, prep)
-        self.epoch_seconds_ = _train_epochs(model, loss, prep, cfg, run, epochs=cfg.epochs, key=[cfg.seed], ckpt=ckpt,
-                                            state_id=state_id, progress=self.progress)
+        # one writer per checkpoint folder: a second fit to it is refused at once, not at its end
+        with contextlib.nullcontext() if ckpt is None else output_lock(ckpt, "train", parents=True):
+            model, run = _resume(ckpt, state_id, model, loss, cfg, prep)
+            self.epoch_seconds_ = _train_epochs(model, loss, prep, cfg, run, epochs=cfg.epochs, key=[cfg.seed],
+                                                ckpt=ckpt, state_id=state_id, progress=self.progress)
         self._fitted(model, prep, run, _metadata(ds, cfg, prep, run, keras.__version__))
         return self
 
