@@ -11,7 +11,7 @@ calibration and 400 for the test (their noise-free truth).  Then every strategy 
 (:func:`uqsurrogate.active.run_active`): the RMSE± of the ensemble mean against the truth at
 the 400 test inputs after every round, and the wall time.
 
-Strategies: ``random``, ``sobol``, ``pool`` (8,192 random candidates, the B of highest U),
+Strategies: ``random``, ``sobol``, ``pool`` (8,192 random candidates: the B of highest U, or B by max_det),
 ``adversarial`` with each batch rule (``top``, ``max_distance``, ``max_det``, ``lcmd``), and
 ``langevin`` with ``max_det``.  The runs live in ``--dir`` and resume there; a finished
 strategy is not rerun.
@@ -39,6 +39,7 @@ STRATEGIES = {
     "random": ("random", "random"),
     "sobol": ("sobol", "random"),
     "pool-top": ("pool", "top"),
+    "pool-max_det": ("pool", "max_det"),
     "adversarial-top": ("adversarial", "top"),
     "adversarial-max_distance": ("adversarial", "max_distance"),
     "adversarial-max_det": ("adversarial", "max_det"),
@@ -132,6 +133,31 @@ def summarize(runs: list[dict]) -> dict:
     return out
 
 
+def plot(runs: list[dict], path: Path) -> None:
+    """RMSE± against the simulations added, per strategy: the mean over seeds and each seed's curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, name in enumerate(STRATEGIES):
+        rows = [r for r in runs if r["strategy"] == name]
+        if not rows:
+            continue
+        added = np.asarray(rows[0]["n_samples"]) - rows[0]["n_samples"][0]
+        curves = np.array([r["rmse"] for r in rows])
+        color = f"C{k}"
+        for c in curves:
+            ax.plot(added, 1e3 * c, color=color, alpha=0.25, lw=0.8)
+        ax.plot(added, 1e3 * curves.mean(axis=0), color=color, lw=2, label=f"{name} ({len(rows)} seeds)")
+    ax.set_xlabel("simulations added")
+    ax.set_ylabel("RMSE± at 400 random test inputs (10⁻³ mol/L)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def learning_curve(root: Path, sizes: list[int], epochs: int, seed: int) -> dict:
     from uqsurrogate.data import input_matrix
     from uqsurrogate.model_function import ModelFunction
@@ -222,6 +248,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 4000, 8000, 16000, 32000])
     ap.add_argument("--curve-epochs", type=int, default=300)
     ap.add_argument("--cost", action="store_true", help="time one warm-started round of the shipped members instead")
+    ap.add_argument("--plot", type=Path, help="draw RMSE against simulations added, per strategy (PNG)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if args.cost:
@@ -237,6 +264,8 @@ def main() -> None:
     runs = run_jobs(_strategy, jobs, args.workers, None)
     res = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
            "runs": runs, "summary": summarize(runs)}
+    if args.plot:
+        plot(runs, args.plot)
     report(res, args.json)
 
 
