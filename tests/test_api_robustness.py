@@ -148,8 +148,8 @@ class _Profile:
     output_dims: ClassVar[list] = ["species", "bin"]
     output_attrs: ClassVar[dict] = {"units": "mol/L", "long_name": "density"}
 
-    def __init__(self, broken: str = ""):
-        self.broken = broken
+    def __init__(self, broken: str = "", constant: float = 0.0):
+        self.broken, self.constant = broken, constant
         self.output_coords = {"species": ("species", ["cation", "anion"]), "z": ("bin", np.linspace(-1, 1, 3))}
         if broken == "coords size":
             self.output_coords["z"] = ("bin", np.linspace(-1, 1, 4))
@@ -160,7 +160,7 @@ class _Profile:
 
     def __call__(self, x):
         y = np.ones((len(x), 2, 3)) * (x[:, :1] + 2 * x[:, 1:2])[:, :, None]
-        y[:, 1, 2] = 0.0  # a pinned zero: constant
+        y[:, 1, 2] = self.constant  # by default a pinned zero: constant
         if self.broken == "nan":
             y[5:, 0, 1] = np.nan
         if self.broken == "rows":
@@ -183,11 +183,18 @@ def test_model_protocol_callables_that_misbehave_are_refused_and_labels_name_con
         METHODS[method](_Profile("coords size"))
     with pytest.raises(InputError, match=r"output coordinate 'z' lies along \['position'\] .*position is none of them"):
         METHODS[method](_Profile("coords dim"))
-    with caplog.at_level(logging.WARNING, logger="uqsurrogate.results"):
+    with caplog.at_level(logging.INFO, logger="uqsurrogate.results"):
         r = METHODS[method](_Profile())
     assert list(r["z"].values) == [-1.0, 0.0, 1.0]
     if method != "propagate":
         assert np.isnan(r["S1"].sel(species="anion").values[:, 2]).all()
         assert np.isfinite(r["S1"].sel(species="cation").values).all()
-        assert any("1 of 6 outputs took one value at every sample (species anion bin 2)" in x.getMessage()
-                   for x in caplog.records)
+        said = [x for x in caplog.records if "1 of 6 outputs took one value at every sample (species anion bin 2)"
+                in x.getMessage()]
+        assert said and all(x.levelno == logging.INFO for x in said)  # a pinned zero is expected: a note
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="uqsurrogate.results"):
+            r = METHODS[method](_Profile(constant=2.5))
+        assert np.isnan(r["S1"].sel(species="anion").values[:, 2]).all()
+        said = [x for x in caplog.records if "took one value at every sample" in x.getMessage()]
+        assert said and all(x.levelno == logging.WARNING for x in said)  # any other constant: a warning

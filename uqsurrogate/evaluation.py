@@ -473,6 +473,11 @@ class Varying:
     def constant(self) -> np.ndarray:
         return ~self.varies.reshape(self.shape)
 
+    @property
+    def zero(self) -> np.ndarray:
+        """True where every row gave exactly 0 (a bin no ion reaches, pinned by the model), the output's shape."""
+        return (~self.varies & (self.first == 0)).reshape(self.shape)
+
 
 @dataclass
 class Collect:

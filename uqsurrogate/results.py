@@ -213,6 +213,7 @@ def dataset(
     *,
     constant: np.ndarray | None = None,
     out_dims: list[str] | None = None,
+    zero: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Package arrays into a labelled result (the input dim is named ``input``).
 
@@ -220,11 +221,15 @@ def dataset(
     every sample (:class:`uqsurrogate.evaluation.Varying`).  Their indices are 0/0, undefined:
     every variable named ``S...`` (and ``loo_error``) is NaN there, in every method, where
     round-off would give any number; one logged warning names them and ``attrs["constant_outputs"]``
-    counts them.
+    counts them.  ``zero`` (the same shape): those that were exactly 0 at every sample, such as
+    bins no ion reaches, which a model pins to 0; when every constant output is one of them,
+    the note is logged at INFO, not as a warning (they are expected).
     """
     if constant is not None and np.any(constant):
-        variables = _undefined_where_constant(variables, np.asarray(constant, dtype=bool), list(out_dims or []),
-                                              out_coords, attrs.get("method", "the method"))
+        constant = np.asarray(constant, dtype=bool)
+        expected = zero is not None and bool(np.all(np.asarray(zero, dtype=bool)[constant]))
+        variables = _undefined_where_constant(variables, constant, list(out_dims or []), out_coords,
+                                              attrs.get("method", "the method"), expected)
         attrs = {**attrs, "constant_outputs": int(np.sum(constant))}
     coords = {"input": ("input", inputs or problem.varied, {"long_name": "varied input"})}
     coords.update(out_coords)
@@ -234,7 +239,7 @@ def dataset(
 
 
 def _undefined_where_constant(variables: dict, constant: np.ndarray, out_dims: list[str], out_coords: dict,
-                              method: str) -> dict:
+                              method: str, expected: bool = False) -> dict:
     """The indices (``S...``, ``loo_error``) set to NaN at constant outputs; one warning naming the outputs."""
     nd = constant.ndim
     out = dict(variables)
@@ -261,9 +266,10 @@ def _undefined_where_constant(variables: dict, constant: np.ndarray, out_dims: l
         return " ".join(parts) or "the output"
 
     where = [label(tuple(int(i) for i in idx)) for idx in np.argwhere(constant)[:5]] if nd else ["the output"]
-    logger.warning("%s: %d of %d outputs took one value at every sample (%s%s): their indices are 0/0, undefined, "
-                   "and reported as NaN", method, int(constant.sum()), constant.size, ", ".join(where),
-                   ", ..." if constant.sum() > 5 else "")
+    (logger.info if expected else logger.warning)(
+        "%s: %d of %d outputs took one value at every sample (%s%s): their indices are 0/0, undefined, "
+        "and reported as NaN", method, int(constant.sum()), constant.size, ", ".join(where),
+        ", ..." if constant.sum() > 5 else "")
     return out
 
 

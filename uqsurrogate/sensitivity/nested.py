@@ -302,7 +302,7 @@ def nested(
     ds = dataset(variables, coords, problem, base_attrs(
         "nested", problem, seed, n_outer=n_outer, n_inner=n_inner, model_evaluations=n_total,
         ci="two-way bootstrap, bias-corrected percentile" if resamples else "none", resamples=resamples,
-        conf_level=conf_level), constant=varying.constant, out_dims=dims)
+        conf_level=conf_level), constant=varying.constant, zero=varying.zero, out_dims=dims)
     ds = ds.assign_coords({a_name: (a_name, a, {"units": problem.units[a_name]}),
                            b_name: (b_name, b, {"units": problem.units[b_name]})})
     if kept is not None:

@@ -231,7 +231,7 @@ def pce(
     return dataset(variables, coords, problem, base_attrs(
         "pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas),
         ci="bootstrap of the regression, bias-corrected percentile" if resamples else "none", resamples=resamples,
-        conf_level=conf_level), constant=varying.constant, out_dims=dims)
+        conf_level=conf_level), constant=varying.constant, zero=varying.zero, out_dims=dims)
 
 
 SPEC = MethodSpec(

@@ -299,6 +299,7 @@ def sobol(
 
     shape_out: list = []
     constant: list = []  # per evaluation: the outputs that took one value
+    zero: list = []  # and those that were 0 at every sample
     if ci == "rqmc":
         replicates = check_int(replicates, "replicates", min_value=2)
         seeds = keyed_states(seed_int, replicates)
@@ -307,6 +308,7 @@ def sobol(
             sums = _accumulate(f, design(int(s)), lay, None, chunk_rows, progress, map, shift)
             shape_out.append(sums.out_shape)
             constant.append(sums.varying.constant)
+            zero.append(sums.varying.zero)
             reps.append(sums.total)
             shift = sums.shift
         sums = np.stack(reps)  # (R, K, P)
@@ -336,6 +338,7 @@ def sobol(
         total, boot, shift = sums.total, sums.boot, sums.shift
         shape_out.append(sums.out_shape)
         constant.append(sums.varying.constant)
+        zero.append(sums.varying.zero)
         est = _indices(total, n, lay, estimator)
         point = {k: _ratio(*v) for k, v in est.items()}
         agg = {k: _ratio(num.sum(axis=-1), den.sum(axis=-1)) for k, (num, den) in est.items()}
@@ -387,7 +390,8 @@ def sobol(
         "sobol", problem, seed_int, base_samples=n, model_evaluations=n_eval, second_order=int(second_order),
         estimator=estimator, estimator_S1=ESTIMATORS[estimator][0], estimator_ST=ESTIMATORS[estimator][1],
         ci=ci, conf_level=conf_level, resamples=int(resamples) if ci == "bootstrap" else 0,
-        replicates=int(replicates) if ci == "rqmc" else 0), constant=np.logical_and.reduce(constant), out_dims=dims)
+        replicates=int(replicates) if ci == "rqmc" else 0), constant=np.logical_and.reduce(constant),
+        zero=np.logical_and.reduce(zero), out_dims=dims)
     if second_order:
         ds = ds.assign_coords(input_2=("input_2", problem.varied))
     return ds
