@@ -12,18 +12,11 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import xarray as xr
+from test_hardening import _one_line_error
 
 from uqsurrogate.cli import main
 from uqsurrogate.errors import InputError
 from uqsurrogate.problem import Problem, Uniform
-
-
-def _one_line_error(capsys, code: int) -> str:
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert err and len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    return err
 
 
 # ------------------------------------------------------------------ defect 1: row labels matched exactly
