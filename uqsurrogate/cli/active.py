@@ -17,13 +17,15 @@ _ACTIVE_RANGES = {"--rounds": (int, 0, None), "--batch": (int, 1, None), "--cand
                   "--oracle-seed": (int, 0, None), "--adam-rate": (float, 0, None, "neither")}
 
 _EXAMPLES = (
-    "examples:\n"
-    "  # 10 rounds of 20 simulator runs, adversarial proposals, max-det batches:\n"
-    "  uqsurrogate active run ensemble/ data.nc --out al-run --rounds 10 --batch 20 --oracle simulator "
-    "--calibration 256\n"
-    "  # real MD: write the batch as job folders, run them anywhere, take the results back:\n"
-    "  uqsurrogate active propose ensemble/ data.nc --out al-md --batch 8\n"
-    "  uqsurrogate active ingest al-md results.nc        # or al-md/round-001/jobs when each job holds its profiles\n"
+    "examples (a small start: 64 simulator runs at 16 bins, a two-member ensemble):\n"
+    "  uqsurrogate simulate --design random --n 64 --seed 0 --bins 16 --out start.nc --quiet\n"
+    "  uqsurrogate train start.nc --out ens --members 2 --hidden 16 16 --epochs 20 --seed 0 --quiet\n"
+    "  # 2 rounds of 4 simulator runs, adversarial proposals, max-det batches, recalibrated on 20 held-out runs:\n"
+    "  uqsurrogate active run ens start.nc --out al-run --rounds 2 --batch 4 --oracle simulator --calibration 20\n"
+    "  # real MD: write the batch as job folders, run them anywhere (here the simulator), take the results back:\n"
+    "  uqsurrogate active propose ens start.nc --out al-md --batch 4\n"
+    "  uqsurrogate simulate --design al-md/round-001/batch.txt --seed 1 --bins 16 --out results.nc --quiet\n"
+    "  uqsurrogate active ingest al-md results.nc   # or al-md/round-001/jobs when each job holds its profiles\n"
 )
 
 
