@@ -194,13 +194,16 @@ def paper_table(sens: xr.Dataset) -> str:
     S± are the two-way-ANOVA indices (the member mean for an ensemble); "sampling" is the
     95 % interval of the estimator at these draws, "members" the range over the ensemble
     members, and "resolved" says whether ρ varies by at least the threshold times the
-    surrogate's calibrated error there (where it does not, trust no index of that cell).
+    surrogate's calibrated error there (where it does not, trust no index of that cell);
+    "refined" marks a cell answered by ``study --refine`` (:mod:`uqsurrogate.refine`).
     """
     def pct(v):
         return f"{100 * float(v):.1f}"
 
     def span(s, low, high, k):
-        return f"{pct(s[low].values[k])}–{pct(s[high].values[k])}" if low in s else "–"
+        if low not in s or not np.isfinite(s[low].values[k]):
+            return "–"
+        return f"{pct(s[low].values[k])}–{pct(s[high].values[k])}"
 
     has_res = "resolved_z" in sens
     lines = ["| c (M) | z (nm) | case | S+ (%) | S+ sampling | S+ members | S- (%) | S- sampling | S- members | "
@@ -219,6 +222,8 @@ def paper_table(sens: xr.Dataset) -> str:
             if has_res:
                 ratio = float(s["resolution_ratio_z"].values)
                 resolved = f"yes ({ratio:.1f}x)" if int(s["resolved_z"].values) else f"**no** ({ratio:.1f}x)"
+                if "refined_z" in s and int(s["refined_z"].values):
+                    resolved += ", refined"
             else:
                 resolved = "n/a"
             lines.append(f"| {c:g} | {z:g} | {cases[float(z)]} | {' | '.join(cells)} | {inter} | {resolved} | "

@@ -66,9 +66,35 @@ class SimulatorOracle:
         """The simulator's seed for round ``round``."""
         return self.seed + int(round)
 
-    def __call__(self, X: np.ndarray, round: int, names: Sequence[str]) -> xr.Dataset:
+    def with_length(self, length: float):
+        """The simulator with runs ``length`` times as long (configurations per block scaled, blocks kept).
+
+        Returns
+        -------
+        simulator : ElectrolyteSimulator
+        length : float
+            The length it runs (configurations per block are whole numbers).
+        """
+        import dataclasses
+
+        from .._validation import check_float
+
+        length = check_float(length, "length", 0, None, closed="neither")
+        noise = self.simulator.noise
+        configs = max(1, round(noise.configs_per_block * length))
+        if configs == noise.configs_per_block:
+            return self.simulator, 1.0
+        sim = dataclasses.replace(self.simulator, noise=dataclasses.replace(noise, configs_per_block=configs))
+        return sim, configs / noise.configs_per_block
+
+    def __call__(self, X: np.ndarray, round: int, names: Sequence[str], length: float = 1.0) -> xr.Dataset:
+        """Simulate the rows of X; ``length`` in runs of this simulator's (default 1).
+
+        The data's ``simulator`` attribute records the configurations per block used.
+        """
         design = {n: np.asarray(X, dtype=float)[:, i] for i, n in enumerate(names)}
-        return self.simulator.run(design, seed=self.round_seed(round))
+        simulator, _ = self.with_length(length)
+        return simulator.run(design, seed=self.round_seed(round))
 
     def describe(self) -> dict:
         return {"kind": "simulator", "seed": self.seed, "round_seed": "seed + round",

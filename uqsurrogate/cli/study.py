@@ -33,6 +33,14 @@ def _add_study(sub) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
+    p.add_argument("--refine", type=float, metavar="BUDGET",
+                   help="then answer the unresolved cells with new simulator runs in the study's own distribution, "
+                   "spending at most BUDGET default runs of sampling length (10 blocks x 15,000 configurations each); "
+                   "reuses a study already in --out, and resumes an interrupted refinement")
+    p.add_argument("--tolerance", type=float, default=0.05,
+                   help="with --refine: a cell is done when resolved and each index's 95%% half-width is at most "
+                   "this (default 0.05: 5 points)")
+    p.add_argument("--max-rounds", type=int, default=6, help="with --refine: at most this many rounds (default 6)")
     p.set_defaults(func=_cmd_study)
 
 
@@ -42,7 +50,21 @@ def _cmd_study(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; study writes a directory")
     _refuse_input_as_out(args)
+    settings = None
+    if args.refine is not None:
+        from ..refine import RefineSettings
+
+        settings = RefineSettings(budget=args.refine, tolerance=args.tolerance, max_rounds=args.max_rounds,
+                                  seed=args.seed)  # checked before any work
+    elif args.tolerance != 0.05 or args.max_rounds != 6:
+        raise UsageError("--tolerance and --max-rounds go with --refine BUDGET")
     earlier = [name for name in STUDY_FILES if (args.out / name).exists()]
+    if settings is not None and not args.force and (args.out / "paper_sensitivity.nc").is_file():
+        if args.from_scratch or args.model is not None or args.quick:
+            raise UsageError(f"--out {args.out} already holds a study, which --refine reuses; --from-scratch, "
+                             "--model and --quick would make another: pass --force to rerun it")
+        with output_lock(args.out, "study", parents=True):
+            return _refine(args, settings)
     if earlier and not args.force:
         raise UsageError(f"--out {args.out} already holds a study ({', '.join(earlier[:2])}, ...); pass --force to "
                          "replace its results, or choose another --out")
@@ -64,4 +86,40 @@ def _cmd_study(args: argparse.Namespace) -> int:
     print(result["table"])
     print()
     print(f"wrote {len(result['files'])} files to {result['out']} in {result['timings']['total_s']:.0f} s")
+    if settings is not None:
+        import shutil
+
+        if args.force and (args.out / "refine").is_dir():
+            shutil.rmtree(args.out / "refine")  # the study was rerun: its refinement starts over
+        with output_lock(args.out, "study", parents=True):
+            return _refine(args, settings)
+    return 0
+
+
+def _refine(args: argparse.Namespace, settings) -> int:
+    """Run (or resume) the refinement of the study in --out and print what it did."""
+    import math
+
+    from ..refine import refine_study
+
+    print()
+    print(f"refining the unresolved cells (budget {settings.budget:g} default runs) ...")
+    result = refine_study(args.out, settings)
+    rec = result["record"]
+    for r in rec["round"].values[1:]:
+        print(f"  round {int(r)}: {float(rec['round_cost'].sel(round=r)):.1f} default runs")
+    print(f"spent {result['spent']:.1f} of {settings.budget:g} default runs")
+    last = rec.isel(round=-1)
+    for i in range(rec.sizes["cell"]):
+        cell = last.isel(cell=i)
+        need = float(cell["needed_cost"])
+        where = f"c = {float(cell['c']):g} M, z = {float(cell['z']):g} nm"
+        if str(cell["source"].values) == "direct" and need == 0:
+            print(f"  {where}: done (resolved, 95% half-width <= {settings.tolerance:g})")
+        elif math.isfinite(need):
+            print(f"  {where}: needs about {need:.0f} more default runs (ratio {float(cell['resolution_ratio']):.1f}x)")
+    print()
+    print("Refined table (cells marked 'refined' come from the new runs):")
+    print(result["table"])
+    print(f"wrote {', '.join(result['files'])} to {args.out}")
     return 0

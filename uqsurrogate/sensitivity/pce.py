@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ from ..results import (
 )
 from .registry import MethodSpec, Option
 
-__all__ = ["SPEC", "multi_indices", "n_terms", "pce"]
+__all__ = ["SPEC", "Expansion", "expansion_basis", "expansion_indices", "fit_expansion", "multi_indices", "n_terms", "pce"]
 
 #: The share of the machine's memory the regression's matrices (the basis and its QR factor) may take.
 _MEMORY_SHARE = 0.5
@@ -100,6 +101,128 @@ def _basis(univ: list, alphas: np.ndarray, x: np.ndarray) -> np.ndarray:
     for i, v in enumerate(values):
         out *= v[:, alphas[:, i]]
     return out
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """A polynomial chaos expansion fitted by (weighted) least squares (:func:`fit_expansion`).
+
+    Attributes
+    ----------
+    alphas : numpy.ndarray, shape (n_terms, d)
+        Multi-indices (:func:`multi_indices`).
+    psi : numpy.ndarray, shape (n, n_terms)
+        The orthonormal basis at the samples.
+    coef : numpy.ndarray, shape (n_terms, P)
+        Coefficients of every output.
+    loo : numpy.ndarray, shape (n, P)
+        Leave-one-out residuals (unweighted fit only, else None).
+    cov : numpy.ndarray, shape (P, n_terms, n_terms) or None
+        With known label errors: the coefficients' noise covariance (ΨᵀWΨ)⁻¹, W = diag(1/sd²).
+    chi2 : numpy.ndarray, shape (P,) or None
+        With known label errors: Σ r²/sd² over the samples (about n - n_terms when the expansion
+        holds and the errors are right).
+    """
+
+    alphas: np.ndarray
+    psi: np.ndarray
+    coef: np.ndarray
+    loo: np.ndarray | None = None
+    cov: np.ndarray | None = None
+    chi2: np.ndarray | None = None
+
+    def error(self) -> np.ndarray:
+        """RMS over the input distribution of the fit's noise standard error, per output: sqrt(tr cov), (P,).
+
+        With an orthonormal basis, E_x[ψ(x)ᵀ C ψ(x)] = tr C exactly.
+        """
+        if self.cov is None:
+            raise InputError("the expansion was fitted without label errors: its noise error is not known")
+        return np.sqrt(np.trace(self.cov, axis1=1, axis2=2))
+
+
+def expansion_basis(problem: Problem, order: int, xv: np.ndarray) -> np.ndarray:
+    """The orthonormal basis of total degree <= ``order`` at ``xv`` (n, d): shape (n, n_terms)."""
+    return _basis(_univariate(problem, order), multi_indices(xv.shape[1], order), xv)
+
+
+def fit_expansion(xv: np.ndarray, y: np.ndarray, problem: Problem, order: int, *,
+                  sd: np.ndarray | None = None) -> Expansion:
+    """Least-squares coefficients of an orthonormal polynomial chaos expansion.
+
+    Parameters
+    ----------
+    xv : numpy.ndarray, shape (n, d)
+        The varied inputs of ``problem``, in its order.
+    y : numpy.ndarray, shape (n, P)
+        Outputs.
+    problem : Problem
+    order : int
+        Total degree.
+    sd : numpy.ndarray, shape (n, P), optional
+        The labels' standard errors: weighted least squares per output (weights 1/sd²), with
+        the coefficients' covariance and χ².  Without it, one ordinary solve for every output
+        and leave-one-out residuals.
+
+    Returns
+    -------
+    Expansion
+    """
+    alphas = multi_indices(xv.shape[1], order)
+    psi = expansion_basis(problem, order, xv)
+    if sd is None:
+        q, r = np.linalg.qr(psi)
+        coef = np.linalg.solve(r, q.T @ y)  # one solve for every output
+        hat = np.einsum("ij,ij->i", q, q)
+        loo = (y - psi @ coef) / (1 - hat)[:, None]
+        return Expansion(alphas, psi, coef, loo=loo)
+    sd = np.asarray(sd, dtype=float)
+    if sd.shape != y.shape or not np.all(np.isfinite(sd)) or np.any(sd <= 0):
+        raise InputError(f"sd must be finite, > 0 and of the outputs' shape {y.shape}; got shape {sd.shape}")
+    coef = np.empty((alphas.shape[0], y.shape[1]))
+    cov = np.empty((y.shape[1], alphas.shape[0], alphas.shape[0]))
+    chi2 = np.empty(y.shape[1])
+    for k in range(y.shape[1]):
+        a = psi / sd[:, k:k + 1]
+        b = y[:, k] / sd[:, k]
+        q, r = np.linalg.qr(a)
+        coef[:, k] = np.linalg.solve(r, q.T @ b)
+        rinv = np.linalg.inv(r)
+        cov[k] = rinv @ rinv.T
+        chi2[k] = float(np.sum((b - a @ coef[:, k]) ** 2))
+    return Expansion(alphas, psi, coef, cov=cov, chi2=chi2)
+
+
+def expansion_indices(coef: np.ndarray, alphas: np.ndarray,
+                      noise: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Variance and Sobol' indices from orthonormal coefficients.
+
+    Parameters
+    ----------
+    coef : numpy.ndarray, shape (n_terms, P)
+    alphas : numpy.ndarray, shape (n_terms, d)
+    noise : numpy.ndarray, shape (n_terms, P), optional
+        The coefficients' noise variances: subtracted from the squares (c² - var(c) is
+        unbiased for the true c²), so that label noise does not inflate the variances.
+
+    Returns
+    -------
+    variance : (P,)
+    v1, vt : (d, P)
+        First-order and total partial variances.
+    s1, st : (d, P)
+        Indices (NaN where the variance is not > 0).
+    """
+    sq = coef**2 if noise is None else coef**2 - noise
+    d = alphas.shape[1]
+    only = [np.flatnonzero((alphas[:, i] > 0) & (alphas.sum(axis=1) == alphas[:, i])) for i in range(d)]
+    anyi = [np.flatnonzero(alphas[:, i] > 0) for i in range(d)]
+    var = sq[1:].sum(axis=0)
+    v1 = np.stack([sq[idx].sum(axis=0) for idx in only])
+    vt = np.stack([sq[idx].sum(axis=0) for idx in anyi])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return var, v1, vt, np.where(var > 0, v1 / var, np.nan), np.where(var > 0, vt / var, np.nan)
+
 
 
 @run_options(
@@ -175,27 +298,11 @@ def pce(
     y = np.asarray(collected.values, dtype=np.float64)
     out_shape = y.shape[1:]
     y = y.reshape(len(y), -1)
-    psi = _basis(_univariate(problem, order), alphas, xv)
-    q, r = np.linalg.qr(psi)
-    coef = np.linalg.solve(r, q.T @ y)  # one solve for every output
-    hat = np.einsum("ij,ij->i", q, q)
-    resid = y - psi @ coef
-    loo = resid / (1 - hat)[:, None]
-    only = [np.flatnonzero((alphas[:, i] > 0) & (alphas.sum(axis=1) == alphas[:, i])) for i in range(d)]
-    anyi = [np.flatnonzero(alphas[:, i] > 0) for i in range(d)]
-
-    def indices(c: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(variance, V_i, VT_i, S1, ST) from coefficients (terms, P)."""
-        sq = c**2
-        var = sq[1:].sum(axis=0)
-        v1 = np.stack([sq[idx].sum(axis=0) for idx in only])
-        vt = np.stack([sq[idx].sum(axis=0) for idx in anyi])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return var, v1, vt, np.where(var > 0, v1 / var, np.nan), np.where(var > 0, vt / var, np.nan)
-
-    var, v1, vt, s1, st = indices(coef)
+    fit = fit_expansion(xv, y, problem, order)
+    psi, coef = fit.psi, fit.coef
+    var, v1, vt, s1, st = expansion_indices(coef, alphas)
     with np.errstate(divide="ignore", invalid="ignore"):
-        loo_rel = np.where(var > 0, (loo**2).mean(axis=0) / var, np.nan)
+        loo_rel = np.where(var > 0, (fit.loo**2).mean(axis=0) / var, np.nan)
     intervals = {}
     if resamples:
         boot_rng = as_generator(rng.integers(2**63))
@@ -203,7 +310,7 @@ def pce(
         for _ in range(resamples):
             idx = boot_rng.integers(n, size=n)
             c = np.linalg.lstsq(psi[idx], y[idx], rcond=None)[0]
-            _, _, _, r1, rt = indices(c)
+            _, _, _, r1, rt = expansion_indices(c, alphas)
             reps["S1"].append(r1)
             reps["ST"].append(rt)
         for name, point in (("S1", s1), ("ST", st)):
