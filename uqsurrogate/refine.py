@@ -187,7 +187,11 @@ class _Slice:
 
 
 def _assess(sl: _Slice, settings: RefineSettings):
-    """The direct route on a slice's runs so far: (result, further cost per cell) or (None, None)."""
+    """The direct route on a slice's runs so far: (result, further costs) or (None, None).
+
+    The costs, shape (2, cells): to resolve each cell, and to finish it (resolved and precise);
+    0 where that is reached already.
+    """
     from .active.cost import cost_for_precision, cost_to_resolve, unit_variance
     from .active.direct import direct_indices
     from .sensitivity.pce import expansion_basis
@@ -199,23 +203,26 @@ def _assess(sl: _Slice, settings: RefineSettings):
     res, precision = direct_indices(xv, y, se, sl.problem, order=settings.order, threshold=settings.threshold,
                                     seed=np.random.default_rng([settings.seed, sl.index, len(y)]))
     u = unit_variance(se, lengths)
-    coef = np.stack([res["coefficients"].values[:, k] for k in range(len(sl.cells))], axis=1)
+    coef = res["coefficients"].values
     # the next round's inputs are known now: the cost is that of this very design
     design = expansion_basis(sl.problem, settings.order,
                              sl.problem.ppf(_sobol(settings.seed, sl.index, sl.used, settings.runs_per_round)))
-    need = np.maximum(
-        cost_to_resolve(res["output_sd"].values, u, res.attrs["terms"], threshold=settings.threshold,
-                        precision=precision, design=design),
-        cost_for_precision(coef, res["multi_index"].values, precision, u, tolerance=settings.tolerance,
-                           design=design))
+    resolve = cost_to_resolve(res["output_sd"].values, u, res.attrs["terms"], threshold=settings.threshold,
+                              precision=precision, design=design)
+    finish = np.maximum(resolve, cost_for_precision(coef, res["multi_index"].values, precision, u,
+                                                    tolerance=settings.tolerance, design=design))
+    resolved = res["resolved"].values == 1
     half = 0.5 * (res["S1_high"] - res["S1_low"]).max("input").values
-    done = (res["resolved"].values == 1) & (half <= settings.tolerance)
-    need = np.where(done, 0.0, need)
-    return res, need
+    done = resolved & (half <= settings.tolerance)
+    return res, np.stack([np.where(resolved, 0.0, resolve), np.where(done, 0.0, finish)])
 
 
 def _plan(slices: list[_Slice], assessed: dict, settings: RefineSettings, spent: float) -> dict:
-    """The next round: which concentrations run, how many runs and how long."""
+    """The next round: which concentrations run, how many runs and how long.
+
+    Two passes over the cells, cheapest first: first what resolves each cell, then what
+    finishes it (resolved and precise), each times the margin, while the budget lasts.
+    """
     left = settings.budget - spent
     n = settings.runs_per_round
     plan = {}
@@ -225,21 +232,20 @@ def _plan(slices: list[_Slice], assessed: dict, settings: RefineSettings, spent:
         for sl in pilots:
             plan[sl.index] = {"c": sl.c, "start": sl.used, "n": n, "length": length, "cells": sl.cells}
         return plan
-    wanted = []
-    for sl in slices:
-        _, need = assessed[sl.index]
-        for z, cost in zip(sl.cells, need):
-            if cost > 0:
-                wanted.append((settings.margin * float(cost), sl.index, z))
     per_slice: dict[int, float] = {}
-    for cost, k, z in sorted(wanted):
-        extra = max(0.0, cost - per_slice.get(k, 0.0))
-        if np.isfinite(cost) and sum(per_slice.values()) + extra <= left:
-            per_slice[k] = max(per_slice.get(k, 0.0), cost)
+    chosen: dict[int, list[float]] = {}
+    for stage in range(2):  # 0: resolve, 1: finish
+        wanted = sorted((settings.margin * float(need[stage][j]), sl.index, z)
+                        for sl in slices for need in [assessed[sl.index][1]] for j, z in enumerate(sl.cells)
+                        if need[stage][j] > 0)
+        for cost, k, z in wanted:
+            extra = max(0.0, cost - per_slice.get(k, 0.0))
+            if np.isfinite(cost) and sum(per_slice.values()) + extra <= left:
+                per_slice[k] = max(per_slice.get(k, 0.0), cost)
+                if z not in chosen.setdefault(k, []):
+                    chosen[k].append(z)
     for k, cost in per_slice.items():
-        sl = slices[k]
-        chosen = [z for c_, kk, z in wanted if kk == k and c_ <= cost]
-        plan[k] = {"c": sl.c, "start": sl.used, "n": n, "length": cost / n, "cells": chosen}
+        plan[k] = {"c": slices[k].c, "start": slices[k].used, "n": n, "length": cost / n, "cells": chosen[k]}
     return plan
 
 
@@ -260,7 +266,8 @@ def _record(round_: int, slices: list[_Slice], assessed: dict, cost: float, sens
                 r = res.isel(output=j)
                 entry = {"source": "direct", "S1": r["S1"].values.tolist(), "S1_low": r["S1_low"].values.tolist(),
                          "S1_high": r["S1_high"].values.tolist(), "ratio": float(r["resolution_ratio"].values),
-                         "resolved": int(r["resolved"].values), "needed_cost": float(need[j]),
+                         "resolved": int(r["resolved"].values), "needed_cost": float(need[1][j]),
+                         "cost_to_resolve": float(need[0][j]),
                          "runs": int(res.attrs["runs"]), "chi2_dof": float(r["chi2_dof"].values)}
             row["cells"][f"{sl.c:g},{z:g}"] = entry
     return row
@@ -365,7 +372,7 @@ def refine_study(out: str | os.PathLike, settings: RefineSettings, *, oracle=Non
             assessed[sl.index] = _assess(sl, settings)
         record.append(_record(r, slices, assessed, cost, sens))
         logger.info("refine round %d: %.1f default runs (%.1f of %.1f spent)", r, cost, spent, settings.budget)
-        if all(np.all(assessed[sl.index][1] == 0) for sl in slices):
+        if all(np.all(assessed[sl.index][1][1] == 0) for sl in slices):
             break
     refined = refined_sensitivity(sens, slices, assessed)
     rec = _record_dataset(record, settings, unit)
@@ -440,8 +447,12 @@ def _record_dataset(record: list[dict], settings: RefineSettings, unit: int) -> 
             "S1_high": (("round", "cell", "input"), take_input("S1_high"), {"units": "1", "long_name": "upper bound"}),
             "resolution_ratio": (("round", "cell"), take("ratio"), {"units": "1"}),
             "resolved": (("round", "cell"), take("resolved").astype(np.int8), {"long_name": "1 where resolved"}),
+            "cost_to_resolve": (("round", "cell"), take("cost_to_resolve"),
+                                {"units": "default runs", "long_name": "further sampling length to resolve the cell "
+                                                                       "(estimate, without the margin)"}),
             "needed_cost": (("round", "cell"), take("needed_cost"),
-                            {"units": "default runs", "long_name": "further sampling length the cell needs (estimate, "
+                            {"units": "default runs", "long_name": "further sampling length to finish the cell: "
+                                                                   "resolved and precise (estimate, "
                                                                    "with the margin not applied)"}),
             "runs": (("round", "cell"), take("runs", 0).astype(np.int64), {"long_name": "runs behind the values"}),
             "source": (("round", "cell"), source.astype(str), {"long_name": "surrogate (round 0) or direct"}),
