@@ -63,33 +63,6 @@ def test_run_dir_with_explicit_inputs(tmp_path, run_dirs):
     xr.testing.assert_allclose(got.drop_attrs(), expected.drop_attrs())
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["import-md", "--out", "{tmp}/x.nc"], "nothing to import"),
-        (["import-md", "--lammps", str(CATION_LMP), str(ANION_LMP), "h=4.5,c=0.5", "--out", "{tmp}/x.nc"],
-         "missing d_plus, d_minus, sigma"),
-        (["import-md", "--lammps", str(CATION_LMP), str(ANION_LMP), LMP_INPUTS + ",temp=3", "--out", "{tmp}/x.nc"],
-         "unknown input 'temp'"),
-        (["import-md", "--lammps", str(CATION_LMP), str(ANION_LMP), "h=4.5,c=x,d_plus=0.4,d_minus=0.6,sigma=0",
-          "--out", "{tmp}/x.nc"], "c = 'x' is not a number"),
-        (["import-md", "--lammps", str(CATION_LMP), str(ANION_LMP), LMP_INPUTS, "--units", "lj", "--out",
-          "{tmp}/x.nc"], "--units lj needs --length-scale"),
-        (["import-md", "--run-dir", "{tmp}/nowhere", "--out", "{tmp}/x.nc"], "no such run folder"),
-        (["info", "{tmp}/missing.nc"], "no such file"),
-        (["info"], "give either a FILE or --example NAME"),
-        (["info", "--example", "nope"], "argument --example: invalid choice: 'nope' (choose from 'real-md')"),
-    ],
-)
-def test_errors_are_one_clear_line(tmp_path, capsys, args, message):
-    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert "Traceback" not in err
-    assert not (tmp_path / "x.nc").exists()
-
-
 def test_refuses_to_overwrite_without_force(tmp_path, run_dirs, capsys):
     out = tmp_path / "x.nc"
     out.write_text("precious")

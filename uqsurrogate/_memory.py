@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-__all__ = ["physical_memory", "touch"]
+__all__ = ["fits_in_memory", "physical_memory", "refuse_beyond_memory", "touch"]
 
 
 def physical_memory() -> int:
@@ -15,6 +15,31 @@ def physical_memory() -> int:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):  # not POSIX
         return 0
+
+
+def fits_in_memory(need: float) -> bool:
+    """Whether ``need`` bytes are at most half of this machine's memory (True where the system does not say)."""
+    have = physical_memory()
+    return not have or need <= have / 2
+
+
+def refuse_beyond_memory(need: float, what: str, advice: str) -> None:
+    """Raise InputError if ``need`` bytes exceed half of this machine's memory, before anything is allocated.
+
+    Parameters
+    ----------
+    need : float
+        The bytes the work would hold at once.
+    what : str
+        What needs them, as the message's subject ("n = 2**40 base samples: the design ...").
+    advice : str
+        What fits, as the message's end ("use n <= 2**20").
+    """
+    if not fits_in_memory(need):
+        from .errors import InputError
+
+        raise InputError(f"{what} need {need / 2**30:.1f} GiB, more than half of this machine's "
+                         f"{physical_memory() / 2**30:.1f} GiB; {advice}")
 
 
 def touch(a: np.ndarray) -> None:

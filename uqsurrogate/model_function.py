@@ -76,6 +76,18 @@ def _z_coord(f: ModelFunction, fixed: Mapping[str, float] | None) -> tuple | Non
     return ("bin", f.z_grid(seen)[f.bin_index], attrs)
 
 
+def _once(selected: list | None, name: str, given: list | None = None, why: str = "") -> None:
+    """Refuse a selection that names one output twice: the result would hold one coordinate twice."""
+    if selected is None:
+        return
+    twice = [v for k, v in enumerate(selected) if v in selected[:k]]
+    if twice:
+        shown = " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in (given or selected))
+        what = repr(twice[0]) if name == "species" else f"bin {twice[0]}"
+        raise InputError(f"{name} = {shown}: selects {what} more than once{f' ({why})' if why else ''}; "
+                         f"give each {name} once")
+
+
 def _selection(f: ModelFunction, output: str, species, bins, z, h) -> tuple[np.ndarray, np.ndarray]:
     """(species_index, bin_index) of :meth:`ModelFunction.restrict`'s arguments, checked."""
     if z is not None and bins is not None:
@@ -92,6 +104,9 @@ def _selection(f: ModelFunction, output: str, species, bins, z, h) -> tuple[np.n
                                  f"[{-seen / 2:g}, {seen / 2:g}] nm of h = {seen:g}{_clipped(h, seen)}")
         grid = f.z_grid(seen)
         bins = np.abs(grid[None, :] - z[:, None]).argmin(axis=1)
+        _once(bins.tolist(), "z", z.tolist(), "each z selects the bin nearest it")
+    else:
+        _once(None if bins is None else np.atleast_1d(np.asarray(bins)).tolist(), "bins")
     bin_index = np.arange(f.n_bins) if bins is None else np.atleast_1d(np.asarray(bins, dtype=int))
     if bin_index.size == 0 or bin_index.min() < 0 or bin_index.max() >= f.n_bins:
         raise InputError(f"bins = {bins!r}; allowed: indices in [0, {f.n_bins - 1}]")
@@ -100,6 +115,7 @@ def _selection(f: ModelFunction, output: str, species, bins, z, h) -> tuple[np.n
         unknown = [s for s in names if s not in f.species]
         if unknown:
             raise InputError(f"species {unknown} not in the model's {f.species}")
+        _once(names, "species")
         return np.array([f.species.index(s) for s in names]), bin_index
     if species is not None:
         raise InputError(f"species does not apply to output = {output!r} (it combines both species)")

@@ -277,9 +277,13 @@ def parse_distribution(text: str):
     """
     text = str(text).strip()
     try:
-        return Fixed(float(text))
+        value = float(text)
     except ValueError:
         pass
+    else:  # a number; nan or inf is refused as such (InputError is a ValueError: not caught above)
+        if not math.isfinite(value):
+            raise InputError(f"{text!r}: a fixed value must be a finite number, not {value}")
+        return Fixed(value)
     m = _SPEC.match(text.lower())
     if not m:
         raise InputError(f"{text!r}: expected a number or one of {_SPELLED}")
@@ -295,6 +299,27 @@ def parse_distribution(text: str):
         raise InputError(f"{text!r}: {m['kind']} takes {n} numbers ({', '.join(f.name for f in fields(cls))}), "
                          f"got {len(args)}")
     return cls(*args)
+
+
+#: What an input name may not hold: it is a column of design tables (split at white space and commas), a
+#: netCDF variable (no "/"), and the NAME of ``--vary NAME=DIST`` (no "=").
+_NAME_FORBIDDEN = re.compile(r"[\s,=/]")
+
+
+def _check_name(name: object) -> None:
+    """An input name is non-empty text that a design table, a netCDF file and ``--vary NAME=...`` can carry."""
+    if not isinstance(name, str):
+        raise InputError(f"input name {name!r} is a {type(name).__name__}; input names are text")
+    if not name or _NAME_FORBIDDEN.search(name):
+        raise InputError(f"input name {name!r}: names must be non-empty, without white space, commas, '=' or '/' "
+                         "(a design table splits its columns there, and netCDF refuses '/')")
+
+
+def _real(value: object, what: str) -> float:
+    """A JSON number as a float; booleans, text and anything else are refused (true is not 1)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{what} = {value!r} is not a number")
+    return float(value)
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
@@ -337,8 +362,12 @@ class Problem:
 
         if not inputs:
             raise InputError("inputs is empty: a Problem needs at least one input")
+        if units is not None and not (isinstance(units, Mapping) and all(isinstance(u, str) for u in units.values())):
+            raise InputError(f"units = {units!r}: expected a mapping of input name to unit text, such as "
+                             '{"h": "nm"}')
         self.dists = {}
         for name, spec in inputs.items():
+            _check_name(name)
             if isinstance(spec, (*KINDS.values(), Fixed)):
                 self.dists[name] = spec
             elif isinstance(spec, (int, float, np.floating, np.integer)) and not isinstance(spec, bool):
@@ -433,7 +462,8 @@ class Problem:
                 kind = spec.pop("kind")
                 if kind not in kinds:
                     raise InputError(f"problem JSON: input {name!r} has kind {kind!r}; known: {', '.join(kinds)}")
-                inputs[name] = kinds[kind](**spec)
+                params = {k: _real(v, f"problem JSON: input {name!r}: {k}") for k, v in spec.items()}
+                inputs[name] = kinds[kind](**params)
             return cls(inputs, units=data.get("units"))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
             raise InputError(f"not a Problem's JSON ({type(err).__name__}: {err})") from None
@@ -470,8 +500,15 @@ class Problem:
             names, bounds = list(spec["names"]), [list(b) for b in spec["bounds"]]
         except (KeyError, TypeError) as err:
             raise InputError(f"SALib problem: needs 'names' and 'bounds' ({type(err).__name__}: {err})") from None
-        if spec.get("groups") is not None and list(spec["groups"]) != names:
-            raise InputError("SALib problem: 'groups' of several inputs are not supported; give one group per input")
+        groups = spec.get("groups")
+        if groups is not None and list(groups) != names:
+            groups = list(groups)
+            shared = [g for k, g in enumerate(groups) if g in groups[:k]]
+            if shared:
+                raise InputError(f"SALib problem: groups {groups} put several inputs in group {shared[0]!r}, which is "
+                                 "not supported; leave 'groups' out (each input is then its own group)")
+            raise InputError(f"SALib problem: groups {groups} give each input a group of its own under another name "
+                             f"than the input's ({names}); uqsurrogate reports indices by input: leave 'groups' out")
         repeated = sorted({n for n in names if names.count(n) > 1}, key=names.index)
         if repeated:
             raise InputError(f"SALib problem: names {names} give {repeated[0]!r} more than once; each input needs its "
@@ -488,7 +525,8 @@ class Problem:
                 raise InputError(f"SALib problem: input {name!r} has dist {kind!r}; supported: "
                                  f"{', '.join(SALIB_KINDS)}")
             try:
-                inputs[name] = SALIB_KINDS[kind].from_salib([float(v) for v in b])
+                inputs[name] = SALIB_KINDS[kind].from_salib([_real(v, f"SALib problem: input {name!r}: bound")
+                                                             for v in b])
             except TypeError:
                 raise InputError(f"SALib problem: input {name!r}: {kind} bounds {b} have the wrong length") from None
         for name, value in (fixed or {}).items():
@@ -523,7 +561,11 @@ class Problem:
             except (OSError, ValueError) as err:
                 raise InputError(f"problem file {path}: not a readable netCDF file ({type(err).__name__})") from None
         else:
-            text = Path(path).read_text()
+            try:
+                text = Path(path).read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as err:
+                raise InputError(f"problem file {path}: not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} "
+                                 f"at offset {err.start}); a problem file is JSON") from None
         try:
             return cls._from_parsed(path, text, _loads(text), kwargs)
         except json.JSONDecodeError as err:

@@ -116,7 +116,7 @@ def _problem(args: argparse.Namespace, names: list[str] | None = None, units: li
 
     Without a model (``names`` None) the order is the file's, then ``--fix``; or the order given.
     """
-    from ..problem import Problem, parse_distribution
+    from ..problem import Problem, _check_name, parse_distribution
 
     given: dict[str, object] = {}
     for option, items in (("--vary", args.vary), ("--fix", args.fix)):
@@ -126,7 +126,11 @@ def _problem(args: argparse.Namespace, names: list[str] | None = None, units: li
                 raise UsageError(f"{option} {item!r} is not NAME=SPEC")
             if name in given:
                 raise UsageError(f"input {name!r} is given twice")
-            given[name] = parse_distribution(spec)
+            try:
+                _check_name(name)
+                given[name] = parse_distribution(spec)
+            except InputError as err:
+                raise UsageError(f"{option} {item}: {err}") from None
     if args.problem is not None:
         if args.vary:
             raise UsageError("--problem FILE gives the varied inputs; --vary does not go with it (use --fix for the "
@@ -144,11 +148,8 @@ def _problem(args: argparse.Namespace, names: list[str] | None = None, units: li
     missing = [n for n in names if n not in given]
     unknown = [n for n in given if n not in names]
     if missing or unknown:
-        raise UsageError(
-            f"the model's inputs are {names}: "
-            + (f"give --vary or --fix for {missing}" if missing else "")
-            + (f"; unknown {unknown}" if unknown else "")
-        )
+        raise UsageError(f"the model's inputs are {names}: " + "; ".join(
+            ([f"give --vary or --fix for {missing}"] if missing else []) + ([f"unknown {unknown}"] if unknown else [])))
     return Problem({n: given[n] for n in names}, units=dict(zip(names, units)))
 
 

@@ -6,6 +6,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from .._memory import physical_memory, refuse_beyond_memory
 from .._version import __version__
 from ..data.lammps import ERROR_METHODS
 from ..errors import UsageError
@@ -156,8 +157,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from ..simulators import ElectrolyteSimulator, NoiseModel, SlitModel, simulate
     from ..simulators.design import paper_grid, random_design, read_design, sobol_design
 
+    _refuse_overwrite(args)  # first: --out . or / has no name to put .parts after
     parts = args.out.with_name(args.out.name + ".parts")
-    _refuse_overwrite(args)
     if args.design == "paper-grid":
         if args.n is not None:
             raise UsageError("--n does not apply to --design paper-grid (it has 4,050 points)")
@@ -168,6 +169,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         if args.seed is None:
             raise UsageError(f"--design {args.design} needs --seed S, so that the design can be reproduced")
         make = sobol_design if args.design == "sobol" else random_design
+        # the design (5 inputs) and the dataset (density, its error and the exact one, 2 species): refused at once
+        per_sample = 8 * (5 + 6 * args.bins)
+        fit = int(physical_memory() // 2 // per_sample)
+        refuse_beyond_memory(float(args.n) * per_sample, f"--n {args.n} samples of --bins {args.bins}",
+                             f"use --n <= {fit}" if fit >= 1 else "use fewer --bins")
         design = make(args.n, seed=args.seed)
     else:
         design = read_design(args.design)

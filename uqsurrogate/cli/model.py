@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .._atomic import output_lock
 from ..datasets import EXAMPLES
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..surrogate.losses import LOSSES
 from ..surrogate.network import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..surrogate.training import HEADS, OPTIMIZERS, OUTPUT_SCALES, PRESETS, REPRESENTATIONS, SCHEDULES
@@ -210,7 +210,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         f = ModelFunction.from_artifact(args.model)
         data = load_dataset(args.data)
         training = load_dataset(args.training_data) if args.training_data else None
-        result = calibrate_ensemble(f, data, alpha=args.alpha, training_data=training, seed=args.seed)
+        try:
+            result = calibrate_ensemble(f, data, alpha=args.alpha, training_data=training, seed=args.seed)
+        except InputError as err:  # about the data given: name the file
+            raise UsageError(f"{args.data}: {err}") from None
         result["data"] = str(args.data)
         write_calibration(args.model, result)
     print(f"calibrated on {result['n']} samples of {args.data} against {result['reference']}; measured on held-out "

@@ -219,6 +219,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from ..sensitivity.registry import get
 
     _refuse_overwrite(args)
+    if args.variable is not None and args.outputs.suffix.lower() != ".nc":
+        raise UsageError(f"--variable {args.variable} names a variable of a netCDF OUTPUTS file; {args.outputs} is a "
+                         "table, whose columns are the outputs")
     design = load_design(args.design)
     method = design.attrs["method"]
     spec = get(method)

@@ -32,6 +32,7 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_path
+from .._memory import refuse_beyond_memory
 from .._random import fresh_seed
 from .._version import __version__
 from ..conventions import CONVENTIONS
@@ -112,6 +113,17 @@ def _record(method: str, problem: Problem, settings: dict, seed: int) -> np.ndar
     return np.concatenate(rec.parts)
 
 
+def _design_rows(method: str, problem: Problem, settings: Mapping[str, Any]) -> int | None:
+    """The rows the method's design will have, where its spec says (None: unknown, or settings it will refuse)."""
+    count = get(method).design_rows
+    if count is None:
+        return None
+    try:
+        return int(count(len(problem.varied), settings))
+    except (TypeError, ValueError, KeyError):  # settings of the wrong type: the method refuses them, naming them
+        return None
+
+
 def sample(method: str, problem: Problem, *, seed: int | None = None, **settings: Any) -> xr.Dataset:
     """The design of ``method`` for ``problem``: every input row the method will evaluate.
 
@@ -149,6 +161,11 @@ def sample(method: str, problem: Problem, *, seed: int | None = None, **settings
         seed = fresh_seed()
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed = {seed!r}: a design needs an integer seed >= 0, to be made again")
+    rows = _design_rows(method, problem, settings)
+    if rows is not None:
+        refuse_beyond_memory(16.0 * rows * len(problem.names), f"the {method} design's {rows} rows of "
+                             f"{len(problem.names)} inputs ({', '.join(f'{k} = {v}' for k, v in settings.items())})",
+                             "make it smaller")
     X = _record(method, problem, settings, int(seed))
     import SALib
     import scipy
@@ -193,19 +210,33 @@ def save_design(design: xr.Dataset, path: str | os.PathLike) -> Path:
     return path
 
 
+def _fields(line: str) -> list[str]:
+    """A table line's fields, split at commas or white space, without the quotes R's ``write.csv`` puts around text."""
+    return [f[1:-1] if len(f) >= 2 and f[0] == f[-1] == '"' else f for f in line.replace(",", " ").split()]
+
+
 def _read_table(path: Path) -> tuple[dict | None, list[str], np.ndarray]:
     """(header attrs or None, column names, values) of a table with a header row; comments start with #."""
     attrs, header, lines = None, None, []
-    with open(path) as fh:
-        for line in fh:
-            if line.startswith(_HEADER):
-                attrs = json.loads(line[len(_HEADER):])
-            elif line.startswith("#") or not line.strip():
-                continue
-            elif header is None:
-                header = line.replace(",", " ").split()
-            else:
-                lines.append(line.replace(",", " ").split())
+    try:
+        with open(path, encoding="utf-8-sig") as fh:  # a byte-order mark is not part of the first name
+            for line in fh:
+                if line.startswith(_HEADER):
+                    try:
+                        attrs = json.loads(line[len(_HEADER):])
+                    except json.JSONDecodeError as err:
+                        raise InputError(f"{path}: its '{_HEADER.strip()}' line is not JSON ({err}); the header was "
+                                         "edited or cut: make the design again with sample") from None
+                elif line.startswith("#") or not line.strip():
+                    continue
+                elif header is None:
+                    header = _fields(line)
+                else:
+                    lines.append(_fields(line))
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} at offset "
+                         f"{err.start}); a table is plain text: a header row, then one row of numbers per line") \
+            from None
     if header is None:
         raise InputError(f"{path}: no header row (expected 'row' and column names)")
     bad = [i for i, ln in enumerate(lines) if len(ln) != len(header)]
@@ -275,6 +306,7 @@ def load_design(path: str | os.PathLike) -> xr.Dataset:
         attrs, header, values = _read_table(path)
         if attrs is None:
             raise InputError(f"{path}: not a uqsurrogate design (no '{_HEADER.strip()}' line)")
+        _check_header(attrs, path)
         if header[0] != "row":
             raise InputError(f"{path}: the first column is {header[0]!r}, not 'row'")
         units = json.loads(attrs["problem"]).get("units", {})
@@ -284,10 +316,44 @@ def load_design(path: str | os.PathLike) -> xr.Dataset:
     else:
         with xr.open_dataset(path) as f:
             design = f.load()
-    for key in ("method", "problem", "settings", "seed", "design_sha256"):
-        if key not in design.attrs:
-            raise InputError(f"{path}: not a uqsurrogate design (no {key!r} attribute)")
+    _check_header(design.attrs, path)
     return design
+
+
+def _check_header(attrs: Mapping[str, Any], path: Path) -> None:
+    """The design's own attributes are those :func:`sample` writes: each present and of its type.
+
+    The digest covers the inputs only; an edited header must end in one clear error, not a traceback
+    or a silently different replay (a seed of 1.5 was truncated to 1).
+    """
+    if not isinstance(attrs, Mapping):
+        raise InputError(f"{path}: the '{_HEADER.strip()}' line holds a JSON {type(attrs).__name__}, not an object "
+                         "of the design's attributes")
+    for key in ("method", "problem", "settings", "seed", "design_sha256"):
+        if key not in attrs:
+            raise InputError(f"{path}: not a uqsurrogate design (no {key!r} attribute)")
+    for key in ("method", "problem", "settings", "design_sha256"):
+        if not isinstance(attrs[key], str):
+            raise InputError(f"{path}: the design's {key!r} is {attrs[key]!r}; sample writes text there (the "
+                             "header was edited)")
+    if attrs["method"] not in REGISTRY:
+        raise InputError(f"{path}: the design's method is {attrs['method']!r}; allowed: {', '.join(REGISTRY)} (the "
+                         "header was edited)")
+    seed = attrs["seed"]
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"{path}: the design's seed is {seed!r}; sample writes an integer >= 0 (the header was "
+                         "edited)")
+    try:
+        settings = json.loads(attrs["settings"])
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: the design's 'settings' is not JSON ({err}); the header was edited") from None
+    if not isinstance(settings, dict):
+        raise InputError(f"{path}: the design's 'settings' is a JSON {type(settings).__name__}, not an object of "
+                         "the method's settings (the header was edited)")
+    try:
+        Problem.from_json(attrs["problem"])
+    except InputError as err:
+        raise InputError(f"{path}: the design's 'problem': {err}") from None
 
 
 def _design_matrix(design: xr.Dataset) -> tuple[Problem, np.ndarray]:

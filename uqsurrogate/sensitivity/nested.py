@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._memory import refuse_beyond_memory
 from .._random import as_generator
 from .._validation import check_float, check_int
 from ..errors import InputError
@@ -235,6 +236,10 @@ def nested(
     if hasattr(f, "input_names"):
         problem.check_names(f.input_names)
     check_input_names(f, problem, "nested", ("surface",))
+    if surfaces is not None:
+        refuse_beyond_memory(8.0 * len(surfaces) * n_outer * n_inner,
+                             f"{len(surfaces)} response surfaces of n_outer x n_inner = {n_outer} x {n_inner} draws",
+                             "keep fewer surfaces, or use fewer draws")
     rng = as_generator(seed)
     a_name, b_name = problem.varied
     a = np.sort(problem.sample(n_outer, rng)[:, 0])
@@ -244,6 +249,10 @@ def nested(
         raise InputError("resamples = 1; use 0 (no intervals) or at least 2 (200 is the default)")
     check_float(conf_level, "conf_level", 0, 1, closed="neither")
     w = v = None
+    if resamples and 8 * resamples * (n_inner + 3) > _BOOTSTRAP_BYTES:  # before the draws: even one output is too many
+        raise InputError(f"resamples = {resamples} at n_inner = {n_inner} would hold at least "
+                         f"{8 * resamples * (n_inner + 3) / 2**30:.1f} GiB of bootstrap sums, even for one output "
+                         "(limit 1 GiB); use fewer inner draws, or resamples = 0 for no intervals")
     if resamples:
         boot_rng = as_generator(rng.integers(2**63))
         w = boot_rng.multinomial(n_outer, np.full(n_outer, 1 / n_outer), size=resamples).astype(float)
@@ -335,6 +344,7 @@ SPEC = MethodSpec(
     name="nested", function=nested, summary="the paper's estimator (Eqs. 11-13) on a crossed grid of two inputs",
     samples="n_outer", samples_help="outer draws", design_settings={"n_outer": 1000, "n_inner": 1000},
     record_options={"resamples": 0},
+    design_rows=lambda d, s: int(s["n_outer"]) * int(s["n_inner"]),
     options=(Option("--inner", "n_inner", "design", "inner draws (default = --samples)", type=int,
                     range=(int, 2, None)),),
     design_kwargs=lambda args: {"n_outer": args.samples, "n_inner": args.inner or args.samples},

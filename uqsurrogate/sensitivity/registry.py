@@ -95,6 +95,9 @@ class MethodSpec:
     model_kwargs : callable, optional
         ``model_kwargs(f, members) -> dict``: keyword arguments that depend on the model the
         command line analyses (nested: which response surfaces to keep).
+    design_rows : callable, optional
+        ``design_rows(n_varied, settings) -> int``: the rows of its design, so that ``sample``
+        refuses a design that would not fit in memory before making it.
     """
 
     name: str
@@ -107,6 +110,7 @@ class MethodSpec:
     options: tuple[Option, ...] = ()
     design_kwargs: Callable[[Any], dict] | None = None
     model_kwargs: Callable[[Callable, bool], dict] | None = None
+    design_rows: Callable[[int, Mapping[str, Any]], int] | None = None
 
     def stage_options(self, stage: str) -> tuple[Option, ...]:
         """Its options of one stage ("design" or "analysis")."""

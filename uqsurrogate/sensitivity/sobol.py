@@ -52,6 +52,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from .._memory import fits_in_memory, physical_memory, refuse_beyond_memory
 from .._random import as_generator, keyed_states
 from .._validation import check_choice, check_float, check_int, check_power_of_two
 from ..errors import InputError
@@ -232,6 +233,22 @@ def _accumulate(
     resamples="Here replicates of the bootstrap of base rows (``ci=\"bootstrap\"``).",
     chunk_rows="Here about 64 MiB of statistics per chunk by default.",
 )
+def design_rows(n: int, d: int, second_order: bool) -> int:
+    """Rows of one Saltelli design: n (D + 2), or n (2D + 2) with second-order indices."""
+    return int(n) * (2 * d + 2 if second_order else d + 2)
+
+
+def _check_memory(n: int, d: int, n_inputs: int, second_order: bool, resamples: Any) -> None:
+    """Refuse a design (SALib's varied columns, then every input) and bootstrap weights that would not fit."""
+    resamples = check_int(resamples, "resamples", min_value=0)
+    per_n = 8 * design_rows(1, d, second_order) * (d + n_inputs) + 16 * resamples  # the index and the weights
+    if not fits_in_memory(n * per_n):
+        fit = 2 ** max(1, int(math.log2(max(2, physical_memory() // 2 // per_n))))
+        refuse_beyond_memory(n * per_n, f"n = {n} base samples: the Saltelli design ({design_rows(n, d, second_order)}"
+                             f" x {n_inputs}) and its {resamples} bootstrap resamples",
+                             f"use n <= {fit} (a power of 2)")
+
+
 def sobol(
     f: Callable,
     problem: Problem,
@@ -292,6 +309,8 @@ def sobol(
     rng = as_generator(seed)
     seed_int = int(seed) if isinstance(seed, numbers.Integral) else int(rng.integers(2**31))
     salib_problem = problem.to_salib()
+    _check_memory(n, d, len(problem.names), second_order, resamples if ci == "bootstrap" and resample_index is None
+                  else 0)
 
     def design(scramble_seed: int) -> np.ndarray:
         return problem.full(saltelli.sample(salib_problem, n, calc_second_order=second_order, scramble=True,
@@ -402,6 +421,8 @@ SPEC = MethodSpec(
     samples="n", samples_help="base samples (a power of 2)",
     design_settings={"n": 4096, "second_order": False, "ci": "bootstrap", "replicates": 8},
     record_options={"resamples": 2},
+    design_rows=lambda d, s: design_rows(s["n"], d, s["second_order"]) * (int(s["replicates"]) if s["ci"] == "rqmc"
+                                                                          else 1),
     options=(
         Option("--second-order", "second_order", "design", "also second-order indices (and their rows)",
                default=False, switch=True),

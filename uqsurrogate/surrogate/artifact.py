@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_directory
+from .._atomic import atomic_directory, special_kind
 from .._version import __version__
 from ..errors import ArtifactError, InputError
 from .representations import representation_of
@@ -380,7 +380,11 @@ def check_metadata(meta: dict, where: str | os.PathLike) -> None:
         s = _finite_list(scale, None, "outputs.scale")
     except ArtifactError as err:
         raise ArtifactError(f"{where}: {err}") from None
-    if s.size not in (1, len(species) * n_bins) or not np.all(s > 0):
+    if s.size not in (1, len(species) * n_bins):  # an edited n_bins or species list: name the counts
+        raise ArtifactError(f"{where}: outputs.scale has {s.size} values, but outputs.species ({len(species)}) x "
+                            f"outputs.n_bins ({n_bins}) make {len(species) * n_bins} outputs; one scale per output "
+                            "(or one for all) is expected: the counts were edited, or come from another model")
+    if not np.all(s > 0):
         raise ArtifactError(f"{where}: outputs.scale must be one number or one per output, all > 0")
     zero = outputs.get("always_zero", [])
     if not isinstance(zero, list) or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
@@ -434,7 +438,11 @@ def read_metadata(path: str | os.PathLike) -> dict:
     check_metadata(meta, meta_path)
     model_path = path / MODEL_FILE
     if not model_path.is_file():
-        raise ArtifactError(f"{path}: {MODEL_FILE} is missing")
+        kind = "a folder" if model_path.is_dir() else special_kind(model_path)
+        if kind is not None:  # present but no regular file: not "missing", and never read (a link to /dev/zero)
+            raise ArtifactError(f"{model_path} is {kind}, not a regular file; the model directory was altered")
+        raise ArtifactError(f"{path}: {MODEL_FILE} is missing" + (" (a broken link)" if model_path.is_symlink()
+                                                                    else ""))
     expected = (meta.get("files") or {}).get(MODEL_FILE)
     actual = sha256_file(model_path)
     if expected != actual:

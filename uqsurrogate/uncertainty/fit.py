@@ -11,6 +11,7 @@ of it.  :func:`write_calibration` stores the result in ``ensemble.json``, where
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -72,6 +73,15 @@ def calibrate_ensemble(f, data, *, outputs=("density", "charge_density", "integr
     truth = np.asarray(data[reference].values, dtype=float)
     labels = np.asarray(data["density"].values, dtype=float) if reference == "density_true" else None
     n = len(X)
+    if truth.shape[1:] != (len(f.species), f.n_bins):
+        raise InputError(f"data: {reference} has {truth.shape[1]} species x {truth.shape[-1]} bins per sample; the "
+                         f"ensemble gives {len(f.species)} x {f.n_bins}: calibrate on profiles of its bins (import-md "
+                         f"--bins {f.n_bins})")
+    need = math.ceil((1 - alpha) / alpha - 1e-12)  # what a split-conformal quantile needs (conformal_quantile)
+    if n // 2 < need:
+        raise InputError(f"data has {n} samples; the calibration is measured on halves of them ({n // 2} and "
+                         f"{n - n // 2}), and each needs at least {need} for alpha = {alpha:g}: give at least "
+                         f"{2 * need} samples")
     half = as_generator(seed).permutation(n)
     fit_rows, test_rows = np.sort(half[: n // 2]), np.sort(half[n // 2:])
     out: dict = {"reference": reference, "n": int(n), "alpha": alpha}

@@ -125,6 +125,9 @@ def propagate(
     q = np.asarray(list(quantiles), dtype=float)
     if q.ndim != 1 or np.any(~(q > 0) | ~(q < 1)):
         raise InputError(f"quantiles = {list(quantiles)}: each must lie in (0, 1)")
+    if np.unique(q).size != q.size:
+        raise InputError(f"quantiles = {q.tolist()}: each level must be given once (the result's quantile "
+                         "coordinate would hold one twice)")
     seed = check_int(seed, "seed", min_value=0)
     max_memory = check_float(max_memory, "max_memory", 0, None, closed="neither")
     rows = sampled_rows(problem, seed)
