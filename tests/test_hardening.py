@@ -329,6 +329,7 @@ def _inputs(work: Path, argv: list[str]) -> None:
     (work / "bad_design.txt").write_text("h c d_plus d_minus sigma\n4.5 0.5 0.4 0.6 0.02\n")
     (work / "big_design.txt").write_text("h c d_plus d_minus sigma\n1e6 0.5 0.4 0.6 -0.015\n")
     (work / "cols_design.txt").write_text("h c d_plus sigma\n4.5 0.5 0.4 -0.015\n")
+    (work / "dup_design.txt").write_text("h c d_plus d_minus sigma sigma\n4.5 0.5 0.4 0.6 -0.015 -0.015\n")
     (work / "latin1_design.txt").write_bytes(b"h c d_plus d_minus sigma\n4.5 0.5 0.4 \xff 0.6\n")
     (work / "binary.bin").write_bytes(bytes(range(256)) * 4)
     (work / "evil.pkl").write_bytes(pickle.dumps(_Evil()))
@@ -379,6 +380,7 @@ TABLE = [
     (["simulate", "--design", "sobol", "--n", BIG, "--seed", "1", "--out", "o.nc"], f"--n {BIG} samples"),
     (["simulate", "--design", "big_design.txt", "--seed", "1", "--out", "o.nc"], "design row 0: h = 1e+06 nm"),
     (["simulate", "--design", "cols_design.txt", "--seed", "1", "--out", "o.nc"], "cols_design.txt"),
+    (["simulate", "--design", "dup_design.txt", "--seed", "1", "--out", "o.nc"], "sigma more than once"),
     (["simulate", "--design", "latin1_design.txt", "--seed", "1", "--out", "o.nc"], "latin1_design.txt"),
     (["simulate", "--design", "folder", "--seed", "1", "--out", "o.nc"], "folder"),
     (["simulate", "--design", "random", "--n", "8", "--out", "o.nc"], "--seed"),
@@ -559,6 +561,9 @@ TABLE = [
     (["study", "--out", "afile"], "afile"),
     (["study", "--model", "folder", "--out", "s"], "folder"),
     (["study", "--out", "/dev/null"], "/dev/null"),
+    (["study", "--out", "/", "--quick"], "/ has no name"),
+    (["study", "--refine", "0", "--out", "s"], "budget"),
+    (["study", "--tolerance", "0.1", "--out", "s"], "--refine"),
     (["study", "--model", "no-such-model", "--out", "s"], "no-such-model"),
     (["import-model", "--keras2", str(LEGACY / "my_model.h5"), "--scaler", "evil.pkl", "--out", "legacy"],
      "evil.pkl"),

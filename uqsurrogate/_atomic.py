@@ -189,8 +189,15 @@ _HELD: dict[str, int] = {}
 
 
 def lock_path(target: str | os.PathLike) -> Path:
-    """The lock file of an output: ``OUT.lock`` beside ``OUT`` (a file or a folder)."""
+    """The lock file of an output: ``OUT.lock`` beside ``OUT`` (a file or a folder).
+
+    ``.`` and other names-less paths are resolved first; the root has no place beside it.
+    """
     target = Path(target)
+    if not target.name:
+        target = target.resolve()
+    if not target.name:
+        raise InputError(f"{target} has no name to put a lock beside; write into a folder below it")
     return target.with_name(target.name + ".lock")
 
 

@@ -164,6 +164,9 @@ def read_design(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if len(lines) < 2:
         raise InputError(f"{path}: a design needs a header row of input names and at least one row of values")
     header = lines[0]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(f"{path}: header {header} names {', '.join(repeated)} more than once; one column per input")
     unknown = [h for h in header if h not in INPUTS]
     missing = [k for k in INPUTS if k not in header]
     if unknown or missing:
