@@ -51,3 +51,35 @@ def synthetic(n: int = 4, n_bins: int = 20, seed: int = 0, with_true: bool = Tru
 @pytest.fixture
 def small_ds():
     return synthetic()
+
+
+def paper_study_dir(tmp_path, resolved):
+    """A study directory whose result has the paper's layout, with the given resolved flags (c, z)."""
+    import json
+
+    import xarray as xr
+
+    from uqsurrogate.results import save_results
+    from uqsurrogate.simulators import ElectrolyteSimulator
+    from uqsurrogate.study import _paper_problem
+    from uqsurrogate.surrogate.zgrid import uniform_slit_centres
+
+    cs, zs = [0.3, 1.9], [-1.85, -1.55]
+    grid = uniform_slit_centres(4.5, ElectrolyteSimulator().n_bins)
+    zb = [float(grid[np.argmin(abs(grid - z))]) for z in zs]
+    shape = (2, 2)
+    s1 = np.full((2, 2, 2), 0.5)
+    ds = xr.Dataset(
+        {"S1_z_corrected": (("c", "input", "z"), s1),
+         "S1_z_corrected_low": (("c", "input", "z"), s1 - 0.1),
+         "S1_z_corrected_high": (("c", "input", "z"), s1 + 0.1),
+         "S1_z_corrected_total_low": (("c", "input", "z"), s1 - 0.2),
+         "S1_z_corrected_total_high": (("c", "input", "z"), s1 + 0.2),
+         "resolved_z": (("c", "z"), np.asarray(resolved, dtype=np.int8)),
+         "resolution_ratio_z": (("c", "z"), np.where(np.asarray(resolved), 5.0, 1.5) * np.ones(shape))},
+        coords={"c": cs, "input": ["d_plus", "d_minus"], "z": zs, "z_bin": ("z", zb)},
+        attrs={"problem": json.dumps({str(c): json.loads(_paper_problem(c).to_json()) for c in cs})})
+    out = tmp_path / "study"
+    out.mkdir()
+    save_results(ds, out / "paper_sensitivity.nc")
+    return out

@@ -190,3 +190,31 @@ def test_active_loop_killed_mid_round_resumes_to_the_same_data_and_weights(tmp_p
     assert json.loads((whole.path / "active.json").read_text())["rounds"][1:] == \
         json.loads((part.path / "active.json").read_text())["rounds"][1:]
     assert not list((tmp_path / "part").rglob(".tmp-*"))
+
+
+def test_study_refine_killed_at_random_resumes_to_the_same_result(tmp_path):
+    """`study --refine` on a study with two unresolved cells, SIGKILLed a few files into each life (plans, runs,
+    the results): the rerun ends with the uninterrupted run's record and refined table, bit for bit."""
+    from conftest import paper_study_dir
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    whole = paper_study_dir(tmp_path / "a", [[1, 0], [1, 0]])
+    part = paper_study_dir(tmp_path / "b", [[1, 0], [1, 0]])
+    common = ["study", "--refine", "3000", "--tolerance", "0.2", "--max-rounds", "3", "--no-figures"]
+    assert subprocess.run(_cli(*common, "--out", str(whole)), capture_output=True).returncode == 0
+    rng = np.random.default_rng(4)
+    kills = 0
+    for _ in range(40):
+        code = _kill_after_files(_cli(*common, "--out", str(part)), tmp_path, part / "refine",
+                                 int(rng.integers(1, 3)), float(rng.uniform(0, 0.5)))
+        if code is not None:
+            assert code == 0
+            break
+        kills += 1
+    assert kills >= 3, f"only {kills} kills before the refinement finished"
+    for name in ("refinement.nc", "paper_sensitivity_refined.nc"):
+        xr.testing.assert_identical(xr.load_dataset(whole / name), xr.load_dataset(part / name))
+    assert (whole / "paper_sensitivity_refined_table.md").read_text() == \
+        (part / "paper_sensitivity_refined_table.md").read_text()
+    assert not list(part.rglob(".*tmp-*"))

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import paper_study_dir
 from scipy.stats import qmc
 
-from uqsurrogate.active.cost import cost_for_precision, cost_to_resolve, rho_standard_error, unit_variance
+from uqsurrogate.active.cost import (
+    cost_for_precision,
+    cost_to_resolve,
+    rho_standard_error,
+    unit_variance,
+)
 from uqsurrogate.active.direct import direct_indices
 from uqsurrogate.active.oracles import SimulatorOracle
 from uqsurrogate.cli import main
 from uqsurrogate.errors import InputError
 from uqsurrogate.problem import Normal, Problem
 from uqsurrogate.refine import RefineSettings, refine_study, unresolved_cells
-from uqsurrogate.results import save_results
 from uqsurrogate.sensitivity.pce import expansion_basis
 from uqsurrogate.simulators import ElectrolyteSimulator
-from uqsurrogate.surrogate.zgrid import uniform_slit_centres
 
 PLANE = Problem({"a": Normal(0, 1), "b": Normal(0, 1)})
 # y = 1 + 0.3 a + 0.2 He2(b) + 0.1 a b (orthonormal Hermite terms): V = 0.09 + 0.04 + 0.01, S_a = 0.09 / 0.14
@@ -141,38 +143,13 @@ def test_rho_standard_error_is_the_noise_of_the_labels():
     np.testing.assert_allclose(stated, actual, rtol=0.35)  # 60 runs: the sample sd is good to ~10 %
 
 
-def fake_study(tmp_path, resolved):
-    """A study directory whose result has the paper's layout, with the given resolved flags (c, z)."""
-    from uqsurrogate.study import _paper_problem
-
-    cs, zs = [0.3, 1.9], [-1.85, -1.55]
-    grid = uniform_slit_centres(4.5, ElectrolyteSimulator().n_bins)
-    zb = [float(grid[np.argmin(abs(grid - z))]) for z in zs]
-    shape = (2, 2)
-    s1 = np.full((2, 2, 2), 0.5)
-    ds = xr.Dataset(
-        {"S1_z_corrected": (("c", "input", "z"), s1),
-         "S1_z_corrected_low": (("c", "input", "z"), s1 - 0.1),
-         "S1_z_corrected_high": (("c", "input", "z"), s1 + 0.1),
-         "S1_z_corrected_total_low": (("c", "input", "z"), s1 - 0.2),
-         "S1_z_corrected_total_high": (("c", "input", "z"), s1 + 0.2),
-         "resolved_z": (("c", "z"), np.asarray(resolved, dtype=np.int8)),
-         "resolution_ratio_z": (("c", "z"), np.where(np.asarray(resolved), 5.0, 1.5) * np.ones(shape))},
-        coords={"c": cs, "input": ["d_plus", "d_minus"], "z": zs, "z_bin": ("z", zb)},
-        attrs={"problem": json.dumps({str(c): json.loads(_paper_problem(c).to_json()) for c in cs})})
-    out = tmp_path / "study"
-    out.mkdir()
-    save_results(ds, out / "paper_sensitivity.nc")
-    return out
-
-
 def test_unresolved_cells_read_from_the_result(tmp_path):
-    out = fake_study(tmp_path, [[1, 0], [1, 1]])
+    out = paper_study_dir(tmp_path, [[1, 0], [1, 1]])
     assert unresolved_cells(xr.load_dataset(out / "paper_sensitivity.nc")) == [(0.3, -1.55)]
 
 
 def test_a_resolved_cell_is_left_alone(tmp_path):
-    out = fake_study(tmp_path, [[1, 0], [1, 1]])
+    out = paper_study_dir(tmp_path, [[1, 0], [1, 1]])
     before = xr.load_dataset(out / "paper_sensitivity.nc")
     result = refine_study(out, RefineSettings(budget=40, max_rounds=2))
     rec, refined = result["record"], result["refined"]
@@ -207,9 +184,9 @@ def test_a_refinement_killed_mid_round_resumes_to_the_same_result(tmp_path):
     settings = RefineSettings(budget=3000, max_rounds=2, tolerance=0.2)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    whole = refine_study(fake_study(tmp_path / "a", [[1, 0], [1, 0]]), settings)
+    whole = refine_study(paper_study_dir(tmp_path / "a", [[1, 0], [1, 0]]), settings)
     assert whole["record"].sizes["round"] == 3, "the case must have two rounds to kill one mid-way"
-    out = fake_study(tmp_path / "b", [[1, 0], [1, 0]])
+    out = paper_study_dir(tmp_path / "b", [[1, 0], [1, 0]])
     with pytest.raises(Killed):
         refine_study(out, settings, oracle=DyingOracle(die_at=4))  # round 2, second concentration
     assert (out / "refine" / "round-002.json").is_file() and not (out / "refinement.nc").exists()
@@ -219,7 +196,7 @@ def test_a_refinement_killed_mid_round_resumes_to_the_same_result(tmp_path):
 
 
 def test_resume_refuses_other_settings(tmp_path):
-    out = fake_study(tmp_path, [[1, 0], [1, 1]])
+    out = paper_study_dir(tmp_path, [[1, 0], [1, 1]])
     refine_study(out, RefineSettings(budget=40, max_rounds=1))
     with pytest.raises(InputError, match="other settings"):
         refine_study(out, RefineSettings(budget=40, max_rounds=1, tolerance=0.1))
@@ -235,7 +212,7 @@ def test_settings_are_checked(kwargs, word):
 
 
 def test_study_refine_command(tmp_path, capsys):
-    out = fake_study(tmp_path, [[1, 0], [1, 1]])
+    out = paper_study_dir(tmp_path, [[1, 0], [1, 1]])
     assert main(["study", "--out", str(out), "--refine", "40", "--max-rounds", "1", "--no-figures"]) == 0
     text = capsys.readouterr().out
     assert "round 1:" in text and "spent" in text and "c = 0.3 M, z = -1.55 nm" in text
@@ -245,7 +222,7 @@ def test_study_refine_command(tmp_path, capsys):
 @pytest.mark.parametrize("argv, word", [(["--refine", "-1"], "budget"), (["--tolerance", "0.1"], "--refine"),
                                         (["--refine", "10", "--quick"], "--force")])
 def test_study_refine_bad_input(tmp_path, capsys, argv, word):
-    out = fake_study(tmp_path, [[1, 0], [1, 1]])
+    out = paper_study_dir(tmp_path, [[1, 0], [1, 1]])
     before = sorted(p.name for p in out.rglob("*"))
     assert main(["study", "--out", str(out), *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
