@@ -1,6 +1,6 @@
 """`study --refine` against the simulator's own indices, and against the plain direct route at equal cost.
 
-    python benchmarks/bench_refine.py --study DIR [--budget 150] [--json FILE]
+    python benchmarks/bench_refine.py --study DIR [--budget 150] [--seeds 10] [--json FILE]
 
 DIR holds a finished ``uqsurrogate study`` (its ``paper_sensitivity.nc``; run ``uqsurrogate
 study --out DIR`` first, about 70 s).  Copies of it are refined in a scratch folder:
@@ -12,6 +12,10 @@ study --out DIR`` first, about 70 s).  Copies of it are refined in a scratch fol
 3. at the cost step 2 spent on each concentration, the plain direct route: the same number
    of default-length runs' worth (``sample --method pce`` on the oracle: scrambled Sobol'
    points, unweighted order-2 and order-4 PCE, bootstrap intervals, no noise correction).
+
+4. over ``--seeds`` seeds (the Sobol' scrambling and the simulator's noise), at the budget
+   and at four times it: per cell, how often it ends resolved, how far a resolved cell is
+   from the reference (median and worst), and how often its 95 % interval holds it.
 
 Every refined cell is set beside the low-noise reference of
 ``benchmarks/results/study_reference.json`` (``bench_study_reference.py``: order-4 PCE on
@@ -73,11 +77,44 @@ def cells_table(rec: xr.Dataset, ref: dict) -> list[dict]:
     return rows
 
 
+def over_seeds(study: Path, budget: float, seeds: int, ref: dict, tmp: Path) -> dict:
+    """The refinement at ``budget`` for seeds 0 .. seeds - 1: per cell, resolved share, distance, coverage."""
+    cells: dict = {}
+    spent = []
+    for seed in range(seeds):
+        work = tmp / f"seed-{budget:g}-{seed}"
+        work.mkdir()
+        shutil.copy(study / "paper_sensitivity.nc", work)
+        out = refine_study(work, RefineSettings(budget=budget, seed=seed))
+        spent.append(out["spent"])
+        last = out["record"].isel(round=-1)
+        for i in range(last.sizes["cell"]):
+            cell = last.isel(cell=i)
+            key = f"{float(cell['c']):g},{float(cell['z']):g}"
+            truth = ref[(float(cell["c"]), float(cell["z"]))]
+            entry = cells.setdefault(key, {"resolved": 0, "off_points": [], "covered": 0})
+            if int(cell["resolved"]):
+                entry["resolved"] += 1
+                entry["off_points"].append(100 * max(abs(float(cell["S1"][k]) - truth[k]) for k in range(2)))
+                entry["covered"] += all(float(cell["S1_low"][k]) <= truth[k] <= float(cell["S1_high"][k])
+                                        for k in range(2))
+        shutil.rmtree(work)
+    summary = {}
+    for key, e in cells.items():
+        off = e["off_points"]
+        summary[key] = {"resolved": f"{e['resolved']}/{seeds}",
+                        "median_off_points": float(np.median(off)) if off else None,
+                        "max_off_points": float(np.max(off)) if off else None,
+                        "covered": f"{e['covered']}/{e['resolved']}"}
+    return {"budget": budget, "seeds": seeds, "spent_mean": float(np.mean(spent)), "cells": summary}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--study", type=Path, required=True, help="a finished `uqsurrogate study --out` folder")
     ap.add_argument("--budget", type=float, default=150.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=10, help="seeds of the spread (default 10)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     ref_doc = json.loads((HERE / "results" / "study_reference.json").read_text())
@@ -137,6 +174,8 @@ def main() -> None:
                                       "off_points": 100 * max(abs(s[0] - truth[0]), abs(s[1] - truth[1])),
                                       "seconds": round(time.perf_counter() - t, 1)})
             res["plain_direct_equal_cost"] = plain
+        res["over_seeds"] = [over_seeds(args.study, budget, args.seeds, ref, Path(tmp))
+                             for budget in (args.budget, 4 * args.budget)]
     report(res, args.json)
 
 

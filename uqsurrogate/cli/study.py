@@ -112,12 +112,18 @@ def _refine(args: argparse.Namespace, settings) -> int:
     last = rec.isel(round=-1)
     for i in range(rec.sizes["cell"]):
         cell = last.isel(cell=i)
-        need = float(cell["needed_cost"])
-        where = f"c = {float(cell['c']):g} M, z = {float(cell['z']):g} nm"
-        if str(cell["source"].values) == "direct" and need == 0:
+        need, resolve = float(cell["needed_cost"]), float(cell["cost_to_resolve"])
+        where = f"c = {float(cell['c']):g} M, z = {float(cell['z']):g} nm (ratio {float(cell['resolution_ratio']):.1f}x)"
+        if str(cell["source"].values) != "direct":
+            continue
+        if need == 0:
             print(f"  {where}: done (resolved, 95% half-width <= {settings.tolerance:g})")
+        elif resolve == 0:
+            print(f"  {where}: resolved; about {need:.0f} more default runs to make it precise")
         elif math.isfinite(need):
-            print(f"  {where}: needs about {need:.0f} more default runs (ratio {float(cell['resolution_ratio']):.1f}x)")
+            print(f"  {where}: about {resolve:.0f} more default runs to resolve it, {need:.0f} to make it precise")
+        else:
+            print(f"  {where}: no variation seen yet; no estimate")
     print()
     print("Refined table (cells marked 'refined' come from the new runs):")
     print(result["table"])
