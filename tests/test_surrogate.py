@@ -117,13 +117,24 @@ def _as_old_version(path, dest, version):
 @pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_older_artifacts_are_still_read(saved_model, small_data, tmp_path, version):
     _, path = saved_model
+    import contextlib
+
+    from uqsurrogate.warnings import IntegrityWarning
+
     old = _as_old_version(path, tmp_path / f"v{version}", version)
     X = inputs_of(small_data)
-    assert (load_artifact(old).keras_model is None) == (version <= 2)
-    np.testing.assert_array_equal(load_artifact(old).predict(X), load_artifact(path).predict(X))
+
+    def undigested():  # formats before 4 load, saying that their metadata cannot be checked
+        return pytest.warns(IntegrityWarning, match="predates") if version < 4 else contextlib.nullcontext()
+
+    with undigested():
+        assert (load_artifact(old).keras_model is None) == (version <= 2)
+    with undigested():
+        np.testing.assert_array_equal(load_artifact(old).predict(X), load_artifact(path).predict(X))
     f = ModelFunction.from_artifact(path)
     X = np.clip(X, f.train_min, f.train_max)  # the model function refuses the test rows outside the training range
-    np.testing.assert_array_equal(ModelFunction.from_artifact(old)(X), f(X))
+    with undigested():
+        np.testing.assert_array_equal(ModelFunction.from_artifact(old)(X), f(X))
 
 
 @pytest.mark.parametrize("preset", ["tuned", "tuned-c"])

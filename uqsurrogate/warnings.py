@@ -6,6 +6,7 @@ Filter them as a group with ``warnings.simplefilter("ignore", UQSurrogateWarning
 __all__ = [
     "UQSurrogateWarning",
     "ExtrapolationWarning",
+    "IntegrityWarning",
 ]
 
 
@@ -15,3 +16,7 @@ class UQSurrogateWarning(UserWarning):
 
 class ExtrapolationWarning(UQSurrogateWarning):
     """A model is evaluated outside the input ranges it was trained on."""
+
+
+class IntegrityWarning(UQSurrogateWarning):
+    """An artifact loads, but part of it cannot be checked (an old format without a digest)."""

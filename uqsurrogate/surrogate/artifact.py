@@ -509,4 +509,14 @@ def load_artifact(path: str | os.PathLike) -> Surrogate:
         raise ArtifactError(f"{path}: the network's last layer gives {widths[0]} values, but the metadata's "
                             f"representation ({representation_of(meta['outputs']).name}) takes {widths[1]}; "
                             f"{METADATA_FILE} was edited after saving, or comes from another model")
+    if meta["format_version"] < 4:  # every check above passed; what none can check is said once it loads
+        import warnings
+
+        from ..warnings import IntegrityWarning
+
+        warnings.warn(
+            f"{path}: format_version {meta['format_version']} predates the metadata's own digest (format 4), so an "
+            "edit to metadata.json that model.keras cannot contradict (the species' order, say) goes unseen; "
+            "upgrade it (python scripts/upgrade_artifacts.py DIR, in the uqsurrogate source) to add one",
+            IntegrityWarning, stacklevel=2)
     return Surrogate(model=model, metadata=meta, path=Path(path), keras_model=full)
