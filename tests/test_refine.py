@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -181,11 +183,13 @@ class DyingOracle(SimulatorOracle):
 
 
 def test_a_refinement_killed_mid_round_resumes_to_the_same_result(tmp_path):
-    settings = RefineSettings(budget=3000, max_rounds=2, tolerance=0.2)
+    settings = RefineSettings(budget=3000, max_rounds=2, tolerance=0.05)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     whole = refine_study(paper_study_dir(tmp_path / "a", [[1, 0], [1, 0]]), settings)
     assert whole["record"].sizes["round"] == 3, "the case must have two rounds to kill one mid-way"
+    plan = json.loads((tmp_path / "a" / "study" / "refine" / "round-002.json").read_text())["plan"]
+    assert len(plan) == 2, "round 2 must run both concentrations for the kill to fall between them"
     out = paper_study_dir(tmp_path / "b", [[1, 0], [1, 0]])
     with pytest.raises(Killed):
         refine_study(out, settings, oracle=DyingOracle(die_at=4))  # round 2, second concentration
@@ -228,3 +232,47 @@ def test_study_refine_bad_input(tmp_path, capsys, argv, word):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and word in err[0] and "Traceback" not in err[0]
     assert sorted(p.name for p in out.rglob("*")) == before
+
+
+def test_centre_weights_are_exact_for_cubics_and_cut_the_noise():
+    from uqsurrogate.active.smoothing import centre_weights, smooth_bin
+
+    z = np.linspace(-1, 1, 41)
+    cubic = 0.3 - 1.2 * z + 0.7 * z**2 + 2.5 * z**3
+    for k in (1, 2, 5, 8):
+        value, _ = smooth_bin(cubic[None, :], np.ones((1, 41)), 20, k)
+        assert value[0] == pytest.approx(cubic[20], abs=1e-12)
+    assert np.sum(centre_weights(5) ** 2) == pytest.approx(89 / 429)  # 3 (3k^2 + 3k - 1) / ((2k-1)(2k+1)(2k+3))
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((20000, 41))
+    value, se = smooth_bin(noise, np.ones((20000, 41)), 20, 5)
+    assert np.std(value) == pytest.approx(se[0], rel=0.03)
+    with pytest.raises(InputError, match="leaves the profile"):
+        smooth_bin(noise, noise, 3, 5)
+
+
+def test_the_chosen_windows_keep_the_simulators_own_indices():
+    """On exact simulator profiles, each unresolved cell's window (chosen on the shipped ensemble) moves its
+    indices by under a point, and the contact cell (-1.85 nm, 0.3 M) is not given the window that would not."""
+    from uqsurrogate.active.smoothing import choose_window, smooth_bin
+    from uqsurrogate.model_function import ModelFunction
+    from uqsurrogate.observables import charge_density
+    from uqsurrogate.study import _paper_problem, default_model_path
+
+    f = ModelFunction.from_artifact(default_model_path())
+    sim = ElectrolyteSimulator()
+    for c, cells in ((0.3, {44: None, 78: None, 139: None}), (1.9, {78: None})):
+        problem = _paper_problem(c)
+        xv = problem.ppf(np.clip(qmc.Sobol(2, seed=np.random.default_rng(1)).random_base2(6), 1e-12, 1 - 1e-12))
+        rho = np.stack([charge_density(sim.exact(*row)[1]) for row in problem.full(xv)])
+        for b in cells:
+            k = choose_window(f, problem, b)
+            assert k > 0
+            s = []
+            for w in (0, k):
+                y, _ = smooth_bin(rho, np.ones_like(rho), b, w)
+                r, _ = direct_indices(xv, y[:, None], np.full((64, 1), 1e-3 * np.std(y)), problem, resamples=2)
+                s.append(r["S1"].values[:, 0])
+            assert np.max(np.abs(s[1] - s[0])) < 0.01, (c, b, k, s)
+            if (c, b) == (0.3, 44):
+                assert k <= 5  # +-8 bins would move S+ there by 14 points: the contact layer

@@ -21,8 +21,9 @@ fixed number of points per concentration with the length the cost estimate asks 
    inputs, known before it runs.
 3. The next round pays, times ``margin`` and cheapest first, for what resolves each cell,
    then for what finishes each, while the budget lasts; a concentration runs once for all
-   its chosen cells.  Cells the rest of the budget cannot pay for are reported with what
-   they need (``cost_to_resolve``, ``needed_cost``), and not spent on.
+   its chosen cells.  When nothing more can be finished, the rest of the budget goes to the
+   cheapest open cell (its interval narrows).  Every cell reports what it still needs
+   (``cost_to_resolve``, ``needed_cost``).
 4. It stops when every cell is done, no cell is affordable, or after ``max_rounds``.
 
 Resumable: ``out/refine/`` holds the settings, each round's plan (written before its runs)
@@ -63,6 +64,8 @@ __all__ = ["RefineSettings", "refine_study", "refined_sensitivity", "unresolved_
 logger = logging.getLogger(__name__)
 
 REFINE_DIR = "refine"
+#: Shortest run a plan asks for, in default runs.
+MIN_LENGTH = 0.25
 SETTINGS_FILE = "settings.json"
 
 
@@ -88,6 +91,11 @@ class RefineSettings:
         Each cell's estimated further cost is multiplied by this (the estimate is noisy).
     seed : int, default 0
         Seeds the Sobol' points, the oracle's noise and the intervals.
+    max_window : int, default 8
+        Widest window (bins on each side) of the local cubic in z that stands for a cell's
+        bin (:mod:`uqsurrogate.active.smoothing`): each cell takes the widest one whose
+        indices, on the study's surrogate, show no structure the cubic would smooth away; 0
+        uses the bin alone.
     """
 
     budget: float
@@ -98,6 +106,7 @@ class RefineSettings:
     max_rounds: int = 6
     margin: float = 1.25
     seed: int = 0
+    max_window: int = 8
 
     def __post_init__(self) -> None:
         from .sensitivity.pce import n_terms
@@ -109,6 +118,9 @@ class RefineSettings:
         check_int(self.max_rounds, "max_rounds", min_value=1)
         check_float(self.margin, "margin", 1, None)
         check_int(self.seed, "seed", min_value=0)
+        from .active.smoothing import WINDOWS
+
+        check_int(self.max_window, "max_window", min_value=0, max_value=max(WINDOWS))
         terms = n_terms(2, self.order)
         check_int(self.runs_per_round, "runs_per_round", min_value=terms + 2)
 
@@ -173,9 +185,11 @@ def _sobol(seed: int, k: int, start: int, n: int) -> np.ndarray:
 class _Slice:
     """One concentration's cells and runs."""
 
-    def __init__(self, index: int, c: float, problem, cells: list[float], bins: dict[float, int]):
+    def __init__(self, index: int, c: float, problem, cells: list[float], bins: dict[float, int],
+                 windows: list[int]):
         self.index, self.c, self.problem, self.cells = index, c, problem, cells
         self.bins = [bins[z] for z in cells]
+        self.windows = windows
         self.runs: list[xr.Dataset] = []
         self.lengths: list[np.ndarray] = []
         self.used = 0  # Sobol' points drawn
@@ -187,9 +201,14 @@ class _Slice:
         if not self.runs:
             return None
         ds = xr.concat(self.runs, dim="sample")
+        from .active.smoothing import smooth_bin
+
         xv = np.stack([ds[n].values for n in self.problem.varied], axis=1)
-        y = charge_density(ds["density"].values)[:, self.bins]
-        return xv, y, rho_standard_error(ds, self.bins), np.concatenate(self.lengths)
+        rho = charge_density(ds["density"].values)
+        se = rho_standard_error(ds, np.arange(rho.shape[1]))
+        pairs = [smooth_bin(rho, se, b, k) for b, k in zip(self.bins, self.windows)]
+        y = np.stack([v for v, _ in pairs], axis=1)
+        return xv, y, np.stack([e for _, e in pairs], axis=1), np.concatenate(self.lengths)
 
 
 def _assess(sl: _Slice, settings: RefineSettings):
@@ -227,7 +246,9 @@ def _plan(slices: list[_Slice], assessed: dict, settings: RefineSettings, spent:
     """The next round: which concentrations run, how many runs and how long.
 
     Two passes over the cells, cheapest first: first what resolves each cell, then what
-    finishes it (resolved and precise), each times the margin, while the budget lasts.
+    finishes it (resolved and precise), each times the margin, while the budget lasts.  When
+    neither pass can pay for anything, what is left goes to the cheapest open cell.  No run
+    is shorter than ``MIN_LENGTH`` default runs.
     """
     left = settings.budget - spent
     n = settings.runs_per_round
@@ -250,8 +271,18 @@ def _plan(slices: list[_Slice], assessed: dict, settings: RefineSettings, spent:
                 per_slice[k] = max(per_slice.get(k, 0.0), cost)
                 if z not in chosen.setdefault(k, []):
                     chosen[k].append(z)
+    if not per_slice:  # nothing can be finished: the rest goes to the cheapest open cell, which it narrows
+        open_cells = sorted((float(need[1][j]), sl.index, z) for sl in slices for need in [assessed[sl.index][1]]
+                            for j, z in enumerate(sl.cells) if 0 < need[1][j] < np.inf)
+        if open_cells and left >= n * MIN_LENGTH:
+            _, k, z = open_cells[0]
+            per_slice[k], chosen[k] = left, [z]
     for k, cost in per_slice.items():
-        plan[k] = {"c": slices[k].c, "start": slices[k].used, "n": n, "length": cost / n, "cells": chosen[k]}
+        length = max(cost / n, MIN_LENGTH)  # no round of crumbs: each run at least MIN_LENGTH default runs
+        if length * n > left + 1e-9:
+            continue
+        left -= length * n
+        plan[k] = {"c": slices[k].c, "start": slices[k].used, "n": n, "length": length, "cells": chosen[k]}
     return plan
 
 
@@ -275,12 +306,14 @@ def _record(round_: int, slices: list[_Slice], assessed: dict, cost: float, sens
                          "resolved": int(r["resolved"].values), "needed_cost": float(need[1][j]),
                          "cost_to_resolve": float(need[0][j]),
                          "runs": int(res.attrs["runs"]), "chi2_dof": float(r["chi2_dof"].values)}
+            entry["window"] = int(sl.windows[j])
             row["cells"][f"{sl.c:g},{z:g}"] = entry
     return row
 
 
 @locks_output("out", "study", parents=True)
-def refine_study(out: str | os.PathLike, settings: RefineSettings, *, oracle=None) -> dict:
+def refine_study(out: str | os.PathLike, settings: RefineSettings, *, oracle=None,
+                 model: str | os.PathLike | None = None) -> dict:
     """Refine the unresolved cells of the study in ``out`` (``out/paper_sensitivity.nc``).
 
     Parameters
@@ -294,6 +327,9 @@ def refine_study(out: str | os.PathLike, settings: RefineSettings, *, oracle=Non
         Default: the embedded simulator with its MD-like noise, seeded by ``settings.seed``.
         Round r, concentration k simulates as the oracle's round ``(r - 1) K + k + 1`` (K
         concentrations), so no two share a noise stream.
+    model : path-like, optional
+        The study's surrogate, for the choice of each cell's window; default the one the
+        study recorded (``model`` attribute), else the shipped one.
 
     Returns
     -------
@@ -303,6 +339,7 @@ def refine_study(out: str | os.PathLike, settings: RefineSettings, *, oracle=Non
     """
     from .active.cost import default_run_configurations
     from .active.oracles import SimulatorOracle
+    from .active.smoothing import WINDOWS, choose_window
     from .data.io import load_dataset
     from .results import save_results
 
@@ -328,16 +365,30 @@ def refine_study(out: str | os.PathLike, settings: RefineSettings, *, oracle=Non
         if not same or old["study_sha256"] != study_digest or old["oracle"] != doc["oracle"]:
             raise InputError(f"{folder} holds a refinement with other settings, study or oracle; pass --force to "
                              "start over, or the same settings to resume (only the budget may grow)")
-    _write_json(settings_path, doc)
-
     cells = unresolved_cells(sens)
     concentrations = sorted({c for c, _ in cells})
     problems = {c: _problem(sens, c) for c in concentrations}
     slices = []
+    f = None
+    if settings.max_window > 0 and cells:
+        from .model_function import ModelFunction
+        from .study import default_model_path
+
+        f = ModelFunction.from_artifact(model or sens.attrs.get("model") or default_model_path())
     for k, c in enumerate(concentrations):
         problem = problems[c]
         h = problem.full(problem.sample(1, 0))[0, problem.names.index("h")]
-        slices.append(_Slice(k, c, problem, [z for cc, z in cells if cc == c], _bins(sens, oracle.simulator, h)))
+        zs = [z for cc, z in cells if cc == c]
+        bins = _bins(sens, oracle.simulator, h)
+        windows = [0] * len(zs) if f is None else [
+            choose_window(f, problem, bins[z], seed=settings.seed,
+                          windows=[w for w in WINDOWS if w <= settings.max_window]) for z in zs]
+        slices.append(_Slice(k, c, problem, zs, bins, windows))
+    chosen = {f"{sl.c:g},{z:g}": w for sl in slices for z, w in zip(sl.cells, sl.windows)}
+    if settings_path.is_file() and "windows" in old and old["windows"] != chosen:
+        raise InputError(f"{folder} holds a refinement whose cells took other windows ({old['windows']}; now "
+                         f"{chosen}): another model? pass --force to start over")
+    _write_json(settings_path, {**doc, "windows": chosen})
     assessed: dict = {}
     spent = 0.0
     record = [_record(0, slices, assessed, 0.0, sens)]
@@ -466,6 +517,9 @@ def _record_dataset(record: list[dict], settings: RefineSettings, unit: int) -> 
             "round_configurations": ("round", cost * unit, {"units": "1", "long_name": "configurations sampled"}),
         },
         coords={"round": rounds, "cell": np.arange(len(keys)), "c": ("cell", c, {"units": "mol/L"}),
+                "window": ("cell", [record[0]["cells"][k]["window"] for k in keys],
+                           {"units": "bins", "long_name": "half-width of the local cubic in z that stands for the "
+                                                          "cell's bin (0: the bin alone)"}),
                 "z": ("cell", z, {"units": "nm"}), "input": ["d_plus", "d_minus"]},
         attrs={"Conventions": "CF-1.10", "title": "uqsurrogate study --refine: the unresolved cells, round by round",
                "settings": json.dumps(dataclasses.asdict(settings)), "default_run_configurations": unit,

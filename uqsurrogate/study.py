@@ -19,8 +19,8 @@ import logging
 import os
 import time
 from importlib import resources
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -285,8 +285,8 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     dict
         Paths written, the summary table, timings.
     """
-    from .data.io import save_results
     from .conventions import INPUTS
+    from .data.io import save_results
     from .model_function import ModelFunction
 
     out = Path(out)
@@ -306,6 +306,7 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     t = time.perf_counter()
     sens = paper_sensitivity(f, n_z=300 if quick else 700, n_bins=150 if quick else 300, seed=seed,
                              progress=progress, map=map)
+    sens.attrs["model"] = str(path)  # what study --refine evaluates for its windows
     save_results(sens, out / "paper_sensitivity.nc")
     timings["sensitivity_s"] = time.perf_counter() - t
     table = paper_table(sens)

@@ -41,6 +41,9 @@ def _add_study(sub) -> None:
                    help="with --refine: a cell is done when resolved and each index's 95%% half-width is at most "
                    "this (default 0.05: 5 points)")
     p.add_argument("--max-rounds", type=int, default=6, help="with --refine: at most this many rounds (default 6)")
+    p.add_argument("--max-window", type=int, default=8,
+                   help="with --refine: widest window (bins each side) of the local cubic in z that stands for a "
+                   "cell's bin, to cut the label noise (default 8; 0: the bin alone)")
     p.set_defaults(func=_cmd_study)
 
 
@@ -55,9 +58,9 @@ def _cmd_study(args: argparse.Namespace) -> int:
         from ..refine import RefineSettings
 
         settings = RefineSettings(budget=args.refine, tolerance=args.tolerance, max_rounds=args.max_rounds,
-                                  seed=args.seed)  # checked before any work
-    elif args.tolerance != 0.05 or args.max_rounds != 6:
-        raise UsageError("--tolerance and --max-rounds go with --refine BUDGET")
+                                  max_window=args.max_window, seed=args.seed)  # checked before any work
+    elif args.tolerance != 0.05 or args.max_rounds != 6 or args.max_window != 8:
+        raise UsageError("--tolerance, --max-rounds and --max-window go with --refine BUDGET")
     earlier = [name for name in STUDY_FILES if (args.out / name).exists()]
     if settings is not None and not args.force and (args.out / "paper_sensitivity.nc").is_file():
         if args.from_scratch or args.model is not None or args.quick:
