@@ -7,8 +7,10 @@ study --out DIR`` first, about 70 s).  Copies of it are refined in a scratch fol
 
 1. with ``--budget`` default runs (the issue's 150): the cells' table after every round and
    each cell's estimated further cost;
-2. with the budget raised until the cheapest unfinished cell's estimate is paid (the
-   estimate checked by spending it: the embedded simulator's run length costs no wall time);
+2. the estimate checked by spending it: the cheapest unfinished cell's estimated further
+   cost (times the margin) spent on its concentration alone, as one round would (its next
+   16 Sobol' points), and the cell fitted again (the embedded simulator's run length costs
+   no wall time);
 3. at the cost step 2 spent on each concentration, the plain direct route: the same number
    of default-length runs' worth (``sample --method pce`` on the oracle: scrambled Sobol'
    points, unweighted order-2 and order-4 PCE, bootstrap intervals, no noise correction).
@@ -35,6 +37,7 @@ import numpy as np
 import xarray as xr
 from _common import report
 
+from uqsurrogate.active.oracles import SimulatorOracle
 from uqsurrogate.observables import charge_density
 from uqsurrogate.refine import RefineSettings, refine_study
 from uqsurrogate.sensitivity import pce
@@ -75,6 +78,39 @@ def cells_table(rec: xr.Dataset, ref: dict) -> list[dict]:
                          "ref_plus": truth[0], "ref_minus": truth[1],
                          "off_points": 100 * max(abs(s[0] - truth[0]), abs(s[1] - truth[1]))})
     return rows
+
+
+def spend_on(work: Path, settings: RefineSettings, c: float, z: float, cost: float):
+    """Spend ``cost`` default runs on cell (c, z)'s concentration alone, as a round would, and fit it again.
+
+    The refinement's own pieces: the concentration's runs so far, the next 16 of its Sobol'
+    points at length cost / 16, the cell's window; returns the cell's direct-route result and
+    the cost spent.
+    """
+    from uqsurrogate.refine import _assess, _bins, _problem, _Slice, _sobol
+
+    sens = xr.load_dataset(work / "paper_sensitivity.nc")
+    doc = json.loads((work / "refine" / "settings.json").read_text())
+    cells = [tuple(map(float, key.split(","))) for key in doc["windows"]]
+    concentrations = sorted({cc for cc, _ in cells})
+    zs = [zz for cc, zz in cells if cc == c]
+    problem = _problem(sens, c)
+    oracle = SimulatorOracle(seed=settings.seed)
+    sl = _Slice(concentrations.index(c), c, problem, zs, _bins(sens, oracle.simulator, 4.5),
+                [doc["windows"][f"{c:g},{zz:g}"] for zz in zs])
+    for part in sorted((work / "refine").glob(f"round-*-c{c:g}.nc")):
+        ds = xr.load_dataset(part)
+        sl.runs.append(ds)
+        sl.lengths.append(np.full(ds.sizes["sample"],
+                                  json.loads(ds.attrs["simulator"])["noise"]["configs_per_block"] / 15000))
+        sl.used += ds.sizes["sample"]
+    n = settings.runs_per_round
+    X = problem.full(problem.ppf(_sobol(settings.seed, sl.index, sl.used, n)))
+    _, length = oracle.with_length(cost / n)
+    sl.runs.append(oracle(X, 10_000, problem.names, length=cost / n))  # a round id no refinement round uses
+    sl.lengths.append(np.full(n, length))
+    res, _ = _assess(sl, settings)
+    return res.isel(output=zs.index(z)), length * n
 
 
 def over_seeds(study: Path, budget: float, seeds: int, ref: dict, tmp: Path) -> dict:
@@ -133,23 +169,29 @@ def main() -> None:
         open_ = np.isfinite(need) & (need > 0)
         if open_.any():
             k = int(np.argmin(np.where(open_, need, np.inf)))
+            c, z = float(last["c"][k]), float(last["z"][k])
             margin = RefineSettings(budget=1).margin
-            budget = first["spent"] + margin * float(need[k]) + 1e-6
             t = time.perf_counter()
-            second = refine_study(work, RefineSettings(budget=budget, seed=args.seed))
+            check, spent_on = spend_on(work, RefineSettings(budget=args.budget, seed=args.seed), c, z,
+                                       margin * float(need[k]))
+            truth = ref[(c, z)]
+            s = check["S1"].values
             res["estimate_check"] = {
-                "cell": {"c": float(last["c"][k]), "z": float(last["z"][k])}, "estimated_further_cost": float(need[k]),
-                "budget": budget, "spent": second["spent"], "seconds": round(time.perf_counter() - t, 1),
-                "cells": cells_table(second["record"], ref)}
-            # the plain direct route at the same cost per concentration
-            rounds = sorted((work / "refine").glob("round-*-c*.nc"))
-            per_c: dict[float, float] = {}
-            for part in rounds:
+                "cell": {"c": c, "z": z}, "estimated_further_cost": float(need[k]), "spent": spent_on,
+                "seconds": round(time.perf_counter() - t, 1), "ratio": float(check["resolution_ratio"]),
+                "resolved": int(check["resolved"]), "S_plus": float(s[0]), "S_minus": float(s[1]),
+                "S_plus_low": float(check["S1_low"].values[0]), "S_plus_high": float(check["S1_high"].values[0]),
+                "half_width_points": 100 * float((check["S1_high"] - check["S1_low"]).max() / 2),
+                "ref_plus": truth[0], "ref_minus": truth[1],
+                "off_points": 100 * max(abs(s[0] - truth[0]), abs(s[1] - truth[1]))}
+            per_c = {}  # the cost each concentration has had, with the check's runs
+            for part in (work / "refine").glob("round-*-c*.nc"):
                 ds = xr.load_dataset(part)
-                noise = json.loads(ds.attrs["simulator"])["noise"]
-                length = noise["configs_per_block"] / 15000
-                c = float(ds["c"].values[0])
-                per_c[c] = per_c.get(c, 0.0) + length * ds.sizes["sample"]
+                length = json.loads(ds.attrs["simulator"])["noise"]["configs_per_block"] / 15000
+                key = float(ds["c"].values[0])
+                per_c[key] = per_c.get(key, 0.0) + length * ds.sizes["sample"]
+            per_c[c] = per_c.get(c, 0.0) + spent_on
+            # the plain direct route at the same cost per concentration
             sens = xr.load_dataset(args.study / "paper_sensitivity.nc")
             grid_z = sens["z_bin"].values
             from uqsurrogate.surrogate.zgrid import uniform_slit_centres

@@ -102,6 +102,7 @@ def direct_indices(xv: np.ndarray, y: np.ndarray, se: np.ndarray, problem: Probl
         draws = rng.multivariate_normal(fit.coef[:, k], cov[k], size=resamples, method="cholesky")  # (R, T)
         reps[:, :, k] = expansion_indices(draws.T, fit.alphas)[3].T
     low, high = bias_corrected_interval(reps, s1, conf_level)
+    low, high = np.fmin(low, s1), np.fmax(high, s1)  # a skewed bootstrap's corrected bounds can miss the estimate
     sd = np.sqrt(np.maximum(var, 0))
     error = np.sqrt(np.trace(cov, axis1=1, axis2=2))
     ratio = sd / error
