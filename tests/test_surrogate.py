@@ -300,7 +300,8 @@ def test_mismatched_metadata_is_refused(saved_model, tmp_path):
 
     meta["metadata_sha256"] = metadata_digest(meta)  # and, digest forged, by the consistency checks behind it
     (path / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match="outputs.scale must be one number or one per output"):
+    with pytest.raises(ArtifactError, match=r"outputs.scale has 32 values, but outputs.species \(2\) x "
+                                            r"outputs.n_bins \(17\) make 34 outputs"):
         load_artifact(path)
     meta["outputs"]["scale"] = 1.0
     meta["metadata_sha256"] = metadata_digest(meta)
