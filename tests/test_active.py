@@ -148,6 +148,7 @@ def test_every_proposal_stays_in_the_box_and_fixed_inputs_stay_fixed(f, engine):
         assert np.any((u[:, box.free] == 0) | (u[:, box.free] == 1))
 
 
+@pytest.mark.slow  # about a minute: it trains an ensemble with a hole in its design
 def test_attacked_points_are_more_uncertain_than_random_ones_in_a_design_hole(tmp_path):
     """A toy with a hole in its training design: the attack finds more than twice random's median U."""
     rng = np.random.default_rng(0)

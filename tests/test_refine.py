@@ -115,7 +115,7 @@ def test_precision_cost_against_the_spread_of_the_index_at_that_cost():
                               tolerance=0.05, design=psi)[0]
     se = np.full((32, 1), np.sqrt(u / (cost / 32)))
     est = []
-    for rep in range(300):
+    for rep in range(200):
         y = plane(x)[:, None] + se * np.random.default_rng([4, rep]).standard_normal((32, 1))
         r, _ = direct_indices(x, y, se, PLANE, seed=rep, resamples=2)
         est.append(float(r["S1"][0, 0]))
