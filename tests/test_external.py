@@ -47,7 +47,7 @@ def _design_inputs(design: xr.Dataset) -> np.ndarray:
     return np.stack([design[n].values for n in names], axis=1)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"second_order": True}, {"ci": "rqmc", "replicates": 3}])
+@pytest.mark.parametrize("kwargs", [{}, {"second_order": True}, {"ci": "rqmc", "replicates": 4}, {"ci": "bootstrap"}])
 def test_sobol_from_outputs_equals_the_callable(kwargs):
     p = ishigami_problem()
     direct = sobol(two_outputs, p, 256, seed=5, progress=False, **kwargs)

@@ -85,7 +85,7 @@ def test_problem_errors():
 @pytest.mark.parametrize("second_order", [False, True])
 def test_sobol_equals_salib(second_order):
     n, seed = 1024, 5
-    ours = sobol(ishigami_outputs, ISHIGAMI, n, second_order=second_order, seed=seed, progress=False)
+    ours = sobol(ishigami_outputs, ISHIGAMI, n, second_order=second_order, seed=seed, ci="bootstrap", progress=False)
     X = salib_sample.sample(ISHIGAMI.to_salib(), n, calc_second_order=second_order, scramble=True, seed=seed)
     Y = ishigami_outputs(X)
     for k in range(3):
@@ -103,7 +103,7 @@ def test_sobol_equals_salib(second_order):
 
 def test_sobol_cis_statistically_agree_with_salib_on_other_resamples():
     n = 2048
-    ours = sobol(ishigami_outputs, ISHIGAMI, n, seed=1, resamples=400, progress=False)
+    ours = sobol(ishigami_outputs, ISHIGAMI, n, seed=1, ci="bootstrap", resamples=400, progress=False)
     X = salib_sample.sample(ISHIGAMI.to_salib(), n, scramble=True, seed=1, calc_second_order=False)
     ref = salib_analyze.analyze(ISHIGAMI.to_salib(), ishigami(X), seed=99, num_resamples=400, calc_second_order=False)
     # bootstrap sd from 400 resamples is known to about 1/sqrt(2 x 399) = 3.5 %; allow 20 %
@@ -133,12 +133,42 @@ def test_sobol_g_closed_form(estimator):
     assert np.all(r["S1_conf"].values < 0.05) and np.all(r["ST_conf"].values < 0.05)
 
 
-def test_rqmc_intervals_cover_the_truth():
-    r = sobol(lambda X: ishigami(X)[:, None], ISHIGAMI, 2**11, ci="rqmc", replicates=10, seed=4, progress=False)
-    assert r.attrs["ci"] == "rqmc" and r.attrs["model_evaluations"] == 10 * 2**11 * 5
-    # t-interval half-widths at 95 %: allow two of them (the truth is 4 decimals)
-    assert np.all(np.abs(r["S1"].values[:, 0] - ISH_S1) < 2 * r["S1_conf"].values[:, 0] + 2e-3)
-    assert np.all(np.abs(r["ST"].values[:, 0] - ISH_ST) < 2 * r["ST_conf"].values[:, 0] + 2e-3)
+def test_rqmc_splits_the_rows_and_jackknifes_the_scrambles():
+    """The default interval: n base rows as R scrambles; the estimate and half-width recomputed by hand.
+
+    Each scramble's own Saltelli design is drawn with SALib (the seeds are the run's keyed
+    states), the pooled estimate is SALib's Saltelli-2010 formula on all rows together, and
+    leaving one scramble out is the same formula on the rest: an independent recomputation.
+    """
+    from uqsurrogate._random import keyed_states
+
+    n, reps, seed = 256, 16, 4
+    r = sobol(lambda X: ishigami(X)[:, None], ISHIGAMI, n, seed=seed, progress=False)
+    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps
+    assert r.attrs["model_evaluations"] == n * 5  # the rows of one design of n, split: no extra cost
+    designs = [salib_sample.sample(ISHIGAMI.to_salib(), n // reps, calc_second_order=False, scramble=True, seed=int(s))
+               for s in keyed_states(seed, reps)]
+    parts = [ishigami(X).reshape(-1, 5) for X in designs]  # (n / R, A AB1 AB2 AB3 B)
+
+    def s1(groups):
+        y = np.concatenate(groups)
+        y = y - y.mean()  # SALib centres by every row
+        a, b, ab = y[:, 0], y[:, -1], y[:, 1:4]
+        v = np.var(np.r_[a, b])
+        return (b[:, None] * (ab - a[:, None])).mean(axis=0) / v
+
+    np.testing.assert_allclose(r["S1"].values[:, 0], s1(parts), rtol=1e-9)
+    leave = np.array([s1(parts[:k] + parts[k + 1:]) for k in range(reps)])
+    se = np.sqrt((reps - 1) / reps * ((leave - leave.mean(axis=0)) ** 2).sum(axis=0))
+    t = 2.131449545559323  # t_0.975 with 15 degrees of freedom
+    np.testing.assert_allclose(r["S1_conf"].values[:, 0], t * se, rtol=1e-6)
+
+
+def test_rqmc_replicates_are_checked():
+    with pytest.raises(ValueError, match=r"replicates = 3; ci='rqmc' splits the n = 256 base samples .* power of 2"):
+        sobol(lambda X: ishigami(X)[:, None], ISHIGAMI, 256, replicates=3, progress=False)
+    with pytest.raises(ValueError, match=r"replicates = 256; .* \[2, 128\]"):
+        sobol(lambda X: ishigami(X)[:, None], ISHIGAMI, 256, replicates=256, progress=False)
 
 
 def test_aggregated_indices_are_variance_weighted():
@@ -391,24 +421,37 @@ def test_nested_bootstrap_replicates_equal_the_resampled_grid():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("n", [16, 100])
-def test_nested_intervals_cover_the_exact_index(n):
-    """Acceptance: the 90 % interval of S1_corrected holds the exact index in 85-95 % of 400 repetitions.
+@pytest.mark.parametrize("method, case, options, names, band", [
+    ("sobol", "ishigami", {"n": 1024}, ("S1", "ST"), (0.92, 0.98)),
+    ("nested", "bilinear", {"n_outer": 32, "n_inner": 32, "conf_level": 0.9}, ("S1_corrected",), (0.85, 0.95)),
+    ("nested", "g2", {"n_outer": 100, "n_inner": 100, "conf_level": 0.9}, ("S1_corrected",), (0.85, 0.95)),
+    ("pce", "ishigami", {"n": 512, "order": 8}, ("S1", "ST"), (0.90, 0.98)),
+])
+def test_intervals_hold_their_level(method, case, options, names, band):
+    """The coverage harness, small: 400 seeded repetitions (200 for pce) against closed-form indices.
 
-    y = 2a + 1.3b + ab, a ~ N(0.5, 1), b ~ N(-0.5, 1): S_a = 0.347, S_b = 0.499, S_ab = 0.154
-    (uqsurrogate.testing.bilinear).  Measured: 86.5-87.8 % (the bootstrap's spread is 2-9 % below
-    the estimator's); a correct 90 % interval lands in the band with probability 0.999 at 400 runs.
+    The default interval of each method must cover within the band (issue #25's); at 400 runs
+    a correct interval's coverage has a binomial standard error of 0.011 (0.015 at 90 %).
+    Where the index is 0 exactly (Ishigami's x3, first order) pce's interval, held within
+    [0, 1], covers more often than nominal (docs/benchmarks.md): that input is checked to be
+    covered at least at the band's low end.  Sobol' half-widths must also be the right size
+    (at most 1.3 x the estimate's spread).
     """
-    from uqsurrogate.testing import bilinear, bilinear_indices, bilinear_problem
+    from uqsurrogate.sensitivity import nested, pce, sobol
+    from uqsurrogate.testing import coverage, panel
 
-    exact, _ = bilinear_indices()
-    hits = np.zeros(2)
-    reps = 400
-    for seed in range(reps):
-        r = nested(lambda X: bilinear(X)[:, None], bilinear_problem(), n, n, seed=seed, conf_level=0.9,
-                   progress=False)
-        hits += (r["S1_corrected_low"].values[:, 0] <= exact) & (exact <= r["S1_corrected_high"].values[:, 0])
-    assert np.all((hits / reps >= 0.85) & (hits / reps <= 0.95)), hits / reps
+    fn = {"sobol": sobol, "nested": nested, "pce": pce}[method]
+    c = panel()[case]
+    res = coverage(fn, c, repetitions=200 if method == "pce" else 400,
+                   indices=[(n, "s1" if n.startswith("S1") else "st") for n in names], **options)
+    for name, r in res.items():
+        exact = c.s1 if name.startswith("S1") else c.st
+        inner = exact != 0
+        cover = r["coverage"]
+        assert np.all((cover[inner] >= band[0]) & (cover[inner] <= band[1])), (name, cover, r["coverage_se"])
+        assert np.all(cover[~inner] >= band[0]), (name, cover)
+        if method == "sobol":
+            assert np.all(r["width_ratio"] <= 1.3), (name, r["width_ratio"])
 
 
 def test_nested_interval_variables_and_errors():
@@ -416,28 +459,113 @@ def test_nested_interval_variables_and_errors():
     for name in ("S1", "S1_corrected"):
         assert np.all(r[f"{name}_low"].values <= r[name].values + 1e-12)
         assert np.all(r[f"{name}_high"].values >= r[name].values - 1e-12)
-        np.testing.assert_allclose(r[f"{name}_conf"], (r[f"{name}_high"] - r[f"{name}_low"]) / 2)
-    assert r.attrs["resamples"] == 200 and "two-way bootstrap" in r.attrs["ci"]
+        np.testing.assert_allclose(r[f"{name}_conf"], (r[f"{name}_high"] - r[f"{name}_low"]) / 2, atol=1e-12)
+    assert r.attrs["ci"] == "jackknife" and r.attrs["groups"] == "20 x 20" and "jackknife" in r.attrs["ci_method"]
+    boot = nested(two_input, TWO, 20, 20, seed=0, ci="bootstrap", progress=False)
+    assert boot.attrs["resamples"] == 200 and "two-way bootstrap" in boot.attrs["ci_method"]
     bare = nested(two_input, TWO, 20, 20, seed=0, resamples=0, progress=False)
     assert "S1_conf" not in bare and bare.attrs["ci"] == "none"
-    np.testing.assert_array_equal(bare["S1_corrected"].values, r["S1_corrected"].values)  # the draws come first
+    for other in (r, boot):  # the draws come first
+        np.testing.assert_array_equal(bare["S1_corrected"].values, other["S1_corrected"].values)
     with pytest.raises(ValueError, match="resamples = 1; use 0"):
         nested(two_input, TWO, 20, 20, resamples=1)
     with pytest.raises(ValueError, match=r"conf_level = 1.5; it must be a number in \(0, 1\)"):
         nested(two_input, TWO, 20, 20, conf_level=1.5)
+    with pytest.raises(ValueError, match=r"ci = 'student'"):
+        nested(two_input, TWO, 20, 20, ci="student")
+    with pytest.raises(ValueError, match=r"groups = 30"):
+        nested(two_input, TWO, 20, 20, groups=30)
+
+
+def test_nested_jackknife_equals_leaving_out_by_hand():
+    """At 12 x 12 draws every draw is its own group: delete each row and each column of the grid,
+    recompute the two-way ANOVA index by hand, and add the two jackknife variances (Arvesen)."""
+    from scipy.stats import t
+
+    from uqsurrogate.testing import panel
+
+    case = panel()["lognormal"]
+    n = 12
+    r = nested(case, case.problem, n, n, seed=3, conf_level=0.9, surfaces=[0], progress=False)
+    grid = r["response_surface"].values[0]  # (a, b), both sorted; the draws are the result's coordinates
+
+    def s1(y):
+        na, nb = y.shape
+        rows, cols, grand = y.mean(axis=1), y.mean(axis=0), y.mean()
+        ms_ab = ((y - rows[:, None] - cols[None] + grand) ** 2).sum() / ((na - 1) * (nb - 1))
+        va, vb = rows.var(ddof=1) - ms_ab / nb, cols.var(ddof=1) - ms_ab / na
+        return np.array([va, vb]) / (va + vb + ms_ab)
+
+    np.testing.assert_allclose(r["S1_corrected"].values[:, 0], s1(grid), rtol=1e-9)
+    spread = []
+    for axis in (0, 1):
+        leave = np.array([s1(np.delete(grid, k, axis=axis)) for k in range(n)])
+        spread.append((n - 1) / n * ((leave - leave.mean(axis=0)) ** 2).sum(axis=0))
+    var = spread[0] + spread[1]
+    dof = var**2 / (spread[0] ** 2 / (n - 1) + spread[1] ** 2 / (n - 1))
+    np.testing.assert_allclose(r["S1_corrected_conf"].values[:, 0], t.ppf(0.95, dof) * np.sqrt(var), rtol=1e-7)
 
 
 def test_pce_bootstrap_intervals():
     """Zero width where the expansion is exact; elsewhere about the spread over independent designs."""
     p = Problem({"a": Normal(1.0, 2.0), "b": Normal(-1.0, 0.5)})
-    exact = pce(lambda X: (2 * X[:, 0] + 4 * X[:, 1] + X[:, 0] * X[:, 1])[:, None], p, 64, order=2, seed=1)
+    exact = pce(lambda X: (2 * X[:, 0] + 4 * X[:, 1] + X[:, 0] * X[:, 1])[:, None], p, 64, order=2, seed=1,
+                ci="bootstrap")
     assert np.all(exact["S1_conf"].values < 1e-10) and np.all(exact["ST_conf"].values < 1e-10)
     f = lambda X: ishigami(X)[:, None]  # noqa: E731
-    r = pce(f, ISHIGAMI, 256, order=6, seed=0, conf_level=0.9)
-    spread = np.std([pce(f, ISHIGAMI, 256, order=6, seed=s, resamples=0)["S1"].values[:2, 0] for s in range(1, 9)],
+    r = pce(f, ISHIGAMI, 256, order=6, seed=0, conf_level=0.9, ci="bootstrap")
+    assert "bootstrap" in r.attrs["ci_method"] and r.attrs["resamples"] == 100
+    spread = np.std([pce(f, ISHIGAMI, 256, order=6, seed=s, ci="none")["S1"].values[:2, 0] for s in range(1, 9)],
                     axis=0, ddof=1)
     ratio = r["S1_conf"].values[:2, 0] / 1.645 / spread
     # the bootstrap treats the scrambled Sobol' design as random: wider than the scramble spread
     # (1.4-1.9x over 30 designs), never narrower by much
     assert np.all((ratio > 0.5) & (ratio < 4)), ratio
     assert np.all((r["S1_low"].values[:2, 0] <= ISH_S1[:2]) & (ISH_S1[:2] <= r["S1_high"].values[:2, 0]))
+
+
+def test_pce_jackknife_equals_refitting_by_hand():
+    """The default: R scrambles, the fit without each one redone with NumPy's lstsq on chaospy's own
+    orthonormal basis, the bias-corrected index R θ̂ - (R - 1) mean θ_(r), its t interval within [0, 1]."""
+    import chaospy
+    from scipy.stats import t
+
+    n, order, reps = 256, 4, 8
+    r = pce(lambda X: ishigami(X)[:, None], ISHIGAMI, n, order=order, seed=2, replicates=reps)
+    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps and r.attrs["model_evaluations"] == n
+    # the design is not stored: the same scrambles again (R scrambled Sobol' sets of n / R, stacked)
+    from uqsurrogate._random import as_generator
+    from uqsurrogate.sensitivity.pce import _scrambles
+
+    x = ISHIGAMI.ppf(_scrambles(3, n, reps, as_generator(2)))
+    y = ishigami(x)
+    dist = chaospy.J(*[chaospy.Uniform(-np.pi, np.pi) for _ in range(3)])
+    basis = chaospy.generate_expansion(order, dist, normed=True)
+    psi = basis(*x.T).T
+
+    def s1(rows):
+        c = np.linalg.lstsq(psi[rows], y[rows], rcond=None)[0]
+        v = sum(c[k] ** 2 for k in range(1, len(c)))
+        out = []
+        for i in range(3):
+            only = [k for k in range(1, len(c)) if _only(basis, k, i)]
+            out.append(sum(c[k] ** 2 for k in only) / v)
+        return np.array(out)
+
+    whole = s1(np.arange(n))
+    m = n // reps
+    leave = np.array([s1(np.r_[0 : k * m, (k + 1) * m : n]) for k in range(reps)])
+    est = reps * whole - (reps - 1) * leave.mean(axis=0)
+    half = t.ppf(0.975, reps - 1) * np.sqrt((reps - 1) / reps * ((leave - leave.mean(axis=0)) ** 2).sum(axis=0))
+    np.testing.assert_allclose(r["S1"].values[:, 0], est, atol=1e-9)
+    np.testing.assert_allclose(r["S1_low"].values[:, 0], np.clip(est - half, 0, 1), atol=1e-9)
+    np.testing.assert_allclose(r["S1_high"].values[:, 0], np.clip(est + half, 0, 1), atol=1e-9)
+    assert r["S1_low"].values[2, 0] == 0.0  # the inert input's interval reaches 0
+
+
+def _only(basis, k, i):
+    """Whether term k of a chaospy expansion has degree only in input i."""
+    deg = [int(e) for e in np.asarray(basis[k].exponents).max(axis=0)]
+    return deg[i] > 0 and sum(deg) == deg[i]
+
+

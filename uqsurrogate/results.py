@@ -32,6 +32,7 @@ from .errors import InputError
 from .problem import Problem
 
 __all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "check_input_names", "dataset", "index_attrs",
+           "jackknife_interval",
            "output_labels", "run_options", "save_results"]
 
 logger = logging.getLogger(__name__)
@@ -271,6 +272,47 @@ def _undefined_where_constant(variables: dict, constant: np.ndarray, out_dims: l
         "and reported as NaN", method, int(constant.sum()), constant.size, ", ".join(where),
         ", ..." if constant.sum() > 5 else "")
     return out
+
+
+def jackknife_interval(estimate: np.ndarray, leave_out: np.ndarray, level: float, *,
+                       bias_correct: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Delete-one-group jackknife over R independent, identically distributed groups of samples.
+
+    Parameters
+    ----------
+    estimate : numpy.ndarray, shape (...)
+        The estimate from every group pooled.
+    leave_out : numpy.ndarray, shape (R, ...)
+        The estimate with group r left out, θ_(r).
+    level : float
+        Confidence level of the interval, in (0, 1).
+    bias_correct : bool, default False
+        Return R θ̂ - (R - 1) mean_r θ_(r), which removes a bias of order 1/n (for the square of
+        a mean it is exactly the unbiased estimate).
+
+    Returns
+    -------
+    estimate : numpy.ndarray, shape (...)
+    half_width : numpy.ndarray, shape (...)
+        t_(R-1) quantile x the jackknife standard error sqrt((R - 1)/R Σ (θ_(r) - θ̄)²).
+
+    Examples
+    --------
+    The mean of four groups: the jackknife standard error is the usual s / sqrt(R).
+
+    >>> groups = np.array([1.0, 2.0, 4.0, 5.0])
+    >>> est, half = jackknife_interval(groups.mean(), (groups.sum() - groups) / 3, 0.95)
+    >>> bool(np.isclose(half / 3.182446, groups.std(ddof=1) / 2))
+    True
+    """
+    from scipy.stats import t
+
+    r = leave_out.shape[0]
+    mean = leave_out.mean(axis=0)
+    se = np.sqrt((r - 1) / r * ((leave_out - mean) ** 2).sum(axis=0))
+    if bias_correct:
+        estimate = r * estimate - (r - 1) * mean
+    return estimate, t.ppf(0.5 + level / 2, r - 1) * se
 
 
 def bias_corrected_interval(replicates: np.ndarray, estimate: np.ndarray, level: float) -> tuple[np.ndarray, ...]:

@@ -41,7 +41,7 @@ import xarray as xr
 
 from .._memory import refuse_beyond_memory
 from .._random import as_generator
-from .._validation import check_float, check_int
+from .._validation import check_choice, check_float, check_int
 from ..errors import InputError
 from ..evaluation import Varying, evaluate
 from ..problem import Problem
@@ -57,6 +57,11 @@ from ..results import (
 from .registry import MethodSpec, Option
 
 __all__ = ["SPEC", "default_surfaces", "nested"]
+
+#: Intervals: the two-way grouped jackknife, the two-way bootstrap, or none.
+CI_METHODS = ("jackknife", "bootstrap", "none")
+_CI_TEXT = {"jackknife": "two-way delete-one-group jackknife, t interval (Satterthwaite)",
+            "bootstrap": "two-way bootstrap, bias-corrected percentile", "none": "none"}
 
 #: Memory the two-way bootstrap's sums may take: 8 (n_inner + 3) x resamples bytes per output.
 _BOOTSTRAP_BYTES = 2**30
@@ -93,12 +98,14 @@ class _CrossedSums:
     """
 
     def __init__(self, n_outer: int, n_inner: int, surfaces: Sequence[int] | None,
-                 w: np.ndarray | None = None, v: np.ndarray | None = None):
+                 w: np.ndarray | None = None, v: np.ndarray | None = None,
+                 groups: tuple[np.ndarray, np.ndarray] | None = None):
         self.n_outer, self.n_inner = n_outer, n_inner
         self.surfaces = surfaces
         self.w, self.v = w, v
+        self.groups = groups
         self.row_sum = self.row_sq = self.col_sum = self.shift = self.out_shape = self.kept = None
-        self.boot = None
+        self.boot = self.jack = None
 
     def update(self, y: np.ndarray, x: np.ndarray, start: int) -> None:
         y = np.asarray(y)
@@ -124,6 +131,17 @@ class _CrossedSums:
                         "restrict the outputs, or resamples = 0 for no intervals")
                 self.boot = {"wt": np.zeros((r, p)), "wt2": np.zeros((r, p)), "wq": np.zeros((r, p)),
                              "u": np.zeros((r, self.n_inner, p))}
+            if self.groups is not None:
+                ga, gb = self.groups
+                n_ga, n_gb = ga.max() + 1, gb.max() + 1
+                need = 8 * p * (n_ga * self.n_inner + self.n_outer * n_gb + self.n_inner)
+                if need > _BOOTSTRAP_BYTES:
+                    raise InputError(
+                        f"n_outer = {self.n_outer}, n_inner = {self.n_inner}: the jackknife's group sums over {p} "
+                        f"outputs would hold {need / 2**30:.1f} GiB (limit 1 GiB); restrict the outputs, use fewer "
+                        "draws, or resamples = 0 for no intervals")
+                self.jack = {"col_by_a": np.zeros((n_ga, self.n_inner, p)),
+                             "row_by_b": np.zeros((self.n_outer, n_gb, p)), "col_sq": np.zeros((self.n_inner, p))}
         i0 = start // self.n_inner
         i1 = i0 + len(y) // self.n_inner
         g = y.reshape(i1 - i0, self.n_inner, -1) - self.shift  # one float64 temporary per chunk
@@ -132,6 +150,13 @@ class _CrossedSums:
         self.col_sum += g.sum(axis=0)
         if self.kept is not None:
             self.kept[:, i0:i1] = (g[:, :, self.surfaces] + self.shift[self.surfaces]).transpose(2, 0, 1)
+        if self.jack is not None:
+            ga, gb = self.groups
+            for k in np.unique(ga[i0:i1]):
+                self.jack["col_by_a"][k] += g[ga[i0:i1] == k].sum(axis=0)
+            for k in range(self.jack["row_by_b"].shape[1]):
+                self.jack["row_by_b"][i0:i1, k] = g[:, gb == k].sum(axis=1)
+            self.jack["col_sq"] += np.einsum("imk,imk->mk", g, g)
         if self.boot is not None:
             w, v = self.w[:, i0:i1], self.v  # (R, rows), (R, N_b)
             t = np.matmul(v[None], g)  # (rows, R, P): T_ri for these rows
@@ -179,6 +204,69 @@ def _two_way(n_a: int, n_b: int, grand: np.ndarray, rows_sq: np.ndarray, cols_sq
         }
 
 
+def jackknife_groups(n: int, most: int = 20) -> int:
+    """Groups of the two-way jackknife for n draws: the largest divisor of n in [2, most], or min(n, most).
+
+    Examples
+    --------
+    >>> jackknife_groups(16), jackknife_groups(100), jackknife_groups(1000), jackknife_groups(23)
+    (16, 20, 20, 20)
+    """
+    fits = [k for k in range(2, most + 1) if n % k == 0]
+    return max(fits) if fits else min(n, most)
+
+
+def _jackknife(sums: _CrossedSums, names: Sequence[str], est: dict, level: float) -> dict:
+    """Two-way delete-one-group jackknife intervals (low, high, half-width) of ``names``.
+
+    The a draws are split into G random groups and the b draws into H.  Leaving out a-group g
+    (every b kept) gives θ_(g), leaving out b-group h gives θ_(h); for a statistic of two
+    independent samples the variances add (Arvesen 1969):
+    var = (G-1)/G Σ_g (θ_(g) - θ̄_a)² + (H-1)/H Σ_h (θ_(h) - θ̄_b)².  The interval is
+    θ̂ ± t_ν sqrt(var), ν from Satterthwaite's formula.  Every leave-out grid follows from
+    the row sums, the column sums per a-group and the row sums per b-group.
+    """
+    from scipy.stats import t
+
+    ga, gb = sums.groups
+    jack = sums.jack
+    n_a, n_b = sums.n_outer, sums.n_inner
+    row_sum, col_sum, row_sq = sums.row_sum, sums.col_sum, sums.row_sq
+    total = row_sum.sum(axis=0)
+    parts = {name: ([], []) for name in names}
+    for g in range(jack["col_by_a"].shape[0]):
+        keep = ga != g
+        m = int(keep.sum())
+        cols = (col_sum - jack["col_by_a"][g]) / m
+        leave = _two_way(m, n_b, (total - row_sum[~keep].sum(axis=0)) / (m * n_b),
+                         ((row_sum[keep] / n_b) ** 2).sum(axis=0), (cols**2).sum(axis=0), row_sq[keep].sum(axis=0))
+        for name in names:
+            parts[name][0].append(leave[name])
+    for h in range(jack["row_by_b"].shape[1]):
+        keep = gb != h
+        m = int(keep.sum())
+        rows = (row_sum - jack["row_by_b"][:, h]) / m
+        leave = _two_way(n_a, m, (total - col_sum[~keep].sum(axis=0)) / (n_a * m), (rows**2).sum(axis=0),
+                         ((col_sum[keep] / n_a) ** 2).sum(axis=0), jack["col_sq"][keep].sum(axis=0))
+        for name in names:
+            parts[name][1].append(leave[name])
+    out = {}
+    for name in names:
+        spread = []
+        for leave in parts[name]:
+            leave = np.stack(leave)
+            k = leave.shape[0]
+            spread.append((k - 1) / k * ((leave - leave.mean(axis=0)) ** 2).sum(axis=0))
+        var_a, var_b = spread
+        var = var_a + var_b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dof = np.where(var > 0, var**2 / (var_a**2 / (len(parts[name][0]) - 1)
+                                              + var_b**2 / (len(parts[name][1]) - 1)), 1.0)
+        half = t.ppf(0.5 + level / 2, np.maximum(dof, 1.0)) * np.sqrt(var)
+        out[name] = (est[name] - half, est[name] + half, half)
+    return out
+
+
 @run_options(
     seed="The draws of a and b come first, then the bootstrap's.",
     resamples="Replicates of the two-way bootstrap: each redraws both the a draws and the b draws with "
@@ -196,6 +284,8 @@ def nested(
     *,
     surfaces: Sequence[int] | None = None,
     seed: int | None = None,
+    ci: str = "jackknife",
+    groups: int | None = None,
     resamples: int = 200,
     conf_level: float = 0.95,
     chunk_rows: int | None = None,
@@ -215,6 +305,15 @@ def nested(
     surfaces : sequence of int, optional
         Flat output indices whose response surfaces P(a, b) to keep (each n_outer x n_inner
         values).
+    ci : {"jackknife", "bootstrap", "none"}, default "jackknife"
+        ``jackknife``: the two-way delete-one-group jackknife (each sample's draws in
+        ``groups`` random groups; the a and b variances add), t intervals.  ``bootstrap``: the
+        two-way bootstrap (both samples redrawn, ``resamples`` times), bias-corrected
+        percentile intervals; its spread is too small on skewed outputs
+        (docs/benchmarks.md, "Intervals of the right size").  ``resamples = 0`` turns either off.
+    groups : int, optional
+        Jackknife groups per sample: default the largest divisor of the draws in [2, 20]
+        (every draw its own group at 20 draws or fewer).
     {run options}
 
     Returns
@@ -248,7 +347,23 @@ def nested(
     if resamples == 1:
         raise InputError("resamples = 1; use 0 (no intervals) or at least 2 (200 is the default)")
     check_float(conf_level, "conf_level", 0, 1, closed="neither")
-    w = v = None
+    check_choice(ci, "ci", CI_METHODS)
+    if resamples == 0 or ci == "none":
+        ci, resamples = "none", 0
+    elif ci == "jackknife":
+        resamples = 0
+    w = v = jack_groups = None
+    if ci == "jackknife":
+        g_a = jackknife_groups(n_outer) if groups is None else check_int(groups, "groups", min_value=2,
+                                                                           max_value=min(n_outer, n_inner))
+        g_b = jackknife_groups(n_inner) if groups is None else g_a
+        need = 8 * (g_a * n_inner + n_outer * g_b + n_inner)  # per output
+        if need > _BOOTSTRAP_BYTES:  # before the draws: even one output is too many
+            raise InputError(f"n_outer = {n_outer}, n_inner = {n_inner}: the jackknife's group sums would hold "
+                             f"{need / 2**30:.1f} GiB even for one output (limit 1 GiB); use fewer draws, or "
+                             "resamples = 0 for no intervals")
+        group_rng = as_generator(rng.integers(2**63))
+        jack_groups = (group_rng.permutation(n_outer) % g_a, group_rng.permutation(n_inner) % g_b)
     if resamples and 8 * resamples * (n_inner + 3) > _BOOTSTRAP_BYTES:  # before the draws: even one output is too many
         raise InputError(f"resamples = {resamples} at n_inner = {n_inner} would hold at least "
                          f"{8 * resamples * (n_inner + 3) / 2**30:.1f} GiB of bootstrap sums, even for one output "
@@ -258,7 +373,7 @@ def nested(
         w = boot_rng.multinomial(n_outer, np.full(n_outer, 1 / n_outer), size=resamples).astype(float)
         v = boot_rng.multinomial(n_inner, np.full(n_inner, 1 / n_inner), size=resamples).astype(float)
     rows = chunk_rows or max(1, 2**13 // n_inner)  # about 8k evaluations per model call
-    sums = _CrossedSums(n_outer, n_inner, surfaces, w, v)
+    sums = _CrossedSums(n_outer, n_inner, surfaces, w, v, jack_groups)
     varying = Varying()
     evaluate(f, _CrossedGrid(problem, a, b), [sums, varying], n=n_outer * n_inner, chunk_size=rows * n_inner,
              map=map, progress=progress, desc="nested", unit="eval")
@@ -270,6 +385,8 @@ def nested(
                    sums.row_sq.sum(axis=0))
     s, s_corr, variance = est["S1"], est["S1_corrected"], est["variance"]
     intervals = {}
+    if ci == "jackknife":
+        intervals = _jackknife(sums, ("S1", "S1_corrected", "S_interaction_corrected"), est, conf_level)
     if resamples:
         boot = sums.boot
         reps = _two_way(n_outer, n_inner, boot["wt"] / n_total, boot["wt2"] / n_inner**2,
@@ -310,7 +427,8 @@ def nested(
                                      {"units": "1", "long_name": f"half-width of the {what}'s interval"})
     ds = dataset(variables, coords, problem, base_attrs(
         "nested", problem, seed, n_outer=n_outer, n_inner=n_inner, model_evaluations=n_total,
-        ci="two-way bootstrap, bias-corrected percentile" if resamples else "none", resamples=resamples,
+        ci=ci, ci_method=_CI_TEXT[ci], resamples=resamples,
+        groups=f"{len(np.unique(jack_groups[0]))} x {len(np.unique(jack_groups[1]))}" if ci == "jackknife" else "none",
         conf_level=conf_level), constant=varying.constant, zero=varying.zero, out_dims=dims)
     ds = ds.assign_coords({a_name: (a_name, a, {"units": problem.units[a_name]}),
                            b_name: (b_name, b, {"units": problem.units[b_name]})})

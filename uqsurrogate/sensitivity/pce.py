@@ -31,7 +31,7 @@ from scipy.stats import qmc
 
 from .._memory import physical_memory
 from .._random import as_generator
-from .._validation import check_float, check_int
+from .._validation import check_choice, check_float, check_int
 from ..errors import InputError
 from ..evaluation import Collect, Varying, evaluate
 from ..problem import Problem
@@ -41,12 +41,21 @@ from ..results import (
     check_input_names,
     dataset,
     index_attrs,
+    jackknife_interval,
     output_labels,
     run_options,
 )
 from .registry import MethodSpec, Option
 
 __all__ = ["SPEC", "Expansion", "expansion_basis", "expansion_indices", "fit_expansion", "multi_indices", "n_terms", "pce"]
+
+#: Intervals: independent scrambles (jackknifed), a bootstrap of the regression's rows, or none.
+CI_METHODS = ("rqmc", "bootstrap", "none")
+_CI_TEXT = {
+    "rqmc": "jackknife over independent scrambles: bias-corrected indices, t interval within [0, 1]",
+    "bootstrap": "bootstrap of the regression's rows, bias-corrected percentile",
+    "none": "none",
+}
 
 #: The share of the machine's memory the regression's matrices (the basis and its QR factor) may take.
 _MEMORY_SHARE = 0.5
@@ -225,12 +234,57 @@ def expansion_indices(coef: np.ndarray, alphas: np.ndarray,
 
 
 
+def _check_replicates(replicates: Any, n: int, terms: int) -> int:
+    """Scrambles for ``ci="rqmc"``: a power of 2 dividing n, leaving >= ``terms`` points when one is left out."""
+    if replicates is None:
+        replicates = max(2, min(16, n // 32))
+    replicates = check_int(replicates, "replicates", min_value=2)
+    if replicates & (replicates - 1) or n % replicates or n - n // replicates < terms:
+        raise InputError(f"replicates = {replicates}; ci='rqmc' splits the n = {n} points into that many "
+                         f"independent scrambles and refits without each: use a power of 2 that divides n and "
+                         f"leaves >= {terms} points (the expansion's terms), or ci='bootstrap'")
+    return replicates
+
+
+def _scrambles(d: int, n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """``replicates`` independent scrambles of n / replicates Sobol' points each, stacked: (n, d) in (0, 1)."""
+    m = n // replicates
+    blocks = []
+    for _ in range(replicates):
+        sampler = qmc.Sobol(d, scramble=True, seed=rng)
+        blocks.append(sampler.random_base2(m.bit_length() - 1) if m & (m - 1) == 0 else sampler.random(m))
+    return np.clip(np.concatenate(blocks), 1e-12, 1 - 1e-12)  # keep unbounded inverse CDFs finite
+
+
+def _jackknife(psi: np.ndarray, y: np.ndarray, alphas: np.ndarray, replicates: int, pooled: tuple,
+               conf_level: float) -> tuple[tuple, dict]:
+    """Bias-corrected indices and their intervals from the fit without each scramble.
+
+    ``pooled`` holds the plug-in (S1, ST, S1_agg, ST_agg) of the fit on every point.  Returns
+    the jackknife's (S1, ST, S1_agg, ST_agg) and, per name, the interval's (low, high) within [0, 1].
+    """
+    m = len(y) // replicates
+    left = [[], [], [], []]
+    for r in range(replicates):
+        keep = np.r_[0 : r * m, (r + 1) * m : len(y)]
+        coef = np.linalg.lstsq(psi[keep], y[keep], rcond=None)[0]
+        var, v1, vt, s1, st = expansion_indices(coef, alphas)
+        for part, value in zip(left, (s1, st, v1.sum(axis=1) / var.sum(), vt.sum(axis=1) / var.sum())):
+            part.append(value)
+    out, intervals = [], {}
+    for name, point, part in zip(("S1", "ST", "S1_agg", "ST_agg"), pooled, left):
+        est, half = jackknife_interval(point, np.stack(part), conf_level, bias_correct=True)
+        out.append(est)
+        intervals[name] = (np.clip(est - half, 0, 1), np.clip(est + half, 0, 1))
+    return tuple(out), intervals
+
+
 @run_options(
     seed="Here it seeds the scrambled Sobol' points, then the bootstrap.",
     resamples="Here replicates of the regression: the n (input, output) rows are resampled with replacement and "
     "the expansion refitted, with no new model evaluation.  The intervals hold the regression's sampling noise, "
     "not the truncation error of the expansion (``loo_error`` measures that).",
-    conf_level="They are bias-corrected percentile intervals.",
+    conf_level="Intervals of ``ci`` (rqmc: jackknife t intervals; bootstrap: bias-corrected percentile).",
     chunk_rows="Here 8192 by default.",
 )
 def pce(
@@ -240,6 +294,8 @@ def pce(
     order: int = 4,
     *,
     seed: int | None = None,
+    ci: str = "rqmc",
+    replicates: int | None = None,
     resamples: int = 100,
     conf_level: float = 0.95,
     chunk_rows: int | None = None,
@@ -257,6 +313,17 @@ def pce(
         Model evaluations for the regression (at least twice the number of terms).
     order : int, default 4
         Total polynomial degree.
+    ci : {"rqmc", "bootstrap", "none"}, default "rqmc"
+        ``rqmc``: the n points are ``replicates`` independent scrambles of n / replicates
+        Sobol' points; the expansion is fitted on all of them, and refitted with each scramble
+        left out.  The indices are jackknife bias-corrected (a squared coefficient's noise
+        variance taken out, so an inert input's index is near 0, not above it) and their
+        interval is the jackknife's t interval, intersected with [0, 1].  ``bootstrap``: one
+        scramble of n, the rows resampled and refitted ``resamples`` times (plug-in indices,
+        bias-corrected percentile intervals; too wide on QMC rows and never reaching 0).
+        ``none``: one scramble, plug-in indices.
+    replicates : int, optional
+        Scrambles for ``ci="rqmc"``: a power of 2, default min(16, n / 32), at least 2.
     {run options}
 
     Returns
@@ -286,11 +353,14 @@ def pce(
         raise InputError(f"order = {order} with n = {n} in {d} inputs: the regression's basis and its QR factor "
                          f"({n} x {terms}) need {need / 2**30:.1f} GiB, more than half of this machine's "
                          f"{have / 2**30:.1f} GiB; use a lower order")
+    check_choice(ci, "ci", CI_METHODS)
+    if ci == "rqmc":
+        replicates = _check_replicates(replicates, n, terms)
+    elif resamples == 0 or ci == "none":
+        ci, resamples = "none", 0
     alphas = multi_indices(d, order)
     rng = as_generator(seed)
-    sampler = qmc.Sobol(d, scramble=True, seed=rng)
-    u = sampler.random_base2(n.bit_length() - 1) if n & (n - 1) == 0 else sampler.random(n)
-    u = np.clip(u, 1e-12, 1 - 1e-12)  # keep unbounded inverse CDFs finite
+    u = _scrambles(d, n, replicates if ci == "rqmc" else 1, rng)
     xv = problem.ppf(u)
     chunk = {} if chunk_rows is None else {"chunk_size": check_int(chunk_rows, "chunk_rows", min_value=1)}
     collected, varying = evaluate(f, problem.full(xv), [Collect(), Varying()], map=map, progress=progress, desc="pce",
@@ -304,7 +374,11 @@ def pce(
     with np.errstate(divide="ignore", invalid="ignore"):
         loo_rel = np.where(var > 0, (fit.loo**2).mean(axis=0) / var, np.nan)
     intervals = {}
-    if resamples:
+    s1_agg, st_agg = v1.sum(axis=1) / var.sum(), vt.sum(axis=1) / var.sum()
+    if ci == "rqmc":
+        (s1, st, s1_agg, st_agg), intervals = _jackknife(psi, y, alphas, replicates,
+                                                         (s1, st, s1_agg, st_agg), conf_level)
+    elif resamples:
         boot_rng = as_generator(rng.integers(2**63))
         reps = {"S1": [], "ST": []}
         for _ in range(resamples):
@@ -323,8 +397,8 @@ def pce(
     variables = {
         "S1": (["input", *dims], shaped(s1), index_attrs("S1")),
         "ST": (["input", *dims], shaped(st), index_attrs("ST")),
-        "S1_agg": (["input"], v1.sum(axis=1) / var.sum(), {"units": "1", "long_name": "aggregated first-order index"}),
-        "ST_agg": (["input"], vt.sum(axis=1) / var.sum(), {"units": "1", "long_name": "aggregated total-order index"}),
+        "S1_agg": (["input"], s1_agg, {"units": "1", "long_name": "aggregated first-order index"}),
+        "ST_agg": (["input"], st_agg, {"units": "1", "long_name": "aggregated total-order index"}),
         "mean": (dims, shaped(coef[0]), {**yattrs, "long_name": "output mean (PCE)"}),
         "variance": (dims, shaped(var), {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance (PCE)"}),
         "loo_error": (dims, shaped(loo_rel), {"units": "1", "long_name": "leave-one-out MSE / variance"}),
@@ -332,19 +406,27 @@ def pce(
         "multi_index": (["term", "input"], alphas, {"long_name": "degree of each input in each term"}),
     }
     for name, (low, high) in intervals.items():
+        if name.endswith("_agg"):
+            variables[f"{name}_conf"] = (["input"], (high - low) / 2, {"units": "1"})
+            continue
         variables[f"{name}_conf"] = (["input", *dims], shaped((high - low) / 2), index_attrs(f"{name}_conf"))
         variables[f"{name}_low"] = (["input", *dims], shaped(low), {"units": "1", "long_name": f"lower bound of {name}"})
         variables[f"{name}_high"] = (["input", *dims], shaped(high), {"units": "1", "long_name": f"upper bound of {name}"})
     return dataset(variables, coords, problem, base_attrs(
-        "pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas),
-        ci="bootstrap of the regression, bias-corrected percentile" if resamples else "none", resamples=resamples,
-        conf_level=conf_level), constant=varying.constant, zero=varying.zero, out_dims=dims)
+        "pce", problem, seed, order=int(order), model_evaluations=int(n), terms=len(alphas), ci=ci,
+        ci_method=_CI_TEXT[ci], replicates=int(replicates) if ci == "rqmc" else 0,
+        resamples=resamples if ci == "bootstrap" else 0, conf_level=conf_level), constant=varying.constant, zero=varying.zero, out_dims=dims)
 
 
 SPEC = MethodSpec(
     name="pce", function=pce, summary="polynomial chaos (chaospy), indices from the coefficients",
-    samples="n", samples_help="model evaluations", design_settings={"n": 512},
+    samples="n", samples_help="model evaluations", design_settings={"n": 512, "ci": "rqmc", "replicates": None},
     record_options={"resamples": 0, "order": 1},
     options=(Option("--order", "order", "analysis", "total polynomial degree (default 4)", default=4, type=int,
-                    range=(int, 1, None)),),
+                    range=(int, 1, None)),
+             Option("--ci", "ci", "design", "intervals: rqmc (default; --replicates independent scrambles, "
+                    "jackknifed, indices bias-corrected) or bootstrap of the regression's rows", default="rqmc",
+                    choices=CI_METHODS),
+             Option("--replicates", "replicates", "design", "rqmc scrambles, a power of 2 dividing --samples "
+                    "(default min(16, n/32))", default=None, type=int, range=(int, 2, None))),
 )

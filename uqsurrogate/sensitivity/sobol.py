@@ -63,6 +63,7 @@ from ..results import (
     check_input_names,
     dataset,
     index_attrs,
+    jackknife_interval,
     output_labels,
     run_options,
 )
@@ -72,8 +73,8 @@ __all__ = ["CI_METHODS", "ESTIMATORS", "SPEC", "sobol"]
 
 logger = logging.getLogger(__name__)
 
-#: Confidence intervals: bootstrap of base rows, replicated scrambles, or none.
-CI_METHODS = ("bootstrap", "rqmc", "none")
+#: Confidence intervals: independent scrambles (jackknifed), bootstrap of base rows, or none.
+CI_METHODS = ("rqmc", "bootstrap", "none")
 ESTIMATORS = {
     "saltelli2010": ("Saltelli et al. 2010", "Jansen 1999"),
     "janon2014": ("Janon et al. 2014", "Jansen 1999"),
@@ -177,6 +178,33 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
+def _jackknife(total: np.ndarray, blocks: np.ndarray, n: int, lay: _Layout, estimator: str,
+               conf_level: float) -> tuple[dict, dict, dict, dict]:
+    """Indices from the pooled sums of R independent scrambles, and their delete-one-scramble intervals.
+
+    ``total`` (K, P) is the sum of ``blocks`` (R, K, P), each over n / R base samples.  The
+    estimate is the pooled one (as if one design of n rows).  Leaving scramble r out gives
+    θ_(r); the jackknife variance (R - 1)/R Σ (θ_(r) - θ̄)² of the pooled estimate and a
+    t quantile with R - 1 degrees of freedom give the half-width.  The scrambles are
+    independent and identically distributed, so the jackknife needs no independence between
+    the rows of one scramble (the bootstrap of base rows does, and QMC rows have none).
+
+    Returns
+    -------
+    point, agg, conf, agg_conf : dict
+        Per index name: the estimates (..., P), the aggregated ones (...), and half-widths.
+    """
+    r = blocks.shape[0]
+    est = _indices(total, n, lay, estimator)
+    loo = _indices(total[None] - blocks, n - n // r, lay, estimator)  # (R, ..., P)
+    point = {k: _ratio(*v) for k, v in est.items()}
+    agg = {k: _ratio(num.sum(axis=-1), den.sum(axis=-1)) for k, (num, den) in est.items()}
+    conf = {k: jackknife_interval(point[k], _ratio(*v), conf_level)[1] for k, v in loo.items()}
+    agg_conf = {k: jackknife_interval(agg[k], _ratio(num.sum(axis=-1), den.sum(axis=-1)), conf_level)[1]
+                for k, (num, den) in loo.items()}
+    return point, agg, conf, agg_conf
+
+
 class _SaltelliSums:
     """Sums over base rows of the per-row statistics (and their bootstrap-weighted sums).
 
@@ -238,6 +266,23 @@ def design_rows(n: int, d: int, second_order: bool) -> int:
     return int(n) * (2 * d + 2 if second_order else d + 2)
 
 
+def check_replicates(replicates: Any, n: int) -> int:
+    """The scrambles of ``ci="rqmc"``: a power of 2 in [2, n / 2] (default min(16, n / 8), at least 2).
+
+    Examples
+    --------
+    >>> check_replicates(None, 4096), check_replicates(None, 64), check_replicates(4, 64)
+    (16, 8, 4)
+    """
+    if replicates is None:
+        replicates = max(2, min(16, n // 8))
+    replicates = check_int(replicates, "replicates", min_value=2)
+    if replicates & (replicates - 1) or replicates > n // 2:
+        raise InputError(f"replicates = {replicates}; ci='rqmc' splits the n = {n} base samples into that many "
+                         f"independent scrambles: use a power of 2 in [2, {max(2, n // 2)}], or ci='bootstrap'")
+    return replicates
+
+
 def _check_memory(n: int, d: int, n_inputs: int, second_order: bool, resamples: Any) -> None:
     """Refuse a design (SALib's varied columns, then every input) and bootstrap weights that would not fit."""
     resamples = check_int(resamples, "resamples", min_value=0)
@@ -256,9 +301,9 @@ def sobol(
     *,
     second_order: bool = False,
     estimator: str = "saltelli2010",
-    ci: str = "bootstrap",
+    ci: str = "rqmc",
     resamples: int = 100,
-    replicates: int = 8,
+    replicates: int | None = None,
     conf_level: float = 0.95,
     seed: int | None = None,
     resample_index: np.ndarray | None = None,
@@ -279,9 +324,13 @@ def sobol(
         The model is called n (D + 2) times, or n (2D + 2) with ``second_order``.
     second_order : bool, default False
     estimator : {"saltelli2010", "janon2014", "martinez2011"}, default "saltelli2010"
-    ci : {"bootstrap", "rqmc", "none"}, default "bootstrap"
-    replicates : int, default 8
-        Independent scrambles for ``ci="rqmc"`` (the cost is ``replicates`` times larger).
+    ci : {"rqmc", "bootstrap", "none"}, default "rqmc"
+        ``rqmc``: the n base samples are ``replicates`` independent scrambles of n /
+        replicates each, and the interval is their delete-one-scramble jackknife (right-sized
+        for QMC rows, at no extra cost).  ``bootstrap``: one scramble of n, base rows resampled
+        as SALib does (too wide on QMC rows, see the module's notes).
+    replicates : int, optional
+        Scrambles for ``ci="rqmc"``, a power of 2 dividing n; default min(16, n / 8), at least 2.
     resample_index : numpy.ndarray of int, shape (n, resamples), optional
         Explicit bootstrap resamples, in SALib's layout.
     {run options}
@@ -305,6 +354,8 @@ def sobol(
 
     n = int(n)
     d = len(problem.varied)
+    if ci == "rqmc":
+        replicates = check_replicates(replicates, n)
     lay = _Layout(d, second_order)
     rng = as_generator(seed)
     seed_int = int(seed) if isinstance(seed, numbers.Integral) else int(rng.integers(2**31))
@@ -312,34 +363,27 @@ def sobol(
     _check_memory(n, d, len(problem.names), second_order, resamples if ci == "bootstrap" and resample_index is None
                   else 0)
 
-    def design(scramble_seed: int) -> np.ndarray:
-        return problem.full(saltelli.sample(salib_problem, n, calc_second_order=second_order, scramble=True,
+    def design(scramble_seed: int, size: int = n) -> np.ndarray:
+        return problem.full(saltelli.sample(salib_problem, size, calc_second_order=second_order, scramble=True,
                                             seed=scramble_seed))
 
     shape_out: list = []
     constant: list = []  # per evaluation: the outputs that took one value
     zero: list = []  # and those that were 0 at every sample
     if ci == "rqmc":
-        replicates = check_int(replicates, "replicates", min_value=2)
-        seeds = keyed_states(seed_int, replicates)
+        block = n // replicates
         reps, shift = [], None
-        for s in seeds:
-            sums = _accumulate(f, design(int(s)), lay, None, chunk_rows, progress, map, shift)
+        for s in keyed_states(seed_int, replicates):
+            sums = _accumulate(f, design(int(s), block), lay, None, chunk_rows, progress, map, shift)
             shape_out.append(sums.out_shape)
             constant.append(sums.varying.constant)
             zero.append(sums.varying.zero)
             reps.append(sums.total)
             shift = sums.shift
-        sums = np.stack(reps)  # (R, K, P)
-        est = _indices(sums, n, lay, estimator)
-        point = {k: _ratio(*v).mean(axis=0) for k, v in est.items()}
-        half = stats.t.ppf(0.5 + conf_level / 2, len(reps) - 1)
-        conf = {k: half * _ratio(*v).std(axis=0, ddof=1) / math.sqrt(len(reps)) for k, v in est.items()}
-        agg_reps = {k: _ratio(num.sum(axis=-1), den.sum(axis=-1)) for k, (num, den) in est.items()}
-        agg = {k: v.mean(axis=0) for k, v in agg_reps.items()}
-        agg_conf = {k: half * v.std(axis=0, ddof=1) / math.sqrt(len(reps)) for k, v in agg_reps.items()}
-        moments = sums.mean(axis=0)
-        n_eval = len(reps) * n * (lay.d * (2 if second_order else 1) + 2)
+        blocks = np.stack(reps)  # (R, K, P): each scramble's sums
+        moments = blocks.sum(axis=0)
+        point, agg, conf, agg_conf = _jackknife(moments, blocks, n, lay, estimator, conf_level)
+        n_eval = n * (lay.d * (2 if second_order else 1) + 2)
     else:
         weights = None
         if ci == "bootstrap":
@@ -419,17 +463,17 @@ def sobol(
 SPEC = MethodSpec(
     name="sobol", function=sobol, summary="Saltelli designs and SALib's estimators, every output at once",
     samples="n", samples_help="base samples (a power of 2)",
-    design_settings={"n": 4096, "second_order": False, "ci": "bootstrap", "replicates": 8},
+    design_settings={"n": 4096, "second_order": False, "ci": "rqmc", "replicates": None},
     record_options={"resamples": 2},
-    design_rows=lambda d, s: design_rows(s["n"], d, s["second_order"]) * (int(s["replicates"]) if s["ci"] == "rqmc"
-                                                                          else 1),
+    design_rows=lambda d, s: design_rows(s["n"], d, s["second_order"]),
     options=(
         Option("--second-order", "second_order", "design", "also second-order indices (and their rows)",
                default=False, switch=True),
-        Option("--ci", "ci", "design", "intervals by bootstrap of base rows (default), or rqmc: --replicates "
-               "independently scrambled designs", default="bootstrap", choices=CI_METHODS),
-        Option("--replicates", "replicates", "design", "rqmc scrambles (default 8)", default=8, type=int,
-               range=(int, 2, None)),
+        Option("--ci", "ci", "design", "intervals: rqmc (default; the n base samples split into --replicates "
+               "independent scrambles, jackknifed) or bootstrap of base rows (SALib's; too wide on QMC rows)",
+               default="rqmc", choices=CI_METHODS),
+        Option("--replicates", "replicates", "design", "rqmc scrambles, a power of 2 dividing --samples "
+               "(default min(16, n/8))", default=None, type=int, range=(int, 2, None)),
         Option("--estimator", "estimator", "analysis", "the estimator of S1 and ST (default saltelli2010, as SALib)",
                default="saltelli2010", choices=tuple(ESTIMATORS)),
     ),
