@@ -13,6 +13,10 @@
 3. ``nested`` 1000 x 1000 over all 1,004 bins of a surrogate of the paper's shape, against
    the bare model evaluations of the same 10^6 inputs (in a fresh process each, for their
    peak memory).
+4. Interval cost (``--intervals-only`` runs just this): the default interval of ``sobol``
+   (rqmc: the rows split into scrambles) and the bootstrap against the bare evaluation of
+   the same number of rows, on the test function and the shipped surrogate; ``nested``'s
+   jackknife against its bootstrap.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ def sobol_vs_salib(n_salib: int) -> dict:
     f = make_f(d)
     prob = Problem({f"x{i}": Uniform(0, 1) for i in range(d)})
     t = time.perf_counter()
-    ours = sobol(f, prob, n, second_order=True, resamples=100, seed=1, progress=False)
+    ours = sobol(f, prob, n, second_order=True, ci="bootstrap", resamples=100, seed=1, progress=False)
     t_ours = time.perf_counter() - t
     X = salib_sample.sample(prob.to_salib(), n, calc_second_order=True, scramble=True, seed=1)
     Y = f(X)
@@ -87,6 +91,64 @@ def sobol_vs_salib(n_salib: int) -> dict:
                 "ours_first_total_with_100_bootstrap_seconds": t_ci, "speedup_vs_scipy_no_ci": t_scipy / t_nosec,
                 "ours_S1_mean": float(np.nanmean(nosec["S1"].values))})
     return res
+
+
+def interval_cost(repeats: int = 3) -> dict:
+    """What the default interval costs over the bare evaluation of the rows (issue #25's target: <= 1.3x).
+
+    d = 5, N = 2^14, second order (N (2d + 2) = 196,608 rows), 1,004 outputs, on the NumPy test
+    function and on the shipped surrogate (its 2 x 502 density bins over the training box).  Bare:
+    ``f`` on the rows of the bootstrap default's Saltelli design, in the same chunks.  Each time is
+    the best of ``repeats``, all in this one process.
+    """
+    from SALib.sample import sobol as salib_sample
+
+    from uqsurrogate.model_function import ModelFunction
+    from uqsurrogate.problem import Problem, Uniform
+    from uqsurrogate.sensitivity import nested, sobol
+    from uqsurrogate.study import default_model_path
+
+    d, n = 5, 2**14
+    numpy_f = make_f(d)
+    numpy_prob = Problem({f"x{i}": Uniform(0, 1) for i in range(d)})
+    model = ModelFunction.from_artifact(default_model_path(), extrapolation="clip", ensemble="mean").restrict(
+        output="density")
+    model_prob = Problem({k: Uniform(float(lo), float(hi))
+                          for k, lo, hi in zip(model.input_names, model.train_min, model.train_max)})
+
+    def best(fn):
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    out = {}
+    for label, f, prob in (("numpy_function", numpy_f, numpy_prob), ("shipped_surrogate", model, model_prob)):
+        X = prob.full(salib_sample.sample(prob.to_salib(), n, calc_second_order=True, scramble=True, seed=1))
+        rows = 2**16 // 12 * 12
+
+        def bare():
+            for s in range(0, len(X), rows):
+                f(X[s:s + rows])
+
+        t_bare = best(bare)
+        t_rqmc = best(lambda: sobol(f, prob, n, second_order=True, seed=1, progress=False))
+        t_boot = best(lambda: sobol(f, prob, n, second_order=True, ci="bootstrap", seed=1, progress=False))
+        t_none = best(lambda: sobol(f, prob, n, second_order=True, ci="none", seed=1, progress=False))
+        out[label] = {"rows": int(len(X)), "bare_seconds": t_bare, "rqmc_default_seconds": t_rqmc,
+                      "bootstrap_seconds": t_boot, "no_interval_seconds": t_none,
+                      "rqmc_over_bare": t_rqmc / t_bare, "bootstrap_over_bare": t_boot / t_bare}
+    # nested 300 x 300 over every output: the default jackknife against the two-way bootstrap
+    two = Problem({"a": Uniform(0, 1), "b": Uniform(0, 1), **{f"x{i}": 0.5 for i in range(2, d)}})
+    t_bare = best(lambda: nested(numpy_f, two, 300, 300, seed=0, resamples=0, progress=False))
+    t_jack = best(lambda: nested(numpy_f, two, 300, 300, seed=0, progress=False))
+    t_boot = best(lambda: nested(numpy_f, two, 300, 300, seed=0, ci="bootstrap", resamples=50, progress=False))
+    out["nested_300x300_1004_outputs"] = {"no_interval_seconds": t_bare, "jackknife_seconds": t_jack,
+                                          "bootstrap_50_seconds": t_boot, "jackknife_over_none": t_jack / t_bare,
+                                          "bootstrap_50_over_none": t_boot / t_bare}
+    return out
 
 
 MEMORY_CHILD = """
@@ -150,11 +212,18 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     p.add_argument("--salib-outputs", type=int, default=8)
     p.add_argument("--skip-memory", action="store_true")
+    p.add_argument("--intervals-only", action="store_true", help="only the interval-cost comparison (item 4)")
     args = p.parse_args()
     import tempfile
 
+    if args.intervals_only:
+        report({"machine": platform.platform(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+                "interval_cost_d5_N2e14_second_order_1004_outputs": interval_cost()}, args.json)
+        return
+
     res = {"machine": platform.platform(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
     res["sobol_d5_N2e14_second_order_1004_outputs"] = sobol_vs_salib(args.salib_outputs)
+    res["interval_cost_d5_N2e14_second_order_1004_outputs"] = interval_cost()
     print(json.dumps(res, indent=1), flush=True)
     if not args.skip_memory:
         t, rss = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(Path(__file__).parent)],

@@ -89,7 +89,9 @@ def test_study_equals_the_public_pieces_for_the_same_seed(model):
             ref = nested(g, p, 40, 40, seed=3, progress=False)
         np.testing.assert_array_equal(a["S1_z"].sel(c=c).values, ref["S1"].values)
         np.testing.assert_array_equal(a["S1_z_corrected"].sel(c=c).values, ref["S1_corrected"].values)
+        np.testing.assert_array_equal(a["S1_z_corrected_low"].sel(c=c).values, ref["S1_corrected_low"].values)
     lines = paper_table(a).splitlines()
+    assert lines[-1] == f"Sampling intervals (95 %): {ref.attrs['ci_method']}."  # the table says which interval
     assert lines[2].startswith(f"| 0.3 | {PAPER_Z[0]:g} | I | {100 * a['S1_z_corrected'].values[0, 0, 0]:.1f} |")
 
 

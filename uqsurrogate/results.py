@@ -32,7 +32,7 @@ from .errors import InputError
 from .problem import Problem
 
 __all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "check_input_names", "dataset", "index_attrs",
-           "jackknife_interval",
+           "jackknife_interval", "jackknife_variance",
            "output_labels", "run_options", "save_results"]
 
 logger = logging.getLogger(__name__)
@@ -308,11 +308,15 @@ def jackknife_interval(estimate: np.ndarray, leave_out: np.ndarray, level: float
     from scipy.stats import t
 
     r = leave_out.shape[0]
-    mean = leave_out.mean(axis=0)
-    se = np.sqrt((r - 1) / r * ((leave_out - mean) ** 2).sum(axis=0))
     if bias_correct:
-        estimate = r * estimate - (r - 1) * mean
-    return estimate, t.ppf(0.5 + level / 2, r - 1) * se
+        estimate = r * estimate - (r - 1) * leave_out.mean(axis=0)
+    return estimate, t.ppf(0.5 + level / 2, r - 1) * np.sqrt(jackknife_variance(leave_out))
+
+
+def jackknife_variance(leave_out: np.ndarray) -> np.ndarray:
+    """The delete-one-group jackknife variance (R - 1)/R Σ_r (θ_(r) - θ̄)² of leave-out estimates (R, ...)."""
+    r = leave_out.shape[0]
+    return (r - 1) / r * ((leave_out - leave_out.mean(axis=0)) ** 2).sum(axis=0)
 
 
 def bias_corrected_interval(replicates: np.ndarray, estimate: np.ndarray, level: float) -> tuple[np.ndarray, ...]:

@@ -182,6 +182,7 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
         "extrapolated_share": share,
         "members": int(f.n_members),
         "resamples": int(resamples),
+        "ci": rz.attrs.get("ci_method", "none"),
         "conf_level": 0.95,
         "resolution_threshold": float(threshold) if calibrated else "none (no calibrated ensemble)",
     }
@@ -228,6 +229,11 @@ def paper_table(sens: xr.Dataset) -> str:
                 resolved = "n/a"
             lines.append(f"| {c:g} | {z:g} | {cases[float(z)]} | {' | '.join(cells)} | {inter} | {resolved} | "
                          f"{PAPER_STATEMENTS[(float(c), float(z))]} |")
+    if "ci" in sens.attrs:
+        note = f"Sampling intervals ({100 * float(sens.attrs.get('conf_level', 0.95)):g} %): {sens.attrs['ci']}"
+        if "refined_z" in sens and int(sens["refined_z"].values.sum()):
+            note += "; refined cells: the direct route's parametric bootstrap of its coefficients (docs/refine.md)"
+        lines += ["", note + "."]
     return "\n".join(lines)
 
 

@@ -51,6 +51,7 @@ from ..results import (
     check_input_names,
     dataset,
     index_attrs,
+    jackknife_variance,
     output_labels,
     run_options,
 )
@@ -252,12 +253,7 @@ def _jackknife(sums: _CrossedSums, names: Sequence[str], est: dict, level: float
             parts[name][1].append(leave[name])
     out = {}
     for name in names:
-        spread = []
-        for leave in parts[name]:
-            leave = np.stack(leave)
-            k = leave.shape[0]
-            spread.append((k - 1) / k * ((leave - leave.mean(axis=0)) ** 2).sum(axis=0))
-        var_a, var_b = spread
+        var_a, var_b = (jackknife_variance(np.stack(leave)) for leave in parts[name])
         var = var_a + var_b
         with np.errstate(divide="ignore", invalid="ignore"):
             dof = np.where(var > 0, var**2 / (var_a**2 / (len(parts[name][0]) - 1)
