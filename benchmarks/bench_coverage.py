@@ -1,7 +1,7 @@
 """Do the intervals hold their level?  Every method on the coverage panel, against closed-form indices.
 
     python benchmarks/bench_coverage.py [--methods sobol nested pce] [--repetitions 1000]
-        [--pce-repetitions 300] [--json benchmarks/results/coverage.json]
+        [--pce-repetitions 300] [--json benchmarks/results/coverage.json] [--table]
 
 The panel is :func:`uqsurrogate.testing.panel` (smooth near-Gaussian, a squared input, an
 interaction-dominated output, a log-normal output, an input inert at first order, Sobol' G in
@@ -81,13 +81,31 @@ def key(cell: dict) -> str:
     return json.dumps([cell["method"], cell["case"], cell["size"], cell["options"]], sort_keys=True)
 
 
+def table(done: list[dict]) -> str:
+    """A Markdown table of the cells: coverage ± binomial se and width ratio, per index."""
+    lines = ["| method | interval | case | size | level | index | coverage (± se) | width ratio | bias / sd |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for c in done:
+        for name, r in c["results"].items():
+            cover = ", ".join(f"{p:.3f}±{e:.3f}" for p, e in zip(r["coverage"], r["coverage_se"]))
+            ratio = ", ".join(f"{v:.2f}" for v in r["width_ratio"])
+            bias = ", ".join(f"{b / s:+.2f}" if s > 0 else "0" for b, s in zip(r["bias"], r["sd"]))
+            lines.append(f"| {c['method']} | {c['options'].get('ci', 'default')} | {c['case']} | {c['size']} | "
+                         f"{c['level']:.2f} | {name} | {cover} | {ratio} | {bias} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--methods", nargs="+", default=["sobol", "nested", "pce"], choices=["sobol", "nested", "pce"])
     p.add_argument("--repetitions", type=int, default=1000, help="per sobol and nested cell (default 1000)")
     p.add_argument("--pce-repetitions", type=int, default=300, help="per pce cell (default 300; ~0.5 s each)")
     p.add_argument("--json", type=Path, default=None, help="results, rewritten after every cell (and resumed)")
+    p.add_argument("--table", action="store_true", help="print the Markdown table of --json's cells and stop")
     args = p.parse_args()
+    if args.table:
+        print(table(json.loads(args.json.read_text())["cells"]))
+        return
     methods = {"sobol": sobol, "nested": nested, "pce": pce}
     done = json.loads(args.json.read_text())["cells"] if args.json is not None and args.json.exists() else []
     have = {key(c) for c in done}
@@ -96,7 +114,7 @@ def main() -> None:
         if key(cell) in have:
             continue
         t0 = time.perf_counter()
-        res = coverage(methods[cell["method"]], cases[cell["case"]], repetitions=cell["reps"],
+        res = coverage(methods[cell["method"]], cases[cell["case"]], repetitions=cell["reps"], progress=False,
                        indices=[tuple(i) for i in cell["indices"]], conf_level=cell["level"], **cell["options"])
         cell = {**cell, "seconds": round(time.perf_counter() - t0, 1),
                 "results": {name: {k: np.round(v, 4).tolist() for k, v in r.items()} for name, r in res.items()}}

@@ -206,7 +206,7 @@ def main() -> None:
                         continue  # too few runs for the expansion
                     t = time.perf_counter()
                     r = pce(NoisyRho(bins, seed=1000 + args.seed), _paper_problem(c), n, order=order,
-                            seed=args.seed, resamples=200, progress=False)
+                            seed=args.seed, ci="bootstrap", resamples=200, progress=False)
                     for j, z in enumerate(sens["z"].values):
                         truth = ref[(c, float(z))]
                         s = r["S1"].values[:, j]

@@ -73,7 +73,7 @@ def main() -> None:
         rows = [{k: v for k, v in r.items() if k.startswith(keep)} for r in json.loads(args.reference.read_text())["cells"]]
     with ProcessPoolExecutor(args.workers) as pool:
         for c in PAPER_CASES if not rows else ():
-            ref = pce(f, problem(c), 512, order=4, seed=0, resamples=200)
+            ref = pce(f, problem(c), 512, order=4, seed=0, ci="bootstrap", resamples=200)
             cross = nested(f, problem(c), 64, 64, seed=0, chunk_rows=4, map=pool, progress=False)
             for k, z in enumerate(PAPER_Z):
                 row = {"c": c, "z": z, "pce_loo_error": float(ref["loo_error"].values[k])}

@@ -61,12 +61,12 @@ def run() -> dict[str, str]:
 
     out: dict[str, str] = {}
     prob = Problem({"x1": Uniform(-np.pi, np.pi), "x2": Uniform(-np.pi, np.pi), "x3": Uniform(-np.pi, np.pi)})
-    out["sobol_bootstrap"] = _hash_dataset(sobol(ishigami, prob, 1024, seed=3, resamples=50))
+    out["sobol_bootstrap"] = _hash_dataset(sobol(ishigami, prob, 1024, seed=3, ci="bootstrap", resamples=50))
     out["sobol_rqmc"] = _hash_dataset(sobol(ishigami, prob, 512, seed=3, ci="rqmc"))
     out["nested"] = _hash_dataset(nested(ishigami, Problem({"x1": Uniform(-np.pi, np.pi),
                                                             "x2": Uniform(-np.pi, np.pi), "x3": 0.5}),
                                          64, 64, seed=5, resamples=20))
-    out["pce"] = _hash_dataset(pce(ishigami, prob, 400, order=6, seed=7, resamples=20))
+    out["pce"] = _hash_dataset(pce(ishigami, prob, 400, order=6, seed=7, ci="bootstrap", resamples=20))
     out["propagate"] = _hash_dataset(propagate(ishigami, Problem({"x1": Normal(0, 1), "x2": Uniform(0, 1),
                                                                   "x3": 0.1}), 5000, seed=11))
     design = {"h": np.array([3.0, 4.0, 5.0, 4.5, 3.5, 4.2]), "c": np.array([0.3, 0.9, 1.5, 0.5, 1.0, 2.0]),
