@@ -273,8 +273,14 @@ def collect_extrapolation() -> Iterator[list[ExtrapolationReport]]:
 def warn_extrapolation(reports: Sequence[ExtrapolationReport], stacklevel: int = 2) -> None:
     """One :class:`~uqsurrogate.warnings.ExtrapolationWarning` for these reports (a run's chunks), if any input left its range.
 
-    Reports of different models (other input names or ranges) are counted apart.
+    Reports of different models (other input names or ranges) are counted apart.  Within
+    :func:`collect_extrapolation` (a run of several passes, such as ``sensitivity --members``
+    and its resolution check), they go to its list instead: the enclosing run warns once.
     """
+    outer = getattr(_COLLECTOR, "reports", None)
+    if outer is not None:
+        outer.extend(reports)
+        return
     groups: dict[tuple, list[ExtrapolationReport]] = {}
     for r in reports:
         key = (tuple(r.names), tuple(r.train_min.tolist()), tuple(r.train_max.tolist()))
