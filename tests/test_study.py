@@ -142,3 +142,33 @@ def test_study_from_scratch(tmp_path, capsys, monkeypatch):
     assert meta["training"]["epochs_run"] == 2 and meta["training"]["loss"] == "soft-label"
     assert not (out / "model.checkpoint").exists()
     assert (out / "paper_sensitivity.nc").is_file()
+
+
+def test_study_says_its_model_at_once_and_reports_stages_when_not_on_a_terminal(model, tmp_path):
+    """Output redirected (pipes, no terminal): the model line arrives while the study still runs, and stderr
+    gets one line per stage with its time, in order, instead of progress bars."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    out = tmp_path / "study"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout to a pipe: block-buffered
+    proc = subprocess.Popen([sys.executable, "-m", "uqsurrogate.cli", "study", "--out", str(out), "--quick",
+                             "--model", str(model), "--no-figures"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    first = proc.stdout.readline()
+    running = proc.poll() is None
+    rest, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert first == f"model: {model}\n" and running  # flushed before the work, not at the end
+    stages = [ln[len("uqsurrogate study: "):] for ln in err.splitlines()
+              if ln.startswith("uqsurrogate study: ") and "warning" not in ln]
+    assert len(stages) == 4, err
+    for line, start in zip(stages, ("model loaded", "accuracy check (4 fresh simulator runs)",
+                                    "sensitivity at c = 0.3 mol/L", "sensitivity at c = 1.9 mol/L")):
+        assert line.startswith(start), line
+    so_far = [int(re.search(r"\((\d+) s so far\)$", ln).group(1)) for ln in stages]
+    total = float(re.search(r"in (\d+) s$", rest.splitlines()[-1]).group(1))
+    assert so_far == sorted(so_far) and so_far[-1] <= total + 1
+    assert "it/s" not in err and "%|" not in err  # no progress bars off a terminal

@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ def _paper_problem(c: float):
 
 
 def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, progress: bool | None = None,
-                      resamples: int = 200, threshold: float = 3.0, map: Any = None) -> xr.Dataset:
+                      resamples: int = 200, threshold: float = 3.0, map: Any = None,
+                      report: Callable[[str], None] | None = None) -> xr.Dataset:
     """The paper's Sec. III-D study with the nested estimator, with intervals and trust checks.
 
     Parameters
@@ -86,6 +88,8 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
     map : object with an order-keeping ``map(func, iterable)``, optional
         Where the model's chunks run (the evaluation path's seam, passed to every
         :func:`~uqsurrogate.sensitivity.nested` call); the result does not depend on it.
+    report : callable, optional
+        Receives one line per case (concentration) when it is done, with its time.
 
     Returns
     -------
@@ -126,6 +130,7 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
     left = np.flatnonzero(f.z_grid(4.5) <= 0)  # rho is mirror-symmetric about the midplane only for equal walls
     pieces = []
     for c in PAPER_CASES:
+        started = time.perf_counter()
         problem = _paper_problem(c)
         at_z = every.restrict(output="charge_density", z=list(PAPER_Z), h=4.5)
         at_bins = every.restrict(output="charge_density", bins=left)
@@ -172,6 +177,9 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
         if members:
             coords["member"] = ("member", np.arange(f.n_members), {"long_name": "ensemble member"})
         pieces.append(xr.Dataset(variables, coords=coords).expand_dims(c=[c]))
+        if report is not None:
+            report(f"sensitivity at c = {c:g} mol/L ({n_z} x {n_z} draws at the paper's z, {n_bins} x {n_bins} at "
+                   f"every bin{', every member' if members else ''}) done in {time.perf_counter() - started:.1f} s")
     out = xr.concat(pieces, dim="c")
     out["c"].attrs = {"units": "mol/L", "long_name": "salt concentration"}
     out.attrs = {
@@ -262,7 +270,8 @@ STUDY_FILES = ("accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc
 
 @locks_output("out", "study", parents=True)
 def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None, quick: bool = False,
-              seed: int = 0, progress: bool | None = None, figures: bool = True, map: Any = None) -> dict:
+              seed: int = 0, progress: bool | None = None, figures: bool = True, map: Any = None,
+              report: Callable[[str], None] | None = None) -> dict:
     """Run the main job and write its files into ``out``.
 
     Parameters
@@ -279,6 +288,11 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
         Draw PNG figures (needs matplotlib, the ``plot`` extra; skipped with a note if absent).
     map : object with an order-keeping ``map(func, iterable)``, optional
         Passed to :func:`paper_sensitivity`.
+    report : callable, optional
+        Receives one line per stage (the model loaded, the accuracy check, each concentration
+        of the sensitivity study, the figures) with its time and the time since the start:
+        feedback where progress bars are not shown (the command line passes a writer to
+        stderr when stderr is not a terminal).
 
     Returns
     -------
@@ -291,21 +305,32 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
 
     out = Path(out)
     t0 = time.perf_counter()
+
+    def stage(text: str, since: float) -> None:
+        if report is not None:
+            now = time.perf_counter()
+            report(f"{text} in {now - since:.1f} s ({now - t0:.0f} s so far)")
+
     path = Path(model) if model is not None else default_model_path()
     f = ModelFunction.from_artifact(path)
+    stage(f"model loaded ({f.n_members} network(s))", t0)
     if f.input_names != list(INPUTS) or f.species != ["cation", "anion"]:
         raise InputError(f"{path}: the study needs a model of the inputs {list(INPUTS)} giving cation and anion "
                          f"densities; this one takes {f.input_names} and gives {f.species}")
     out.mkdir(parents=True, exist_ok=True)  # after the model is known to fit
     timings = {}
     t = time.perf_counter()
-    data, metrics = accuracy_check(f, n=4 if quick else 8, seed=seed)
+    n_check = 4 if quick else 8
+    data, metrics = accuracy_check(f, n=n_check, seed=seed)
     save_results(data, out / "accuracy_check.nc")
     save_results(metrics, out / "accuracy_metrics.nc")
     timings["accuracy_s"] = time.perf_counter() - t
+    stage(f"accuracy check ({n_check} fresh simulator runs) done", t)
     t = time.perf_counter()
     sens = paper_sensitivity(f, n_z=300 if quick else 700, n_bins=150 if quick else 300, seed=seed,
-                             progress=progress, map=map)
+                             progress=progress, map=map,
+                             report=None if report is None else lambda line: report(
+                                 f"{line} ({time.perf_counter() - t0:.0f} s so far)"))
     sens.attrs["model"] = str(path)  # what study --refine evaluates for its windows
     save_results(sens, out / "paper_sensitivity.nc")
     timings["sensitivity_s"] = time.perf_counter() - t
@@ -315,11 +340,13 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     if figures:
         from .plotting import plot_file
 
+        t = time.perf_counter()
         try:
             for nc in ("accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc"):
                 written += [p.name for p in plot_file(out / nc, out)]
         except MissingDependencyError:
             logger.warning("matplotlib is not installed: no figures (pip install 'uqsurrogate[plot]')")
+        stage("figures drawn", t)
     timings["total_s"] = time.perf_counter() - t0
     m, lab = metrics.sel(reference="truth"), metrics.sel(reference="labels")
     return {"out": out, "files": written, "table": table, "timings": timings, "model": str(path),
