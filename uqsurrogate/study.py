@@ -51,6 +51,18 @@ PAPER_STATEMENTS = {
     (0.3, -1.0): "(not discussed)",
     (1.9, -1.0): "(not discussed)",
 }
+#: The same statements per index: (what the table shows, the range of S (percent) the statement allows).
+PAPER_VALUES = {
+    (0.3, -2.05): (("> 99", (99, 100)), ("~ 0", (0, 1))),
+    (1.9, -2.05): (("> 99", (99, 100)), ("~ 0", (0, 1))),
+    (0.3, -1.95): (("22.5", (22.5, 22.5)), ("77", (77, 77))),
+    (1.9, -1.95): (("a little < S-", (40, 50)), ("a little > S+", (50, 60))),
+    (0.3, -1.85): (("83", (83, 83)), ("16.9", (16.9, 16.9))),
+    (1.9, -1.85): (("< S-", (0, 50)), ("dominant", (50, 100))),
+    (0.3, -1.55): (("~ S-", (40, 60)), ("~ S+", (40, 60))),
+}
+#: Where the table's "vs paper" says why ours differs.
+PAPER_COMPARISON = "docs/paper_comparison.md"
 
 
 def default_model_path() -> Path:
@@ -191,20 +203,27 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
         "members": int(f.n_members),
         "resamples": int(resamples),
         "conf_level": 0.95,
+        "ci": "two-way bootstrap, bias-corrected percentile" if resamples else "none",
         "resolution_threshold": float(threshold) if calibrated else "none (no calibrated ensemble)",
     }
     return out
 
 
 def paper_table(sens: xr.Dataset) -> str:
-    """A markdown table of S+ and S- (percent) with their uncertainty, beside the paper's statements.
+    """A markdown table of S+ and S- (percent) with their uncertainty, the paper's value beside each, and a legend.
 
     S± are the two-way-ANOVA indices (the member mean for an ensemble); "sampling" is the
     95 % interval of the estimator at these draws, "members" the range over the ensemble
     members, and "resolved" says whether ρ varies by at least the threshold times the
     surrogate's calibrated error there (where it does not, trust no index of that cell);
     "refined" marks a cell answered by ``study --refine`` (:mod:`uqsurrogate.refine`).
+    "paper" is the paper's number or statement (:data:`PAPER_VALUES`), and "vs paper" says
+    whether it lies within our sampling interval or member range (give or take a point);
+    where it does not, :data:`PAPER_COMPARISON` says why.  The legend under the table
+    explains the columns (:func:`uqsurrogate.uncertainty.trust.legend`).
     """
+    from .uncertainty.trust import legend
+
     def pct(v):
         return f"{100 * float(v):.1f}"
 
@@ -214,16 +233,18 @@ def paper_table(sens: xr.Dataset) -> str:
         return f"{pct(s[low].values[k])}–{pct(s[high].values[k])}"
 
     has_res = "resolved_z" in sens
-    lines = ["| c (M) | z (nm) | case | S+ (%) | S+ sampling | S+ members | S- (%) | S- sampling | S- members | "
-             "interaction (%) | resolved | paper |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| c (M) | z (nm) | case | S+ (%) | S+ paper | S+ sampling | S+ members | S- (%) | S- paper | S- sampling | "
+             "S- members | interaction (%) | resolved | vs paper |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cases = dict(zip(PAPER_Z, ("I", "II", "III", "IV", "-")))
+    differs = False
     for c in sens["c"].values:
         for z in sens["z"].values:
             s = sens.sel(c=c, z=z)
+            paper = PAPER_VALUES.get((float(c), float(z)))
             cells = []
             for k in range(2):
-                cells += [pct(s["S1_z_corrected"].values[k]),
+                cells += [pct(s["S1_z_corrected"].values[k]), paper[k][0] if paper else "–",
                           span(s, "S1_z_corrected_low", "S1_z_corrected_high", k),
                           span(s, "S1_z_corrected_member_min", "S1_z_corrected_member_max", k)]
             inter = pct(s["S_interaction_z_corrected"].values) if "S_interaction_z_corrected" in s else "–"
@@ -234,9 +255,34 @@ def paper_table(sens: xr.Dataset) -> str:
                     resolved += ", refined"
             else:
                 resolved = "n/a"
+            agrees = _agrees_with_paper(s, paper)
+            differs |= agrees is False
+            verdict = {None: "–", True: "agrees", False: "**differs**†"}[agrees]
             lines.append(f"| {c:g} | {z:g} | {cases[float(z)]} | {' | '.join(cells)} | {inter} | {resolved} | "
-                         f"{PAPER_STATEMENTS[(float(c), float(z))]} |")
-    return "\n".join(lines)
+                         f"{verdict} |")
+    notes = [f"S+, S-: the first-order (two-way ANOVA) index of rho at z to d+ and to d-, in percent"
+             f"{', the mean over the ensemble' if 'S1_z_corrected_member_min' in sens else ''}; interaction: the "
+             "rest of the variance"]
+    notes += legend(sens, True, "S1_z_corrected_member_min" in sens, has_res)
+    notes.append("paper: the paper's number or statement (Sec. III-D; – where it gives none); vs paper: agrees where "
+                 "it lies within our sampling interval or member range, give or take a point")
+    if differs:
+        notes.append(f"† differs from the paper: {PAPER_COMPARISON} says why (our reference data are cDFT "
+                     "with a soft wall, not the paper's MD) and how far the simulator itself agrees")
+    return "\n".join(lines + [""] + [f"* {note}" for note in notes])
+
+
+def _agrees_with_paper(s: xr.Dataset, paper) -> bool | None:
+    """Whether the paper's range of S+ and of S- meets ours (sampling interval and member range, ±1 point)."""
+    if paper is None:
+        return None
+    for k, (_, (lo, hi)) in enumerate(paper):
+        bounds = [100 * s[v].values[k] for v in ("S1_z_corrected", "S1_z_corrected_low", "S1_z_corrected_high",
+                                                  "S1_z_corrected_member_min", "S1_z_corrected_member_max")
+                  if v in s and np.isfinite(s[v].values[k])]
+        if max(bounds) < lo - 1 or min(bounds) > hi + 1:
+            return False
+    return True
 
 
 def accuracy_check(f, n: int = 8, seed: int = 0) -> tuple[xr.Dataset, xr.Dataset]:

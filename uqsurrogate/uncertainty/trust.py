@@ -241,7 +241,8 @@ def index_table(ds: xr.Dataset, max_outputs: int = 12) -> str:
                 ratio = float(ds["resolution_ratio"].transpose(*dims).values[idx])
                 row.append("" if k else (f"yes ({ratio:.1f}x)" if resolved.values[idx] else f"**no** ({ratio:.1f}x)"))
             lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines + [""] + legend(ds, interval is not None, members is not None, resolved is not None))
+    notes = legend(ds, interval is not None, members is not None, resolved is not None)
+    return "\n".join(lines + [""] + [f"* {note}" for note in notes])
 
 
 def legend(ds: xr.Dataset, sampling: bool = True, members: bool = True, resolved: bool = True) -> list[str]:
