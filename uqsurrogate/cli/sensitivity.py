@@ -245,18 +245,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                      **spec.analysis_from(args))
     result.attrs.update({"design": str(args.design), "outputs": str(args.outputs)})
     save_results(result, args.out)
-    n_in = result.sizes["input"]
-    s1 = result["S1"].values.reshape(n_in, -1)
-    conf = result["S1_conf"].values.reshape(n_in, -1) if "S1_conf" in result else None
-    out_dims = [d for d in result["S1"].dims if d != "input"]
-    labels = [str(v) for v in result[out_dims[0]].values] if len(out_dims) == 1 and out_dims[0] in result.coords \
-        else [str(j) for j in range(s1.shape[1])]
-    if s1.shape[1] > 8:
-        print(f"S1 averaged over {s1.shape[1]} outputs (each is in {args.out}):")
-        s1, conf, labels = s1.mean(axis=1, keepdims=True), None, ["mean"]
-    for j, label in enumerate(labels):
-        parts = [f"{name} {s1[k, j]:.3f}" + (f" ± {conf[k, j]:.3f}" if conf is not None else "")
-                 for k, name in enumerate(result["input"].values)]
-        print(f"  {label}: S1 " + ", ".join(parts))
+    _print_indices(result, args.out)
     print(f"wrote {args.out}: {method} on {design.sizes['row']} rows of outputs")
     return 0
