@@ -327,7 +327,8 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     model : path-like, optional
         A model directory; by default the shipped pretrained ModNN.
     quick : bool, default False
-        Smaller samples (300 x 300 instead of 700 x 700, 4 accuracy inputs): about half the time.
+        Smaller samples (300 x 300 instead of 700 x 700 draws, 150 x 150 instead of 300 x 300 at
+        every bin) and 4 accuracy inputs instead of 8: about 40 % of the time (``docs/benchmarks.md``).
     seed : int, default 0
     progress : bool, optional
     figures : bool, default True

@@ -24,7 +24,9 @@ def _add_study(sub) -> None:
         ),
     )
     p.add_argument("--out", type=Path, default=Path("uqsurrogate-study"), help="output directory (default ./uqsurrogate-study)")
-    p.add_argument("--quick", action="store_true", help="smaller samples (300 x 300 instead of 700 x 700): about half the time")
+    p.add_argument("--quick", action="store_true",
+                   help="smaller samples (300 x 300 draws instead of 700 x 700) and an accuracy check of 4 fresh "
+                   "inputs instead of 8 (its printed accuracy differs): about 40%% of the time (docs/benchmarks.md)")
     p.add_argument("--model", type=Path, help="use this model directory instead of the shipped one")
     p.add_argument("--from-scratch", action="store_true",
                    help="simulate the shipped surrogate's design (the paper grid plus 4,096 Sobol' points) and train a "
