@@ -225,18 +225,19 @@ def index_table(ds: xr.Dataset, max_outputs: int = 12) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def at(da, k, idx):
-        return float(da.transpose("input", *dims).values[(k, *idx)])
+        v = float(da.transpose("input", *dims).values[(k, *idx)])
+        return f"{v:.3f}" if np.isfinite(v) else "–"  # an output that never varies has no indices
 
     for idx in np.ndindex(*shape) if shape else [()]:
         label = _output_label(ds, dims, idx)
         for k, inp in enumerate(ds["input"].values):
-            row = [label if k == 0 else "", str(inp), f"{at(s1, k, idx):.3f}"]
+            row = [label if k == 0 else "", str(inp), at(s1, k, idx)]
             if interval is not None:
-                row.append(f"{at(interval[0], k, idx):.3f} to {at(interval[1], k, idx):.3f}")
+                row.append(f"{at(interval[0], k, idx)} to {at(interval[1], k, idx)}")
             if members is not None:
-                row.append(f"{at(members[0], k, idx):.3f} to {at(members[1], k, idx):.3f}")
+                row.append(f"{at(members[0], k, idx)} to {at(members[1], k, idx)}")
             if st is not None:
-                row.append(f"{at(st, k, idx):.3f}")
+                row.append(at(st, k, idx))
             if resolved is not None:
                 ratio = float(ds["resolution_ratio"].transpose(*dims).values[idx])
                 row.append("" if k else (f"yes ({ratio:.1f}x)" if resolved.values[idx] else f"**no** ({ratio:.1f}x)"))
