@@ -24,7 +24,7 @@ from .errors import InputError, InputTypeError
 from .warnings import ExtrapolationWarning
 
 __all__ = ["ExtrapolationReport", "check_choice", "check_float", "check_int", "check_model_inputs",
-           "check_power_of_two", "collect_extrapolation", "warn_extrapolation"]
+           "check_power_of_two", "collect_extrapolation", "merge_reports", "warn_extrapolation"]
 
 
 def _range(low: float | None, high: float | None, closed: str) -> str:
@@ -270,6 +270,15 @@ def collect_extrapolation() -> Iterator[list[ExtrapolationReport]]:
         _COLLECTOR.reports = before
 
 
+def merge_reports(reports: Sequence[ExtrapolationReport]) -> list[ExtrapolationReport]:
+    """One report per model (input names and ranges) of these: the distinct values of each input, merged."""
+    groups: dict[tuple, list[ExtrapolationReport]] = {}
+    for r in reports:
+        key = (tuple(r.names), tuple(r.train_min.tolist()), tuple(r.train_max.tolist()))
+        groups.setdefault(key, []).append(r)
+    return [ExtrapolationReport.merge(group) for group in groups.values()]
+
+
 def warn_extrapolation(reports: Sequence[ExtrapolationReport], stacklevel: int = 2) -> None:
     """One :class:`~uqsurrogate.warnings.ExtrapolationWarning` for these reports (a run's chunks), if any input left its range.
 
@@ -281,11 +290,7 @@ def warn_extrapolation(reports: Sequence[ExtrapolationReport], stacklevel: int =
     if outer is not None:
         outer.extend(reports)
         return
-    groups: dict[tuple, list[ExtrapolationReport]] = {}
-    for r in reports:
-        key = (tuple(r.names), tuple(r.train_min.tolist()), tuple(r.train_max.tolist()))
-        groups.setdefault(key, []).append(r)
-    for group in groups.values():
-        message = ExtrapolationReport.merge(group).message()
+    for report in merge_reports(reports):
+        message = report.message()
         if message:
             warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel + 1)

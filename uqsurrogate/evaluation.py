@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._random import counter_generator
-from ._validation import check_int, collect_extrapolation, warn_extrapolation
+from ._validation import check_int, collect_extrapolation, merge_reports, warn_extrapolation
 from .errors import InputError
 
 __all__ = ["Collect", "GroupedMoments", "Moments", "Varying", "check_output", "chunk_bounds", "evaluate",
@@ -295,6 +295,8 @@ def evaluate(
             y = None
             for (a, b), (x, y, found) in pairs:
                 reports.extend(found)
+                if len(reports) > 64:  # keep one merged report per model, not one per chunk
+                    reports[:] = merge_reports(reports)
                 y = check_output(f, y, a, b, shape[0] if shape else None)
                 if not shape:
                     shape.append(y.shape[1:])
