@@ -271,7 +271,16 @@ def collect_extrapolation() -> Iterator[list[ExtrapolationReport]]:
 
 
 def merge_reports(reports: Sequence[ExtrapolationReport]) -> list[ExtrapolationReport]:
-    """One report per model (input names and ranges) of these: the distinct values of each input, merged."""
+    """One report per model (input names and ranges) of these: the distinct values of each input, merged.
+
+    Parameters
+    ----------
+    reports : sequence of ExtrapolationReport
+
+    Returns
+    -------
+    list of ExtrapolationReport
+    """
     groups: dict[tuple, list[ExtrapolationReport]] = {}
     for r in reports:
         key = (tuple(r.names), tuple(r.train_min.tolist()), tuple(r.train_max.tolist()))
@@ -282,6 +291,14 @@ def merge_reports(reports: Sequence[ExtrapolationReport]) -> list[ExtrapolationR
 def warn_extrapolation(reports: Sequence[ExtrapolationReport], stacklevel: int = 2) -> None:
     """One :class:`~uqsurrogate.warnings.ExtrapolationWarning` for these reports (a run's chunks), if any input left its range.
 
+    Parameters
+    ----------
+    reports : sequence of ExtrapolationReport
+    stacklevel : int, default 2
+        As :func:`warnings.warn`'s, counted from the caller of this function.
+
+    Notes
+    -----
     Reports of different models (other input names or ranges) are counted apart.  Within
     :func:`collect_extrapolation` (a run of several passes, such as ``sensitivity --members``
     and its resolution check), they go to its list instead: the enclosing run warns once.

@@ -153,12 +153,35 @@ def resolution(f: UQModel, problem, result: xr.Dataset, *, n: int = 256, seed=0,
 
 
 def primary_index(ds: xr.Dataset) -> str:
-    """The first-order index a result reports: ``S1_corrected`` (nested's two-way ANOVA form) where present, else ``S1``."""
+    """The first-order index a result reports: ``S1_corrected`` (nested's two-way ANOVA form) where present, else ``S1``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A sensitivity result.
+
+    Returns
+    -------
+    str
+        The variable's name.
+    """
     return "S1_corrected" if "S1_corrected" in ds else "S1"
 
 
 def sampling_interval(ds: xr.Dataset, name: str) -> tuple[xr.DataArray, xr.DataArray] | None:
-    """The sampling interval (low, high) of index ``name``: its ``_low``/``_high``, else ± its ``_conf``; None if neither."""
+    """The sampling interval (low, high) of index ``name``: its ``_low``/``_high``, else ± its ``_conf``; None if neither.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A sensitivity result.
+    name : str
+        An index in it (``S1``, ``S1_corrected``, ``ST``).
+
+    Returns
+    -------
+    tuple of xarray.DataArray, or None
+    """
     if f"{name}_low" in ds and f"{name}_high" in ds:
         return ds[f"{name}_low"], ds[f"{name}_high"]
     if f"{name}_conf" in ds:
@@ -247,7 +270,20 @@ def index_table(ds: xr.Dataset, max_outputs: int = 12) -> str:
 
 
 def legend(ds: xr.Dataset, sampling: bool = True, members: bool = True, resolved: bool = True) -> list[str]:
-    """The legend lines (:data:`LEGEND`) of the columns a table of ``ds`` shows, filled from its attributes."""
+    """The legend lines (:data:`LEGEND`) of the columns a table of ``ds`` shows, filled from its attributes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result the table shows (its ``conf_level``, ``ci`` and ``resolution_threshold``).
+    sampling, members, resolved : bool, default True
+        Which columns the table has.
+
+    Returns
+    -------
+    list of str
+        One line per column.
+    """
     lines = []
     if sampling:
         ci = str(ds.attrs.get("ci", "bootstrap"))
