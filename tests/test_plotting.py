@@ -535,7 +535,7 @@ def test_plot_indices_shows_the_member_range_and_the_unresolved_outputs(sobol_sp
         segs = ranges.get_segments()
         np.testing.assert_allclose([seg[0][1] for seg in segs], ds["S1_member_min"].isel(input=k).values)
         np.testing.assert_allclose([seg[1][1] for seg in segs], ds["S1_member_max"].isel(input=k).values)
-        x, y, *_ = _markers(ax, f"S1 {name}, unresolved")
+        _, y, *_ = _markers(ax, f"S1 {name}, unresolved")
         np.testing.assert_allclose(y, ds["S1"].isel(input=k).values[[2, 7]])
         assert _by_label(ax.containers, f"S1 {name}, unresolved").lines[0].get_markerfacecolor() == "white"
         assert len(_markers(ax, f"S1 {name}")[0]) == ds.sizes["bin"] - 2
@@ -579,7 +579,7 @@ def test_plot_indices_nested_and_pce_against_z(method):
     assert ("ST" in ds) == (method == "pce")
     index = "S1_corrected" if method == "nested" else "S1"  # what the result reports, as its table
     for k, name in enumerate(ds["input"].values):
-        x, y, low, high = _markers(ax, f"S1 {name}")
+        _, y, low, high = _markers(ax, f"S1 {name}")
         np.testing.assert_allclose(y, ds[index].isel(input=k).values)
         np.testing.assert_allclose(low, ds[f"{index}_low"].isel(input=k).values)
         np.testing.assert_allclose(high, ds[f"{index}_high"].isel(input=k).values)

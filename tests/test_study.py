@@ -67,8 +67,8 @@ def test_study_command_outputs(model, tmp_path, capsys):
                                    atol=0.051)
     # the table explains itself, in the terminal and in the Markdown file
     table_md = (out / "paper_sensitivity_table.md").read_text()
-    for text in (text, table_md):
-        assert "* sampling: the 95 % interval of the estimator" in text and "* paper: the paper's number" in text
+    for shown in (text, table_md):
+        assert "* sampling: the 95 % interval of the estimator" in shown and "* paper: the paper's number" in shown
     assert ("**differs**†" in _paper_verdicts(sens)) == ("* † differs from the paper" in table_md)
     for name in ("S1_z", "S1_z_corrected", "S1_bin"):
         assert sens[name].attrs["units"] == "1"

@@ -238,9 +238,9 @@ class ExtrapolationReport:
                 reach = " and ".join(x for x in (f"down to {low.min():.4g}" if low.size else "",
                                                  f"up to {high.max():.4g}" if high.size else "") if x)
                 n_out = low.size + high.size
-                found.append((name, n_out, v.size,
-                              f"{name}: {n_out:,} of {v.size:,} distinct values ({100 * n_out / v.size:.1f} %) "
-                              f"beyond [{self.train_min[j]:g}, {self.train_max[j]:g}] {unit}, {reach}"))
+                text = (f"{name}: {n_out:,} of {v.size:,} distinct values ({100 * n_out / v.size:.1f} %) "
+                        f"beyond [{self.train_min[j]:g}, {self.train_max[j]:g}] {unit}, {reach}")
+                found.append((name, n_out, v.size, text))
         return found
 
     def message(self) -> str:

@@ -264,7 +264,7 @@ def plot_response_surfaces(ds: xr.Dataset, c: float, axes=None):
             continue
         rest = max(0.0, 1 - sp - sm)
         resolved = "resolved_z" not in s or bool(s["resolved_z"].values[j])
-        wedges, _ = pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"], startangle=90,
+        pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"], startangle=90,
                             wedgeprops={"alpha": 1.0 if resolved else 0.4, "hatch": None if resolved else "//",
                                         "edgecolor": "white"})
         # the shares and their uncertainty under the pie, where labels cannot collide

@@ -18,8 +18,8 @@ import json
 import logging
 import os
 import time
-from importlib import resources
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -260,9 +260,9 @@ def paper_table(sens: xr.Dataset) -> str:
             verdict = {None: "–", True: "agrees", False: "**differs**†"}[agrees]
             lines.append(f"| {c:g} | {z:g} | {cases[float(z)]} | {' | '.join(cells)} | {inter} | {resolved} | "
                          f"{verdict} |")
-    notes = [f"S+, S-: the first-order (two-way ANOVA) index of rho at z to d+ and to d-, in percent"
-             f"{', the mean over the ensemble' if 'S1_z_corrected_member_min' in sens else ''}; interaction: the "
-             "rest of the variance"]
+    ensemble = ", the mean over the ensemble" if "S1_z_corrected_member_min" in sens else ""
+    notes = [(f"S+, S-: the first-order (two-way ANOVA) index of rho at z to d+ and to d-, in percent{ensemble}; "
+              "interaction: the rest of the variance")]
     notes += legend(sens, True, "S1_z_corrected_member_min" in sens, has_res)
     notes.append("paper: the paper's number or statement (Sec. III-D; – where it gives none); vs paper: agrees where "
                  "it lies within our sampling interval or member range, give or take a point")
