@@ -45,3 +45,32 @@ def test_cli_reference_covers_every_subcommand_and_option():
     assert not missing, f"docs/cli.md does not mention: {', '.join(missing)}"
     head = text.split("\n## ")[0]
     assert "`-v`" in head and "`--debug`" in head and "after the subcommand" in head
+
+
+def test_measured_figures_live_in_benchmarks_and_the_others_agree_and_link_there():
+    """One home for the measured times (docs/benchmarks.md); the pages that quote them round them, link there,
+    and say the same of --quick (its share of the time and its smaller accuracy check) as --help does."""
+    import re
+
+    from uqsurrogate.cli import build_parser
+
+    root = DOCS.parent
+    bench = (DOCS / "benchmarks.md").read_text()
+    section = bench.split("## The main job and the tests: the figures the other pages quote")[1].split("\n## ")[0]
+    quick = re.search(r"study --quick` \| (\d+) s, \*\*(\d+) %\*\* of the full study", section)
+    full_busy = re.search(r"on a busy machine \| (\d+) s", section)
+    share = round(100 * int(quick.group(1)) / int(full_busy.group(1)))  # the quoted share, from the two times
+    assert share == int(quick.group(2))
+    pages = {"README.md": (root / "README.md").read_text(), "quickstart": (DOCS / "quickstart.md").read_text(),
+             "cli.md": (DOCS / "cli.md").read_text()}
+    anchor = "the-main-job-and-the-tests-the-figures-the-other-pages-quote"
+    for name, text in pages.items():
+        assert f"benchmarks.md#{anchor}" in text, name
+        assert not re.search(r"\b\d{2,3} s (measured|on an idle)", text), name  # no second copy of a measurement
+    study = build_parser()._subparsers._group_actions[0].choices["study"]
+    help_text = " ".join(study.format_help().split())
+    for name, text in {"--help": help_text, "quickstart": " ".join(pages["quickstart"].split()),
+                       "cli.md": " ".join(pages["cli.md"].split())}.items():
+        said = re.search(r"about (\d+) ?% of the time", text)
+        assert said and abs(int(said.group(1)) - share) <= 5, name
+        assert "4 fresh inputs instead of 8" in text, name  # --quick's smaller accuracy check, said where it is

@@ -189,3 +189,13 @@ def test_calibrate_resolution_and_member_summary(ensemble, data, tmp_path, capsy
     for name in ("S1_corrected_members", "S1_corrected_member_min", "S1_corrected_total_low", "resolved"):
         assert name in res, name
     assert res["S1_corrected_members"].sizes["member"] == 3
+    # the summary: per output, the member range and the resolution flag from the file, and their legend
+    printed = capsys.readouterr().out
+    for j in range(2):
+        ratio = float(res["resolution_ratio"].values[j])
+        flag = f"yes ({ratio:.1f}x)" if ratio >= 3 else f"**no** ({ratio:.1f}x)"
+        lo, hi = (float(res[v].sel(input="d_plus").values[j]) for v in ("S1_corrected_member_min",
+                                                                          "S1_corrected_member_max"))
+        assert f"| {lo:.3f} to {hi:.3f} | {flag} |" in printed
+    assert "members: the smallest to the largest index over the ensemble's members" in printed
+    assert "resolved (r x)" in printed

@@ -161,3 +161,68 @@ def test_cli_reports_user_errors_in_one_line_and_bugs_with_a_traceback(monkeypat
     monkeypatch.setattr(cli.model, "_cmd_info", bug)
     with pytest.raises(KeyError, match="an internal bug"):
         cli.main(["info", "--example", "real-md"])
+
+
+class _RangedModel:
+    """A NumPy model that checks its inputs against training ranges [0, 1] as the model function does."""
+
+    def __init__(self, extrapolation="warn"):
+        self.extrapolation = extrapolation
+
+    def __call__(self, X):
+        from uqsurrogate._validation import check_model_inputs
+
+        x = check_model_inputs(X, ["a", "b"], ["nm", "M"], np.zeros(2), np.ones(2), self.extrapolation)
+        return x.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("pool", [None, "threads", "processes"])
+def test_one_extrapolation_warning_per_run_counting_distinct_inputs(pool):
+    """A run of many chunks warns once, with the distinct values beyond the range of each input out of all."""
+    import warnings
+
+    from uqsurrogate.warnings import ExtrapolationWarning
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.1, 0.9, 40)
+    a[:3] = [1.2, 1.5, -0.25]           # 3 of 40 distinct a beyond [0, 1]
+    b = rng.uniform(0.1, 0.9, 25)       # b stays inside
+    X = np.array([[x, y] for x in a for y in b])  # 1,000 rows, each a repeated 25 times: crossed, as nested
+    expected = sum(1 for v in np.unique(X[:, 0]) if v < 0 or v > 1)  # counted independently of the code
+    ex = {"threads": ThreadPoolExecutor, "processes": ProcessPoolExecutor}.get(pool)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if ex is None:
+            evaluate(_RangedModel(), X, [Collect()], chunk_size=8, progress=False)
+        else:
+            with ex(2) as m:
+                evaluate(_RangedModel(), X, [Collect()], chunk_size=8, map=m, progress=False)
+    found = [w for w in caught if issubclass(w.category, ExtrapolationWarning)]
+    assert len(found) == 1, [str(w.message) for w in found]  # 125 chunks (reports merged on the way), one warning
+    text = str(found[0].message)
+    assert f"a: {expected} of 40 distinct values ({100 * expected / 40:.1f} %)" in text
+    assert "beyond [0, 1] nm, down to -0.25 and up to 1.5" in text and "b:" not in text
+    # inside the ranges: no warning; a direct call still warns by itself
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluate(_RangedModel(), X[(X[:, 0] >= 0) & (X[:, 0] <= 1)], [Collect()], chunk_size=64, progress=False)
+        assert not caught
+        _RangedModel()(X[70:80])  # rows of a = -0.25 and of a draw inside
+    assert len(caught) == 1 and "a: 1 of 2 distinct values (50.0 %)" in str(caught[0].message)
+
+
+def test_nested_on_a_crossed_grid_warns_once_with_the_share_of_draws():
+    """The issue's case: nested evaluates N x N rows; the warning counts the distinct draws, not rows or chunks."""
+    import warnings
+
+    from uqsurrogate.warnings import ExtrapolationWarning
+
+    p = Problem({"a": Normal(0.5, 0.25), "b": Uniform(0.2, 0.8)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nested(_RangedModel(), p, 200, 200, seed=0, chunk_rows=10, progress=False)
+    found = [str(w.message) for w in caught if issubclass(w.category, ExtrapolationWarning)]
+    assert len(found) == 1, found
+    # draws beyond [0, 1] of N(0.5, 0.25): about 4.6 %, counted from the message's own numbers
+    count, total = (int(v.replace(",", "")) for v in found[0].split("a: ")[1].split(" distinct")[0].split(" of "))
+    assert total == 200 and 2 <= count <= 20

@@ -108,12 +108,13 @@ def test_paper_study_on_the_simulator_itself(tmp_path):
 
 
 def test_external_simulator_through_files_equals_the_callable(tmp_path):
-    """run.sh (sample -> job folders -> external program -> collect -> analyze) equals sobol on the same function."""
+    """run.sh (sample -> job folders -> external program -> collect -> analyze) equals pce on the same function,
+    and its 256 runs give a useful answer: every interval narrower than 0.1, printed as an interval."""
     import os
 
     from uqsurrogate.constants import AVOGADRO
     from uqsurrogate.problem import Problem
-    from uqsurrogate.sensitivity import sobol
+    from uqsurrogate.sensitivity import pce
     from uqsurrogate.simulators.electrolyte import solve_slit
 
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -131,11 +132,17 @@ def test_external_simulator_through_files_equals_the_callable(tmp_path):
         return np.array(out)
 
     p = Problem({"d_plus": "uniform(0.3,0.5)", "d_minus": "uniform(0.4,0.6)", "h": 4.5, "c": 0.5, "sigma": -0.015})
-    direct = sobol(contact, p, 64, seed=1, progress=False)
+    direct = pce(contact, p, 256, seed=1)
     # the profiles went through text files with 18 significant digits (np.savetxt): round-off only
-    np.testing.assert_allclose(got["S1"].values, direct["S1"].values, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(got["S1_conf"].values, direct["S1_conf"].values, rtol=1e-6)
+    np.testing.assert_allclose(got["S1"].values, direct["S1"].values, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(got["S1_low"].values, direct["S1_low"].values, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(got["S1_high"].values, direct["S1_high"].values, rtol=1e-6, atol=1e-9)
     assert list(got["output"].values) == ["contact_cation", "contact_anion"]
+    assert float((got["S1_high"] - got["S1_low"]).max()) < 0.1  # a useful answer from 256 runs
+    assert "±" not in result.stdout
+    low, high = (float(got[v].sel(input="d_plus", output="contact_cation")) for v in ("S1_low", "S1_high"))
+    assert f"| d_plus | {float(got['S1'].sel(input='d_plus', output='contact_cation')):.3f} | {low:.3f} to {high:.3f} |" \
+        in result.stdout
 
 
 @pytest.mark.slow

@@ -159,7 +159,13 @@ def test_cli_sample_then_analyze(tmp_path, capsys):
     res = xr.load_dataset(tmp_path / "s.nc")
     _equal(res[["S1", "ST"]], sobol(ishigami, ishigami_problem(), 128, seed=4, progress=False)[["S1", "ST"]])
     assert load_outputs(tmp_path / "y.csv").sizes == {"row": len(y)}
-    capsys.readouterr()
+    # the summary gives each interval as an interval, from the file, and says what it is
+    printed = capsys.readouterr().out
+    assert "±" not in printed and "* sampling: the 95 % interval of the estimator" in printed
+    for k, name in enumerate(res["input"].values):
+        s1, conf = float(res["S1"].values[k]), float(res["S1_conf"].values[k])
+        assert f"| {name} | {s1:.3f} | {s1 - conf:.3f} to {s1 + conf:.3f} | {float(res['ST'].values[k]):.3f} |" \
+            in printed
     (tmp_path / "short.csv").write_text("row y\n0 1.0\n")
     assert main(["analyze", str(design), str(tmp_path / "short.csv"), "--out", str(tmp_path / "t.nc")]) == 2
     err = capsys.readouterr().err

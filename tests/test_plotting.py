@@ -220,12 +220,14 @@ def test_plot_profiles_draws_the_data_the_truth_and_the_surrogate(accuracy):
             np.testing.assert_allclose(bars.lines[0].get_ydata(), s["density"].values[k])
             assert _drawn(ax, z, s["density_true"].values[k])
             assert _drawn(ax, z, s["density_surrogate"].values[k])
-        # panel titles: the sample's inputs
-        assert f"h={float(s['h']):.3g}" in ax.get_title() and f"sigma={float(s['sigma']):.3g}" in ax.get_title()
+        # panel titles: the sample's inputs, with their units
+        assert f"h = {float(s['h']):.3g} nm" in ax.get_title()
+        assert f"σ = {float(s['sigma']):.3g} C/m²" in ax.get_title() and data["sigma"].attrs["units"] == "C/m2"
+        assert f"d− = {float(s['d_minus']):.3g} {data['d_minus'].attrs['units']}" in ax.get_title()
         assert _units(data["z"]) in ax.get_xlabel()
     assert "(" + _units(data["density"]) + ")" in axes[0].get_ylabel()
     assert {"cation: MD-like ± error", "exact", "cation: surrogate", "anion: surrogate"} <= set(_legend_texts(axes[0]))
-    assert "paper Fig. 5" in fig._suptitle.get_text()
+    assert "surrogate against simulator runs (as paper Fig. 5)" in fig._suptitle.get_text()
 
 
 def test_plot_profiles_without_the_exact_answer_calls_the_data_md():
@@ -237,6 +239,7 @@ def test_plot_profiles_without_the_exact_answer_calls_the_data_md():
     assert _legend_texts(fig.axes[0]) == ["cation: MD ± error", "anion: MD ± error"]
     for ax in fig.axes:  # only the data: no exact line, no surrogate
         assert [ln for ln in ax.lines if ln.get_linestyle() != "None"] == []
+    assert "Fig. 5" not in fig._suptitle.get_text()  # a user's own data are not the paper's figure
 
 
 def test_plot_profiles_draws_into_the_given_axes(accuracy):
@@ -267,11 +270,12 @@ def test_plot_charge_draws_rho_and_s_over_the_left_half(accuracy):
             rho = charge_density(dens)[0]
             S = integrated_charge(dens, [float(s["h"])], [float(s["sigma"])])[0]
             assert _drawn(grid[0, i], z[left], rho[left] / 1e6)
-            assert _drawn(grid[1, i], z[left], S[left])
+            assert _drawn(grid[1, i], z[left], S[left] * 1e3)
         assert len(grid[0, i].lines) == len(grid[1, i].lines) == 2
         assert "(" + _units(data["z"]) + ")" in grid[1, i].get_xlabel()
+        assert f"c = {float(s['c']):.3g} mol/L" in grid[0, i].get_title()  # each column says its inputs
     assert "MC/m³" in grid[0, 0].get_ylabel()  # rho in C/m3, drawn in units of 1e6
-    assert "C/m²" in grid[1, 0].get_ylabel()
+    assert "(mC/m²)" in grid[1, 0].get_ylabel()  # S in C/m2, drawn in units of 1e-3
     assert _legend_texts(grid[0, 0]) == ["exact", "surrogate"]
 
 
@@ -349,9 +353,12 @@ def test_plot_response_surfaces_draws_every_surface_and_pie(paper, c):
         wedges = [p for p in pies[j].patches if isinstance(p, Wedge)]
         assert len(wedges) == 3
         sp, sm = np.clip(s["S1_z"].isel(z=j).values, 0, None)
-        texts = [t.get_text() for t in pies[j].texts]
-        assert f"S+ {100 * sp:.0f}%" in texts and f"S- {100 * sm:.0f}%" in texts
-    assert f"c = {c:g} M" in fig._suptitle.get_text()
+        lines = pies[j].get_xlabel().split("\n")  # the shares under the pie, not on it: no labels to collide
+        lo, hi = (100 * s[v].isel(z=j).values[0] for v in ("S1_z_low", "S1_z_high"))
+        assert lines[0] == f"S+ {100 * sp:.0f}%, sampling {lo:.0f}–{hi:.0f}"
+        assert lines[1].startswith(f"S− {100 * sm:.0f}%, sampling")
+        assert [t.get_text() for t in pies[j].texts] == ["", "", ""]
+    assert f"c = {c:g} mol/L" in fig._suptitle.get_text()
 
 
 def test_plot_response_surfaces_survives_a_z_where_rho_does_not_vary(paper):
@@ -474,25 +481,87 @@ def test_plot_reliability_without_a_map_and_in_given_axes(shipped_calibration):
 # --------------------------------------------------------------------------- plot_indices
 
 
-def test_plot_indices_sobol_per_species_against_z(sobol_species):
+def _markers(ax, label):
+    """(x, y, yerr low, yerr high) of the errorbar container with this label."""
+    c = _by_label(ax.containers, label)
+    x, y = np.asarray(c.lines[0].get_xdata(), float), np.asarray(c.lines[0].get_ydata(), float)
+    if not c.has_yerr:
+        return x, y, None
+    segs = c.lines[2][0].get_segments()  # an empty segment where the index is NaN (an output that never varies)
+    return (x, y, np.array([seg[0][1] if len(seg) else np.nan for seg in segs]),
+            np.array([seg[1][1] if len(seg) else np.nan for seg in segs]))
+
+
+def test_plot_indices_a_few_z_as_markers_with_intervals(sobol_species):
+    """Ten z values per species: markers at each z (inputs side by side), bars from S1_conf, ST as crosses."""
     ds = sobol_species
+    assert ds.sizes["bin"] <= plotting.FEW_OUTPUTS
     fig = plot_indices(ds)
     assert len(fig.axes) == 2
     z = ds["z"].values
+    step = np.diff(z).min()
     for ax, sp in zip(fig.axes, ("cation", "anion")):
         s = ds.sel(species=sp)
-        assert len(ax.lines) == 2 * ds.sizes["input"]  # S1 and ST per input
-        assert len(_bands(ax)) == ds.sizes["input"]  # a confidence band per input
+        assert [ln for ln in ax.lines if ln.get_linestyle() not in ("None", "none", "")] == []  # no lines
         for k, name in enumerate(ds["input"].values):
-            line = _by_label(ax.lines, f"S1 {name}")
-            np.testing.assert_allclose(line.get_xdata(), z)
-            np.testing.assert_allclose(line.get_ydata(), s["S1"].isel(input=k).values)
+            x, y, low, high = _markers(ax, f"S1 {name}")
+            assert np.all(np.abs(x - z) < step / 2)  # beside its z, closer to it than to the next one
+            np.testing.assert_allclose(y, s["S1"].isel(input=k).values)
+            conf = s["S1_conf"].isel(input=k).values
+            np.testing.assert_allclose(low, y - conf, equal_nan=True)
+            np.testing.assert_allclose(high, y + conf, equal_nan=True)
             st = _by_label(ax.lines, f"ST {name}")
+            np.testing.assert_allclose(st.get_xdata(), x)
             np.testing.assert_allclose(st.get_ydata(), s["ST"].isel(input=k).values)
         assert ax.get_title() == f"species = {sp}"
         assert "(" + _units(ds["z"]) + ")" in ax.get_xlabel()
     assert fig.axes[0].get_ylabel() == "Sobol' index"
-    assert "sobol" in fig._suptitle.get_text()
+    title = fig._suptitle.get_text()
+    assert "sobol" in title and "h = 4.5 nm" in title and "c = 1 mol/L" in title and "σ = -0.015 C/m²" in title
+
+
+def test_plot_indices_shows_the_member_range_and_the_unresolved_outputs(sobol_species):
+    """A sensitivity --members result: the member range beside the sampling bars, hollow markers where unresolved."""
+    ds = sobol_species.sel(species="cation", drop=True)
+    spread = 0.1 * xr.ones_like(ds["S1"])
+    ds["S1_member_min"], ds["S1_member_max"] = ds["S1"] - spread, ds["S1"] + 2 * spread
+    resolved = np.ones(ds.sizes["bin"], np.int8)
+    resolved[[2, 7]] = 0
+    ds["resolved"] = ("bin", resolved)
+    ds["resolution_ratio"] = ("bin", np.where(resolved, 5.0, 1.5))
+    (ax,) = plot_indices(ds).axes
+    for k, name in enumerate(ds["input"].values):
+        ranges = _by_label(ax.collections, f"{name}: member range")
+        segs = ranges.get_segments()
+        np.testing.assert_allclose([seg[0][1] for seg in segs], ds["S1_member_min"].isel(input=k).values)
+        np.testing.assert_allclose([seg[1][1] for seg in segs], ds["S1_member_max"].isel(input=k).values)
+        _, y, *_ = _markers(ax, f"S1 {name}, unresolved")
+        np.testing.assert_allclose(y, ds["S1"].isel(input=k).values[[2, 7]])
+        assert _by_label(ax.containers, f"S1 {name}, unresolved").lines[0].get_markerfacecolor() == "white"
+        assert len(_markers(ax, f"S1 {name}")[0]) == ds.sizes["bin"] - 2
+    assert "member" in ax.figure._suptitle.get_text()
+
+
+def test_plot_indices_many_bins_as_lines_with_bands_and_unresolved_stretches():
+    from uqsurrogate.sensitivity import sobol
+
+    f = AnalyticSurrogate().restrict("charge_density")
+    ds = sobol(f, _fixed_h_problem(), 64, seed=0, resamples=20, progress=False)
+    assert ds.sizes["bin"] > plotting.FEW_OUTPUTS
+    ds["S1_member_min"], ds["S1_member_max"] = ds["S1"] - 0.05, ds["S1"] + 0.05
+    resolved = (np.arange(ds.sizes["bin"]) % 10 != 0).astype(np.int8)
+    ds["resolved"] = ("bin", resolved)
+    (ax,) = plot_indices(ds).axes
+    z = ds["z"].values
+    for k, name in enumerate(ds["input"].values):
+        line = _by_label(ax.lines, f"S1 {name}")
+        np.testing.assert_allclose(line.get_xdata(), z)
+        np.testing.assert_allclose(line.get_ydata(), ds["S1"].isel(input=k).values)
+        assert _by_label(ax.lines, f"ST {name}").get_linestyle() == "--"
+        _by_label(_bands(ax), f"{name}: member range")
+    shaded = [p for p in ax.patches if isinstance(p, Rectangle) or p.get_label() == "unresolved: trust no index"]
+    assert len(shaded) == int((resolved == 0).sum())  # one grey stretch per unresolved bin
+    assert "unresolved: trust no index" in _legend_texts(ax)
 
 
 @pytest.mark.parametrize("method", ["nested", "pce"])
@@ -507,15 +576,16 @@ def test_plot_indices_nested_and_pce_against_z(method):
         ds = pce(f, p, 64, order=2, seed=0, resamples=20)
     fig = plot_indices(ds)
     (ax,) = fig.axes
-    n_lines = ds.sizes["input"] * (2 if "ST" in ds else 1)
     assert ("ST" in ds) == (method == "pce")
-    assert len(ax.lines) == n_lines and len(_bands(ax)) == ds.sizes["input"]
+    index = "S1_corrected" if method == "nested" else "S1"  # what the result reports, as its table
     for k, name in enumerate(ds["input"].values):
-        line = _by_label(ax.lines, f"S1 {name}")
-        np.testing.assert_allclose(line.get_xdata(), ds["z"].values)
-        np.testing.assert_allclose(line.get_ydata(), ds["S1"].isel(input=k).values)
-    assert ax.get_title() == method
+        _, y, low, high = _markers(ax, f"S1 {name}")
+        np.testing.assert_allclose(y, ds[index].isel(input=k).values)
+        np.testing.assert_allclose(low, ds[f"{index}_low"].isel(input=k).values)
+        np.testing.assert_allclose(high, ds[f"{index}_high"].isel(input=k).values)
+    assert method in fig._suptitle.get_text()
     assert "(" + _units(ds["z"]) + ")" in ax.get_xlabel()
+    assert ("two-way ANOVA" in ax.get_ylabel()) == (method == "nested")
 
 
 def test_plot_indices_without_z_uses_the_bin():
@@ -525,8 +595,9 @@ def test_plot_indices_without_z_uses_the_bin():
     ds = sobol(f, _fixed_h_problem(), 32, seed=0, ci="none", progress=False).drop_vars("z")
     (ax,) = plot_indices(ds).axes
     assert ax.get_xlabel() == "bin"
-    assert len(_bands(ax)) == 0  # ci="none": no S1_conf
-    np.testing.assert_allclose(_by_label(ax.lines, "S1 d_plus").get_xdata(), EVERY_4TH_BIN)
+    x, _, err = _markers(ax, "S1 d_plus")
+    assert err is None  # ci="none": no S1_conf
+    assert np.all(np.abs(x - EVERY_4TH_BIN) < 1)
 
 
 def test_plot_indices_bars_for_a_scalar_output():
@@ -555,7 +626,7 @@ def test_plot_indices_draws_into_the_given_axes(sobol_species):
     fig, axs = plt.subplots(1, 2)
     assert plot_indices(sobol_species, axes=axs) is fig
     assert plt.get_fignums() == [fig.number]
-    assert all(len(ax.lines) == 2 * sobol_species.sizes["input"] for ax in axs)
+    assert all(len(ax.containers) == sobol_species.sizes["input"] for ax in axs)
     with pytest.raises(InputError, match="axes has 1 Axes; this figure needs 1 x 2"):
         plot_indices(sobol_species, axes=axs[:1])
 
@@ -581,7 +652,25 @@ def test_plot_propagation_draws_the_mean_and_the_quantile_band(propagated):
     assert "(" + _units(ds["z"]) + ")" in ax.get_xlabel()
     assert "(" + _units(ds["mean"]) + ")" in ax.get_ylabel()
     assert "0.05-0.95 quantiles" in _legend_texts(ax)
-    assert ax.get_title() == "forward propagation, n = 200"
+    assert ax.get_title() == "forward propagation, n = 200; h = 4.5 nm, c = 1 mol/L, σ = -0.015 C/m²"
+
+
+def test_plot_propagation_magnifies_the_widest_band():
+    """Over the whole slit the band at a contact peak is thinner than the line: an inset shows it magnified."""
+    from uqsurrogate.uncertainty import propagate
+
+    ds = propagate(AnalyticSurrogate().restrict("charge_density"), _fixed_h_problem(), 200, seed=0, progress=False)
+    (ax,) = plot_propagation(ds).axes
+    (inset,) = ax.child_axes
+    q = ds["quantile_value"].values / 1e6
+    widest = int(np.argmax(q[-1] - q[0]))
+    z = ds["z"].values
+    lo, hi = inset.get_xlim()
+    assert lo <= z[widest] <= hi and hi - lo < 0.5 * (z.max() - z.min())  # a few bins around the widest
+    ylo, yhi = inset.get_ylim()
+    assert ylo <= q[0, widest] and q[-1, widest] <= yhi
+    assert len(inset.lines) == 1 and len(_bands(inset)) == 1
+    np.testing.assert_allclose(inset.lines[0].get_ydata(), ds["mean"].values / 1e6)
 
 
 def test_plot_propagation_draws_into_the_given_axes(propagated):
@@ -598,8 +687,8 @@ def test_plot_propagation_one_output_over_bins_and_refuses_other_outputs():
     ds = propagate(f, _fixed_h_problem(), 50, quantiles=(), seed=0, progress=False)
     (ax,) = plot_propagation(ds).axes
     assert len(ax.lines) == 1 and len(_bands(ax)) == 0  # no quantiles, no band
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), ds["mean"].values)
-    assert "(C/m3)" in ax.get_ylabel()
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), ds["mean"].values / 1e6)
+    assert ds["mean"].attrs["units"] == "C/m3" and "(MC/m³)" in ax.get_ylabel()  # no 1e7 offset in C/m3
     scalar = propagate(ishigami, ishigami_problem(), 50, seed=0, progress=False)
     with pytest.raises(InputError, match="draws outputs over bins"):
         plot_propagation(scalar)
@@ -657,3 +746,128 @@ def test_every_public_plot_function_is_tested():
               "plot_profiles", "plot_propagation", "plot_response_surfaces", "plot_rmse_per_bin"}
     public = {n for n in dir(plotting) if n.startswith("plot_") and callable(getattr(plotting, n))}
     assert set(plotting.__all__) == public == tested
+
+
+# --------------------------------------------------------------------------- every figure, as saved: readable
+
+
+def _tick_boxes(ax, renderer):
+    """(text, window extent) of every tick label that is drawn: visible, not empty, its tick inside the view."""
+    boxes = []
+    for axis in (ax.xaxis, ax.yaxis):
+        lo, hi = sorted(axis.get_view_interval())
+        eps = 1e-9 * max(1.0, abs(hi - lo))
+        for tick, loc in zip(axis.get_major_ticks(), axis.get_majorticklocs()):
+            if not lo - eps <= loc <= hi + eps:
+                continue
+            for label in (tick.label1, tick.label2):
+                if label.get_visible() and label.get_text():
+                    boxes.append((label.get_text(), label.get_window_extent(renderer)))
+    return boxes
+
+
+def overlapping_tick_labels(fig) -> list[str]:
+    """Tick labels of one Axes that run into another Axes' tick labels or its frame (at the figure's own size).
+
+    An inset and its parent, and a colorbar and the Axes it belongs to, are allowed to touch.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    axes += [child for ax in axes for child in ax.child_axes]
+    found = []
+    for a in axes:
+        for b in axes:
+            if a is b or b in a.child_axes or a in b.child_axes:
+                continue
+            frame = b.get_window_extent(renderer) if b.axison and b.get_frame_on() else None
+            others = [box for _, box in _tick_boxes(b, renderer)] + ([frame] if frame is not None else [])
+            for text, box in _tick_boxes(a, renderer):
+                if any(box.overlaps(o) for o in others):
+                    found.append(f"{text!r} of {a.get_label() or a.get_title() or 'an Axes'} "
+                                 f"into {b.get_label() or b.get_title() or 'an Axes'}")
+    return found
+
+
+#: Axis labels that name a dimensionless quantity (everything else must say its units).
+_DIMENSIONLESS = ("index", "bin", "coverage")
+
+
+def labels_without_units(fig) -> list[str]:
+    missing = []
+    for ax in [*fig.axes, *(c for a in fig.axes for c in a.child_axes)]:
+        if not ax.get_frame_on():  # a pie: its text is a legend, not an axis label
+            continue
+        for label in (ax.get_xlabel(), ax.get_ylabel()):
+            first = label.split("\n")[0]
+            if first and not ("(" in first and first.rstrip().endswith(")")) and not any(w in first for w in _DIMENSIONLESS):
+                missing.append(label)
+    return missing
+
+
+def _every_figure(accuracy, paper, propagated, sobol_species):
+    from uqsurrogate.sensitivity import sobol
+    from uqsurrogate.uncertainty import propagate
+
+    data, metrics = accuracy
+    many = sobol(AnalyticSurrogate().restrict("charge_density"), _fixed_h_problem(), 64, seed=0, resamples=20,
+                 progress=False)
+    rho = propagate(AnalyticSurrogate().restrict("charge_density"), _fixed_h_problem(), 200, seed=0, progress=False)
+    yield "profiles", plot_profiles(data)
+    yield "charge", plot_charge(data)
+    yield "rmse", plot_rmse_per_bin(metrics)
+    for c in PAPER_CASES:
+        yield f"surfaces {c}", plot_response_surfaces(paper, c)
+    yield "paper indices", plot_paper_indices(paper)
+    yield "indices, few z", plot_indices(sobol_species)
+    yield "indices, every bin", plot_indices(many)
+    yield "bands", plot_propagation(propagated)
+    yield "bands of rho", plot_propagation(rho)
+
+
+def test_no_tick_label_runs_into_a_neighbouring_panel(accuracy, paper, propagated, sobol_species):
+    for name, fig in _every_figure(accuracy, paper, propagated, sobol_species):
+        assert overlapping_tick_labels(fig) == [], name
+        plt.close(fig)
+
+
+def test_every_axis_label_of_a_quantity_has_units(accuracy, paper, propagated, sobol_species):
+    for name, fig in _every_figure(accuracy, paper, propagated, sobol_species):
+        assert labels_without_units(fig) == [], name
+        plt.close(fig)
+
+
+def test_the_overlap_check_can_fail():
+    """Two panels squeezed together with long tick labels are caught; spaced out, they are not."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(3, 2))
+    fig.subplots_adjust(wspace=0.0)
+    for ax in (a, b):
+        ax.plot([0, 1], [-0.0125, 0.0])
+    assert overlapping_tick_labels(fig)
+    fig.set_size_inches(9, 3)
+    fig.tight_layout()
+    assert overlapping_tick_labels(fig) == []
+    fig.axes[0].set_xlabel("z")
+    assert labels_without_units(fig) == ["z"]
+
+
+def test_pies_show_the_member_range_and_mark_an_unresolved_cell(paper):
+    ds = paper.copy()
+    ds["S1_z_member_min"] = ds["S1_z"] - 0.05
+    ds["S1_z_member_max"] = ds["S1_z"] + 0.05
+    resolved = np.ones((ds.sizes["c"], ds.sizes["z"]), dtype=np.int8)
+    resolved[:, 1] = 0
+    ds["resolved_z"] = (("c", "z"), resolved)
+    ds["resolution_ratio_z"] = (("c", "z"), np.where(resolved, 8.0, 2.5))
+    fig = plot_response_surfaces(ds, PAPER_CASES[0])
+    pies = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][ds.sizes["z"]:]
+    s = ds.sel(c=PAPER_CASES[0])
+    for j, pie in enumerate(pies):
+        text = pie.get_xlabel()
+        lo, hi = (100 * s[v].values[0, j] for v in ("S1_z_member_min", "S1_z_member_max"))
+        assert f"members {lo:.0f}–{hi:.0f}" in text.split("\n")[0]
+        wedges = [p for p in pie.patches if isinstance(p, Wedge)]
+        if j == 1:
+            assert "UNRESOLVED (2.5×)" in text and all(w.get_hatch() == "//" for w in wedges)
+        else:
+            assert "resolved (8.0×)" in text and not any(w.get_hatch() for w in wedges)

@@ -365,9 +365,21 @@ def test_sensitivity_cli(small_model, tmp_path, capsys):
                         "-1.5", "--out", str(out)]) == 0
     r = xr.load_dataset(out)
     assert r.attrs["method"] == "nested" and r["response_surface"].shape == (2, 40, 40)
+    # a few outputs: a table per output and input, its numbers those of the file, no mean over outputs
+    printed = capsys.readouterr().out
+    assert "mean over outputs" not in printed and "sampling 95 %" in printed
+    for j, z in enumerate(r["z"].values):
+        s1, lo, hi = (float(r[v].sel(input="d_minus").values[j]) for v in ("S1_corrected", "S1_corrected_low",
+                                                                              "S1_corrected_high"))
+        assert f"| z = {z:.4g} nm | d_plus |" in printed
+        assert f"| d_minus | {s1:.3f} | {lo:.3f} to {hi:.3f} |" in printed
     assert main(base + ["--method", "sobol", "--samples", "64", "--out", str(tmp_path / "s.nc")]) == 0
+    # every bin of both species: no table, but where it is, and Sobol's variance-weighted aggregate
+    printed = capsys.readouterr().out
+    n_out = int(np.prod(xr.load_dataset(tmp_path / "s.nc")["S1"].shape[1:]))
+    assert f"{n_out} outputs: the indices of each, with their intervals, are in {tmp_path / 's.nc'}" in printed
+    assert "S1 aggregated over the outputs (variance-weighted)" in printed
     assert main(base + ["--method", "pce", "--samples", "64", "--order", "3", "--out", str(tmp_path / "p.nc")]) == 0
-    assert "S1 (aggregated)" in capsys.readouterr().out
     assert main(["sensitivity", str(small_model), "--vary", "d_plus=normal(0.4,0.01)", "--out",
                  str(tmp_path / "x.nc")]) == 2
     assert "give --vary or --fix for ['h', 'c', 'd_minus', 'sigma']" in capsys.readouterr().err

@@ -126,3 +126,27 @@ def test_single_network_uncertainties(data, tmp_path):
     assert inside.shape == (10, 2, 16) and np.all(np.isfinite(inside))
     # the posterior spread of a training input is at most that of the feature space's far edge
     assert np.median(inside[:, 0, 8]) <= np.max(far[:, 0, 8]) * 1.0001
+
+
+def test_index_table_rows_flags_and_where_the_rest_is():
+    """The summary table: one row per output and input from the Dataset's own numbers, NaN as '–', the flag
+    once per output; past max_outputs only the counts."""
+    import xarray as xr
+
+    from uqsurrogate.uncertainty.trust import index_table
+
+    rng = np.random.default_rng(0)
+    s1 = rng.uniform(0, 1, (2, 3))
+    s1[1, 2] = np.nan  # an output that never varies
+    ds = xr.Dataset({"S1": (("input", "bin"), s1), "S1_conf": (("input", "bin"), np.full((2, 3), 0.01)),
+                     "resolved": ("bin", np.array([1, 0, 1], np.int8)),
+                     "resolution_ratio": ("bin", np.array([4.0, 1.5, 9.0]))},
+                    coords={"input": ["a", "b"], "bin": [3, 4, 5], "z": ("bin", [-2.0, -1.5, -1.0], {"units": "nm"})},
+                    attrs={"conf_level": 0.9, "ci": "bootstrap"})
+    table = index_table(ds)
+    assert f"| z = -1.5 nm | a | {s1[0, 1]:.3f} | {s1[0, 1] - 0.01:.3f} to {s1[0, 1] + 0.01:.3f} | **no** (1.5x) |" \
+        in table
+    assert "|  | b | – | – to – |  |" in table and "sampling 90 %" in table
+    assert table.count("yes (") == 2 and "* resolved (r x)" in table and "* members" not in table
+    big = xr.concat([ds] * 5, dim="bin")
+    assert index_table(big) == f"15 outputs; {5 * 1} of them unresolved (trust no index there)"

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +23,8 @@ import numpy as np
 from .errors import InputError, InputTypeError
 from .warnings import ExtrapolationWarning
 
-__all__ = ["check_choice", "check_float", "check_int", "check_model_inputs", "check_power_of_two"]
+__all__ = ["ExtrapolationReport", "check_choice", "check_float", "check_int", "check_model_inputs",
+           "check_power_of_two", "collect_extrapolation", "merge_reports", "warn_extrapolation"]
 
 
 def _range(low: float | None, high: float | None, closed: str) -> str:
@@ -177,16 +182,132 @@ def check_model_inputs(X: Any, names: list[str], units: list[str], train_min: np
                          f"= {arr[row, col]} in row {row}")
     tol = 1e-9 * np.maximum(train_max - train_min, 1e-12)
     low, high = arr < train_min - tol, arr > train_max + tol
-    if low.any() or high.any():
-        row, col = np.argwhere(low | high)[0]
-        msg = (f"{names[col]} = {arr[row, col]:g} {units[col]} (row {row}) is outside the "
-               f"training range [{train_min[col]:g}, {train_max[col]:g}]; "
-               f"{int((low | high).any(axis=1).sum())} row(s) are outside")
+    collector = getattr(_COLLECTOR, "reports", None)
+    if extrapolation == "warn" and collector is not None:  # a chunk of a run: the run warns once, at its end
+        collector.append(ExtrapolationReport.of(arr, names, units, train_min, train_max))
+    elif low.any() or high.any():
         if extrapolation == "raise":
-            raise InputError(msg + "; pass extrapolation='warn' or 'clip' (command line: --extrapolation warn "
-                             "or clip) to allow it")
+            row, col = np.argwhere(low | high)[0]
+            raise InputError(
+                f"{names[col]} = {arr[row, col]:g} {units[col]} (row {row}) is outside the training range "
+                f"[{train_min[col]:g}, {train_max[col]:g}]; {int((low | high).any(axis=1).sum())} row(s) are "
+                "outside; pass extrapolation='warn' or 'clip' (command line: --extrapolation warn or clip) to allow it")
         if extrapolation == "warn":
-            warnings.warn(msg, ExtrapolationWarning, stacklevel=4)
+            warn_extrapolation([ExtrapolationReport.of(arr, names, units, train_min, train_max)], stacklevel=4)
         else:
             arr = np.clip(arr, train_min, train_max)
     return arr
+
+
+@dataclass
+class ExtrapolationReport:
+    """What one call of a model saw of each input: its distinct values, and the training ranges.
+
+    Reports of a run's chunks merge (:meth:`merge`) into the run's; the message counts the
+    distinct values of each input beyond its range, out of all its distinct values.
+    """
+
+    names: list[str]
+    units: list[str]
+    train_min: np.ndarray
+    train_max: np.ndarray
+    values: list[np.ndarray]  # the sorted distinct values of each input
+
+    @classmethod
+    def of(cls, X: np.ndarray, names: Sequence[str], units: Sequence[str], train_min: np.ndarray,
+           train_max: np.ndarray) -> ExtrapolationReport:
+        """The report of inputs X (n, n_inputs)."""
+        return cls(list(names), list(units), np.asarray(train_min, float), np.asarray(train_max, float),
+                   [np.unique(X[:, j]) for j in range(X.shape[1])])
+
+    @classmethod
+    def merge(cls, reports: Sequence[ExtrapolationReport]) -> ExtrapolationReport:
+        """One report of several calls of the same model."""
+        first = reports[0]
+        values = [np.unique(np.concatenate([r.values[j] for r in reports])) for j in range(len(first.names))]
+        return cls(first.names, first.units, first.train_min, first.train_max, values)
+
+    def outside(self) -> list[tuple[str, int, int, str]]:
+        """Per input with values beyond its range: (name, distinct values beyond, distinct values, text)."""
+        found = []
+        tol = 1e-9 * np.maximum(self.train_max - self.train_min, 1e-12)
+        for j, (name, unit) in enumerate(zip(self.names, self.units)):
+            v = self.values[j]
+            low, high = v[v < self.train_min[j] - tol[j]], v[v > self.train_max[j] + tol[j]]
+            if low.size or high.size:
+                reach = " and ".join(x for x in (f"down to {low.min():.4g}" if low.size else "",
+                                                 f"up to {high.max():.4g}" if high.size else "") if x)
+                n_out = low.size + high.size
+                text = (f"{name}: {n_out:,} of {v.size:,} distinct values ({100 * n_out / v.size:.1f} %) "
+                        f"beyond [{self.train_min[j]:g}, {self.train_max[j]:g}] {unit}, {reach}")
+                found.append((name, n_out, v.size, text))
+        return found
+
+    def message(self) -> str:
+        """The warning's text; empty when no input left its range."""
+        found = self.outside()
+        if not found:
+            return ""
+        return ("inputs outside the training range, evaluated anyway (extrapolation='warn'): "
+                + "; ".join(text for *_, text in found))
+
+
+_COLLECTOR = threading.local()
+
+
+@contextmanager
+def collect_extrapolation() -> Iterator[list[ExtrapolationReport]]:
+    """Within it, in this thread, :func:`check_model_inputs` under ``"warn"`` reports instead of warning.
+
+    Yields the list the reports of every call go to; the evaluation path sends them from its
+    chunks (whichever worker ran them) to :func:`warn_extrapolation` once per run.
+    """
+    before = getattr(_COLLECTOR, "reports", None)
+    _COLLECTOR.reports = []
+    try:
+        yield _COLLECTOR.reports
+    finally:
+        _COLLECTOR.reports = before
+
+
+def merge_reports(reports: Sequence[ExtrapolationReport]) -> list[ExtrapolationReport]:
+    """One report per model (input names and ranges) of these: the distinct values of each input, merged.
+
+    Parameters
+    ----------
+    reports : sequence of ExtrapolationReport
+
+    Returns
+    -------
+    list of ExtrapolationReport
+    """
+    groups: dict[tuple, list[ExtrapolationReport]] = {}
+    for r in reports:
+        key = (tuple(r.names), tuple(r.train_min.tolist()), tuple(r.train_max.tolist()))
+        groups.setdefault(key, []).append(r)
+    return [ExtrapolationReport.merge(group) for group in groups.values()]
+
+
+def warn_extrapolation(reports: Sequence[ExtrapolationReport], stacklevel: int = 2) -> None:
+    """One :class:`~uqsurrogate.warnings.ExtrapolationWarning` for these reports (a run's chunks), if any input left its range.
+
+    Parameters
+    ----------
+    reports : sequence of ExtrapolationReport
+    stacklevel : int, default 2
+        As :func:`warnings.warn`'s, counted from the caller of this function.
+
+    Notes
+    -----
+    Reports of different models (other input names or ranges) are counted apart.  Within
+    :func:`collect_extrapolation` (a run of several passes, such as ``sensitivity --members``
+    and its resolution check), they go to its list instead: the enclosing run warns once.
+    """
+    outer = getattr(_COLLECTOR, "reports", None)
+    if outer is not None:
+        outer.extend(reports)
+        return
+    for report in merge_reports(reports):
+        message = report.message()
+        if message:
+            warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel + 1)

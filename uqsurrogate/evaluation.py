@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._random import counter_generator
-from ._validation import check_int
+from ._validation import check_int, collect_extrapolation, merge_reports, warn_extrapolation
 from .errors import InputError
 
 __all__ = ["Collect", "GroupedMoments", "Moments", "Varying", "check_output", "chunk_bounds", "evaluate",
@@ -190,14 +190,21 @@ def map_chunks(
 
 @dataclass
 class _EvaluateTask:
-    """Picklable ``(start, stop) -> (x, f(x))``."""
+    """Picklable ``(start, stop) -> (x, f(x), reports)``: ``reports`` of inputs beyond the model's training ranges.
+
+    A model that checks its inputs under ``extrapolation="warn"`` reports each call
+    (:func:`~uqsurrogate._validation.collect_extrapolation`, in the worker that runs the
+    chunk) instead of warning, so that :func:`evaluate` warns once for the whole run.
+    """
 
     f: Callable
     rows: Callable[[int, int], np.ndarray]
 
-    def __call__(self, ab: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, ab: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, list]:
         x = self.rows(*ab)
-        return x, self.f(x)
+        with collect_extrapolation() as reports:
+            y = self.f(x)
+        return x, y, reports
 
 
 @dataclass
@@ -226,7 +233,10 @@ def evaluate(
     """Evaluate ``f`` chunk by chunk and feed every chunk, in order, to the reducers.
 
     Every chunk's outputs are checked (:func:`check_output`): one row per input row, and the
-    same shape per row as the first chunk's, whatever method calls it.
+    same shape per row as the first chunk's, whatever method calls it.  A model evaluated
+    beyond its training ranges under ``extrapolation="warn"`` gives one
+    :class:`~uqsurrogate.warnings.ExtrapolationWarning` for the run, after its last chunk,
+    with the count and share of the distinct values of each input beyond its range.
 
     Parameters
     ----------
@@ -279,10 +289,14 @@ def evaluate(
     with tqdm(total=n, unit=unit, desc=desc, disable=None if progress is None else not progress,
               dynamic_ncols=True) as bar:
         shape: list[tuple[int, ...]] = []  # one row's output shape, from the first chunk
+        reports: list = []  # inputs beyond the training ranges, from every chunk
 
         def feed(pairs: Iterator) -> np.ndarray | None:
             y = None
-            for (a, b), (x, y) in pairs:
+            for (a, b), (x, y, found) in pairs:
+                reports.extend(found)
+                if len(reports) > 64:  # keep one merged report per model, not one per chunk
+                    reports[:] = merge_reports(reports)
                 y = check_output(f, y, a, b, shape[0] if shape else None)
                 if not shape:
                     shape.append(y.shape[1:])
@@ -296,6 +310,7 @@ def evaluate(
         if done < n:
             size = chunk_size(last) if callable(chunk_size) else chunk_size
             feed(map_chunks(task, chunk_bounds(n, size, start=done), map=map, progress=False))
+    warn_extrapolation(reports, stacklevel=2)
     return reducers
 
 

@@ -8,9 +8,14 @@ content and draws what fits:
 * surrogate metrics: RMSE per bin (Fig. 4);
 * the paper's sensitivity study: response surfaces with pie charts of S+ and S- (Fig. 8),
   and S+, S- against z at every bin;
-* any sensitivity result: S1 (and ST) against z or bin, with confidence bands;
+* any sensitivity result: S1 (and ST) against z or bin with their sampling intervals
+  (markers for a few z values, lines for many), the range over an ensemble's members and
+  the unresolved outputs where the file has them (``sensitivity --members``);
 * a forward propagation (``uqsurrogate propagate``): the mean and the quantile band
-  against z or bin.
+  against z or bin, with an inset on the widest band.
+
+Quantities are drawn in readable units (ρ in MC/m³) and panel titles give the inputs
+with their units.
 
 Each ``plot_*`` function takes a Dataset and, optionally, the Axes to draw into (``ax=``
 for one panel, ``axes=`` — an array — for several), and returns the Figure: use them in a
@@ -57,8 +62,44 @@ def _panels(axes, nrows: int, ncols: int, **fig_kw):
 
 def _label(da: xr.DataArray, fallback: str) -> str:
     name = da.attrs.get("long_name", fallback)
-    units = da.attrs.get("units")
+    units = _display(da.attrs.get("units"))[1]
     return f"{name} ({units})" if units and units != "1" else name
+
+
+#: Units as a figure shows them: the factor a value in the file's units is multiplied by, and the label.
+_DISPLAY_UNITS = {"C/m3": (1e-6, "MC/m³"), "C/m2": (1.0, "C/m²"), "(C/m3)2": (1e-12, "(MC/m³)²")}
+#: The inputs of the confined electrolyte as a figure names them.
+_SYMBOLS = {"d_plus": "d+", "d_minus": "d−", "sigma": "σ"}
+
+
+def _display(units: str | None) -> tuple[float, str | None]:
+    """(factor, units) to draw a quantity in: ρ in MC/m³ rather than C/m³ with a 1e7 offset."""
+    return _DISPLAY_UNITS.get(units or "", (1.0, units))
+
+
+def _value(name: str, value: float, units: str | None) -> str:
+    """``d+ = 0.4 nm``: an input's value with its units."""
+    unit = _display(units)[1]
+    return f"{_SYMBOLS.get(name, name)} = {value:.3g}" + (f" {unit}" if unit and unit != "1" else "")
+
+
+def _sample_title(ds: xr.Dataset, s: xr.Dataset) -> str:
+    """The inputs of one sample with their units, on two lines."""
+    items = [_value(k, float(s[k]), ds[k].attrs.get("units")) for k in ds.attrs.get("inputs", "").split() if k in s]
+    return ", ".join(items[:3]) + ("\n" + ", ".join(items[3:]) if items[3:] else "")
+
+
+def _fixed_inputs(ds: xr.Dataset) -> str:
+    """The fixed inputs of a result's problem with their units (``h = 4.5 nm, c = 0.3 mol/L``), or ''."""
+    import json
+
+    try:
+        problem = json.loads(ds.attrs.get("problem", ""))
+    except ValueError:
+        return ""
+    units = problem.get("units", {})
+    return ", ".join(_value(k, v["value"], units.get(k)) for k, v in problem.get("inputs", {}).items()
+                     if isinstance(v, dict) and v.get("kind") == "fixed")
 
 
 def _save(fig, out: Path, stem: str, formats: tuple[str, ...]) -> list[Path]:
@@ -102,12 +143,13 @@ def plot_profiles(ds: xr.Dataset, axes=None):
                         label="exact" if k == 0 else None)
             if "density_surrogate" in s:
                 ax.plot(z, s["density_surrogate"].values[k], "--", lw=1.2, color=c, label=f"{sp}: surrogate")
-        items = [f"{k}={float(s[k]):.3g}" for k in ds.attrs.get("inputs", "").split()]
-        ax.set_title(", ".join(items[:3]) + "\n" + ", ".join(items[3:]), fontsize=8)
+        ax.set_title(_sample_title(ds, s), fontsize=8)
         ax.set_xlabel(_label(ds["z"], "z"))
     axes[0, 0].set_ylabel(_label(ds["density"], "density"))
     axes[0, 0].legend(fontsize=6)
-    fig.suptitle("density profiles (paper Fig. 5)", fontsize=10)
+    shown = f"the first {n} of {ds.sizes['sample']} samples" if ds.sizes["sample"] > n else f"{n} sample(s)"
+    what = "surrogate against simulator runs (as paper Fig. 5)" if "density_surrogate" in ds else shown
+    fig.suptitle(f"density profiles: {what}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.93))  # room for the suptitle above the two-line panel titles
     return fig
 
@@ -129,7 +171,7 @@ def plot_charge(ds: xr.Dataset, axes=None):
     if "h" not in ds or "sigma" not in ds:
         raise InputError("plot_charge needs the inputs h and sigma in the dataset")
     n = min(4, ds.sizes["sample"])
-    fig, axes = _panels(axes, 2, n, figsize=(4.2 * n, 6.0), sharex="col")
+    fig, axes = _panels(axes, 2, n, figsize=(4.2 * n, 6.4), sharex="col")
     for i in range(n):
         s = ds.isel(sample=i)
         z = s["z"].values
@@ -142,12 +184,16 @@ def plot_charge(ds: xr.Dataset, axes=None):
             rho = charge_density(dens)[0]
             S = integrated_charge(dens, [float(s["h"])], [float(s["sigma"])])[0]
             axes[0, i].plot(z[left], rho[left] / 1e6, ls, color=col, label=lab)
-            axes[1, i].plot(z[left], S[left], ls, color=col, label=lab)
+            axes[1, i].plot(z[left], S[left] * 1e3, ls, color=col, label=lab)
+        axes[0, i].set_title(_sample_title(ds, s), fontsize=8)
         axes[1, i].set_xlabel("z (nm)")
+        for ax in axes[:, i]:
+            ax.tick_params(labelsize=8)
     axes[0, 0].set_ylabel("net charge density ρ (MC/m³)")
-    axes[1, 0].set_ylabel("integrated charge S (C/m²)")
+    axes[1, 0].set_ylabel("integrated charge S (mC/m²)")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("ρ(z) and S(z) over the left half of the slit (paper Figs. 6-7)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))  # tick labels clear of the neighbouring panels
     return fig
 
 
@@ -217,11 +263,33 @@ def plot_response_surfaces(ds: xr.Dataset, c: float, axes=None):
             pie.set_axis_off()
             continue
         rest = max(0.0, 1 - sp - sm)
-        pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"],
-                labels=[f"S+ {100 * sp:.0f}%", f"S- {100 * sm:.0f}%", "" if rest < 0.02 else f"int. {100 * rest:.0f}%"],
-                textprops={"fontsize": 7}, startangle=90)
-    fig.suptitle(f"response surfaces of ρ(d+, d-) and sensitivities, c = {c:g} M (paper Fig. 8)", fontsize=10)
+        resolved = "resolved_z" not in s or bool(s["resolved_z"].values[j])
+        pie.pie([sp, sm, rest], colors=["tab:red", "tab:blue", "lightgrey"], startangle=90,
+                            wedgeprops={"alpha": 1.0 if resolved else 0.4, "hatch": None if resolved else "//",
+                                        "edgecolor": "white"})
+        # the shares and their uncertainty under the pie, where labels cannot collide
+        pie.set_xlabel("\n".join(_pie_lines(s, j, sp, sm, rest, resolved)), fontsize=7, linespacing=1.3)
+    fig.suptitle(f"response surfaces of ρ(d+, d-) and sensitivities, c = {c:g} mol/L (paper Fig. 8)", fontsize=10)
     return fig
+
+
+def _pie_lines(s: xr.Dataset, j: int, sp: float, sm: float, rest: float, resolved: bool) -> list[str]:
+    """The pie's legend: each share with its sampling interval and member range, and the resolution flag."""
+    lines = []
+    for k, (name, share) in enumerate((("S+", sp), ("S−", sm))):
+        parts = [f"{name} {100 * share:.0f}%"]
+        for low, high, what in (("S1_z_low", "S1_z_high", "sampling"),
+                                ("S1_z_member_min", "S1_z_member_max", "members")):
+            if low in s and np.isfinite(s[low].values[k, j]):
+                parts.append(f"{what} {round(100 * s[low].values[k, j]) + 0:.0f}–"  # + 0: no "-0"
+                             f"{round(100 * s[high].values[k, j]) + 0:.0f}")
+        lines.append(", ".join(parts))
+    if rest >= 0.02:
+        lines.append(f"interaction {100 * rest:.0f}%")
+    if "resolved_z" in s:
+        ratio = f" ({float(s['resolution_ratio_z'].values[j]):.1f}×)" if "resolution_ratio_z" in s else ""
+        lines.append(f"resolved{ratio}" if resolved else f"UNRESOLVED{ratio}: trust neither (hatched)")
+    return lines
 
 
 def plot_paper_indices(ds: xr.Dataset, axes=None):
@@ -318,8 +386,14 @@ def plot_reliability(calibration: dict, axes=None):
 
 
 def plot_indices(ds: xr.Dataset, axes=None):
-    """S1 and ST of a sensitivity result: against z (or the bin) with confidence bands, or as bars
-    per input for outputs without bins.
+    """S1 (and ST) of a sensitivity result against z (or the bin), or as bars per input for outputs without bins.
+
+    The first-order index is the one the result reports (nested's two-way ANOVA form where
+    present, :func:`uqsurrogate.uncertainty.trust.primary_index`), with its sampling
+    interval; a result of ``sensitivity --members`` adds the range over the ensemble's
+    members and marks the outputs that the resolution check did not pass.  Up to
+    :data:`FEW_OUTPUTS` z values are drawn as markers with bars (hollow where unresolved),
+    more as lines with bands (unresolved stretches shaded grey).
 
     Parameters
     ----------
@@ -333,29 +407,89 @@ def plot_indices(ds: xr.Dataset, axes=None):
     -------
     matplotlib.figure.Figure
     """
+    from .uncertainty.trust import primary_index
+
     if "bin" not in ds["S1"].dims:
         return _index_bars(ds, axes)
+    name = primary_index(ds)
     x_name = "z" if "z" in ds.coords and ds["z"].dims == ("bin",) else "bin"
-    extra = [d for d in ds["S1"].dims if d not in ("input", "bin")]
+    extra = [d for d in ds[name].dims if d not in ("input", "bin")]
     groups = [{}] if not extra else [{extra[0]: v} for v in ds[extra[0]].values]
-    fig, axes = _panels(axes, 1, len(groups), figsize=(6 * len(groups), 3.6), sharey=True)
+    fig, axes = _panels(axes, 1, len(groups), figsize=(6 * len(groups) + 2, 4.2), sharey=True, layout="constrained")
+    few = ds.sizes["bin"] <= FEW_OUTPUTS
     for ax, sel in zip(axes[0], groups):
         s = ds.sel(sel) if sel else ds
-        x = s[x_name].values
-        for k, name in enumerate(ds["input"].values):
-            v = s["S1"].isel(input=k).values
-            line, = ax.plot(x, v, "-", lw=1, label=f"S1 {name}")
-            if "S1_conf" in s:
-                c = s["S1_conf"].isel(input=k).values
-                ax.fill_between(x, v - c, v + c, color=line.get_color(), alpha=0.2)
-            if "ST" in s:
-                ax.plot(x, s["ST"].isel(input=k).values, "--", lw=1, color=line.get_color(), label=f"ST {name}")
+        (_index_markers if few else _index_lines)(ax, s, name, s[x_name].values)
         ax.set_xlabel(_label(s[x_name], x_name))
-        ax.set_title(", ".join(f"{k} = {v}" for k, v in sel.items()) or ds.attrs.get("method", ""), fontsize=9)
-    axes[0, 0].set_ylabel("Sobol' index")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle(f"sensitivity indices ({ds.attrs.get('method', '')}), bands: confidence intervals", fontsize=10)
+        ax.set_title(", ".join(f"{k} = {v}" for k, v in sel.items()), fontsize=9)
+    axes[0, 0].set_ylabel("first-order index (two-way ANOVA)" if name == "S1_corrected" else "Sobol' index")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside the data, not over it
+    what = ("bars" if few else "bands") + ": sampling interval"
+    if f"{name}_member_min" in ds:
+        what += "; wide pale bars: range over the ensemble's members" if few else "; dotted: member range"
+    fixed = _fixed_inputs(ds)
+    fig.suptitle(f"sensitivity indices ({ds.attrs.get('method', '')}) at {fixed}\n{what}" if fixed else
+                 f"sensitivity indices ({ds.attrs.get('method', '')})\n{what}", fontsize=10)
     return fig
+
+
+#: Outputs (z values) up to which :func:`plot_indices` draws markers rather than lines.
+FEW_OUTPUTS = 12
+
+
+def _index_markers(ax, s: xr.Dataset, name: str, x: np.ndarray) -> None:
+    """A handful of z values: per input, markers with the sampling interval, the member range as a wide bar
+    behind them, hollow where unresolved, side by side."""
+    from .uncertainty.trust import sampling_interval
+
+    n_in = s.sizes["input"]
+    span = float(np.ptp(x)) if x.size > 1 else 1.0
+    width = 0.06 * span / max(1, n_in) if x.size > 1 else 0.1
+    resolved = s["resolved"].values.astype(bool) if "resolved" in s else np.ones(x.size, bool)
+    interval = sampling_interval(s, name)
+    for k, inp in enumerate(s["input"].values):
+        col = f"C{k}"
+        xk = x + (k - (n_in - 1) / 2) * width
+        v = s[name].isel(input=k).values
+        if f"{name}_member_min" in s:
+            ax.vlines(xk, s[f"{name}_member_min"].isel(input=k).values, s[f"{name}_member_max"].isel(input=k).values,
+                      color=col, lw=7, alpha=0.25, label=f"{inp}: member range")
+        err = None
+        if interval is not None:
+            err = np.abs(np.stack([v - interval[0].isel(input=k).values, interval[1].isel(input=k).values - v]))
+        for mask, face, lab in ((resolved, col, f"S1 {inp}"), (~resolved, "white", f"S1 {inp}, unresolved")):
+            if mask.any():
+                ax.errorbar(xk[mask], v[mask], None if err is None else err[:, mask], fmt="o", ms=5, color=col,
+                            mfc=face, capsize=3, lw=1, ls="none", label=lab)
+        if "ST" in s:
+            ax.plot(xk, s["ST"].isel(input=k).values, "x", color=col, ms=6, label=f"ST {inp}")
+    ax.set_ylim(-0.05, 1.05)
+
+
+def _index_lines(ax, s: xr.Dataset, name: str, x: np.ndarray) -> None:
+    """Many bins: per input, a line with the sampling band and the member range; unresolved stretches shaded."""
+    from .uncertainty.trust import sampling_interval
+
+    interval = sampling_interval(s, name)
+    for k, inp in enumerate(s["input"].values):
+        v = s[name].isel(input=k).values
+        line, = ax.plot(x, v, "-", lw=1, label=f"S1 {inp}")
+        if interval is not None:
+            ax.fill_between(x, interval[0].isel(input=k).values, interval[1].isel(input=k).values,
+                            color=line.get_color(), alpha=0.25, lw=0)
+        if f"{name}_member_min" in s:
+            ax.fill_between(x, s[f"{name}_member_min"].isel(input=k).values,
+                            s[f"{name}_member_max"].isel(input=k).values, facecolor="none",
+                            edgecolor=line.get_color(), hatch="...", lw=0, alpha=0.5, label=f"{inp}: member range")
+        if "ST" in s:
+            ax.plot(x, s["ST"].isel(input=k).values, "--", lw=1, color=line.get_color(), label=f"ST {inp}")
+    if "resolved" in s:
+        step = np.diff(x).min() / 2 if x.size > 1 else 0.5
+        first = True
+        for j in np.flatnonzero(s["resolved"].values == 0):
+            ax.axvspan(x[j] - step, x[j] + step, color="0.85", lw=0, zorder=0,
+                       label="unresolved: trust no index" if first else None)
+            first = False
 
 
 def _index_bars(ds: xr.Dataset, axes=None):
@@ -389,6 +523,9 @@ def _index_bars(ds: xr.Dataset, axes=None):
 def plot_propagation(ds: xr.Dataset, ax=None):
     """The mean and the band between the lowest and highest quantile of a forward propagation.
 
+    An inset magnifies the stretch of z where the band is widest (at full-slit scale the
+    band at a contact peak is thinner than the line); ρ is drawn in MC/m³.
+
     Parameters
     ----------
     ds : xarray.Dataset
@@ -400,29 +537,58 @@ def plot_propagation(ds: xr.Dataset, ax=None):
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = _panels(None if ax is None else [ax], 1, 1, figsize=(6, 3.8))
+    new = ax is None
+    fig, axes = _panels(None if ax is None else [ax], 1, 1, figsize=(7, 4.2))
     ax = axes[0, 0]
     if "bin" not in ds["mean"].dims or set(ds["mean"].dims) - {"bin", "species"}:
         raise InputError(f"plot_propagation draws outputs over bins (and species); this one has dims "
                          f"{ds['mean'].dims}")
     x = ds["z"] if "z" in ds.coords else ds["bin"]
+    factor, _ = _display(ds["mean"].attrs.get("units"))
     species = ds["species"].values if "species" in ds["mean"].dims else [None]
+    band = "quantile" in ds.coords and ds.sizes["quantile"] >= 2
+    inset = ax.inset_axes([0.34, 0.42, 0.32, 0.5]) if band and ds.sizes["bin"] >= 20 else None
+    widest = (0.0, 0)
     for sp in species:
         sel = {} if sp is None else {"species": sp}
         c = _COLOURS.get(str(sp), "k")
-        mean = ds["mean"].sel(sel)
-        ax.plot(x, mean, "-", color=c, lw=1.2, label=f"{sp + ': ' if sp is not None else ''}mean")
-        if "quantile" in ds.coords and ds.sizes["quantile"] >= 2:
+        mean = ds["mean"].sel(sel).values * factor
+        for target in (ax, inset) if inset is not None else (ax,):
+            target.plot(x.values, mean, "-", color=c, lw=1.2,
+                        label=f"{sp + ': ' if sp is not None else ''}mean" if target is ax else None)
+        if band:
             q = ds["quantile_value"].sel(sel)
-            lo, hi = q.isel(quantile=0), q.isel(quantile=-1)
-            ax.fill_between(x, lo, hi, color=c, alpha=0.25, lw=0,
-                            label=f"{float(ds['quantile'][0]):g}-{float(ds['quantile'][-1]):g} quantiles")
+            lo, hi = q.isel(quantile=0).values * factor, q.isel(quantile=-1).values * factor
+            for target in (ax, inset) if inset is not None else (ax,):
+                target.fill_between(x.values, lo, hi, color=c, alpha=0.3, lw=0,
+                                    label=f"{float(ds['quantile'][0]):g}-{float(ds['quantile'][-1]):g} quantiles"
+                                    if target is ax else None)
+            j = int(np.nanargmax(hi - lo))
+            widest = max(widest, (float(hi[j] - lo[j]), j))
+    if inset is not None:
+        _zoom(ax, inset, ds, x.values, widest[1], factor, species)
     ax.set_xlabel(_label(x, "bin"))
     ax.set_ylabel(_label(ds["mean"], "output"))
-    ax.legend(fontsize=7)
-    ax.set_title(f"forward propagation, n = {ds.attrs.get('n', '?')}", fontsize=9)
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"forward propagation, n = {ds.attrs.get('n', '?')}" +
+                 (f"; {_fixed_inputs(ds)}" if _fixed_inputs(ds) else ""), fontsize=9)
+    if new:
+        fig.tight_layout()
     return fig
+
+
+def _zoom(ax, inset, ds: xr.Dataset, x: np.ndarray, j: int, factor: float, species) -> None:
+    """Limit the inset to a few bins around bin j (on both curves' quantile bands) and mark it on ax."""
+    half = max(3, ds.sizes["bin"] // 80)
+    window = slice(max(0, j - half), min(x.size, j + half + 1))
+    q = ds["quantile_value"].isel(bin=window) * factor
+    lo, hi = float(q.min()), float(q.max())
+    pad = 0.08 * (hi - lo) or 1.0
+    inset.set_xlim(x[window][0], x[window][-1])
+    inset.set_ylim(lo - pad, hi + pad)
+    inset.tick_params(labelsize=6)
+    inset.set_title("widest band, magnified", fontsize=7)
+    ax.indicate_inset_zoom(inset, edgecolor="0.4")
 
 
 def plot_file(path: str | os.PathLike, out: str | os.PathLike, pdf: bool = False) -> list[Path]:

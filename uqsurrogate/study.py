@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,18 @@ PAPER_STATEMENTS = {
     (0.3, -1.0): "(not discussed)",
     (1.9, -1.0): "(not discussed)",
 }
+#: The same statements per index: (what the table shows, the range of S (percent) the statement allows).
+PAPER_VALUES = {
+    (0.3, -2.05): (("> 99", (99, 100)), ("~ 0", (0, 1))),
+    (1.9, -2.05): (("> 99", (99, 100)), ("~ 0", (0, 1))),
+    (0.3, -1.95): (("22.5", (22.5, 22.5)), ("77", (77, 77))),
+    (1.9, -1.95): (("a little < S-", (40, 50)), ("a little > S+", (50, 60))),
+    (0.3, -1.85): (("83", (83, 83)), ("16.9", (16.9, 16.9))),
+    (1.9, -1.85): (("< S-", (0, 50)), ("dominant", (50, 100))),
+    (0.3, -1.55): (("~ S-", (40, 60)), ("~ S+", (40, 60))),
+}
+#: Where the table's "vs paper" says why ours differs.
+PAPER_COMPARISON = "docs/paper_comparison.md"
 
 
 def default_model_path() -> Path:
@@ -65,7 +78,8 @@ def _paper_problem(c: float):
 
 
 def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, progress: bool | None = None,
-                      resamples: int = 200, threshold: float = 3.0, map: Any = None) -> xr.Dataset:
+                      resamples: int = 200, threshold: float = 3.0, map: Any = None,
+                      report: Callable[[str], None] | None = None) -> xr.Dataset:
     """The paper's Sec. III-D study with the nested estimator, with intervals and trust checks.
 
     Parameters
@@ -86,6 +100,8 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
     map : object with an order-keeping ``map(func, iterable)``, optional
         Where the model's chunks run (the evaluation path's seam, passed to every
         :func:`~uqsurrogate.sensitivity.nested` call); the result does not depend on it.
+    report : callable, optional
+        Receives one line per case (concentration) when it is done, with its time.
 
     Returns
     -------
@@ -126,6 +142,7 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
     left = np.flatnonzero(f.z_grid(4.5) <= 0)  # rho is mirror-symmetric about the midplane only for equal walls
     pieces = []
     for c in PAPER_CASES:
+        started = time.perf_counter()
         problem = _paper_problem(c)
         at_z = every.restrict(output="charge_density", z=list(PAPER_Z), h=4.5)
         at_bins = every.restrict(output="charge_density", bins=left)
@@ -172,6 +189,9 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
         if members:
             coords["member"] = ("member", np.arange(f.n_members), {"long_name": "ensemble member"})
         pieces.append(xr.Dataset(variables, coords=coords).expand_dims(c=[c]))
+        if report is not None:
+            report(f"sensitivity at c = {c:g} mol/L ({n_z} x {n_z} draws at the paper's z, {n_bins} x {n_bins} at "
+                   f"every bin{', every member' if members else ''}) done in {time.perf_counter() - started:.1f} s")
     out = xr.concat(pieces, dim="c")
     out["c"].attrs = {"units": "mol/L", "long_name": "salt concentration"}
     out.attrs = {
@@ -182,22 +202,28 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
         "extrapolated_share": share,
         "members": int(f.n_members),
         "resamples": int(resamples),
-        "ci": rz.attrs.get("ci_method", "none"),
         "conf_level": 0.95,
+        "ci": rz.attrs.get("ci_method", "none"),
         "resolution_threshold": float(threshold) if calibrated else "none (no calibrated ensemble)",
     }
     return out
 
 
 def paper_table(sens: xr.Dataset) -> str:
-    """A markdown table of S+ and S- (percent) with their uncertainty, beside the paper's statements.
+    """A markdown table of S+ and S- (percent) with their uncertainty, the paper's value beside each, and a legend.
 
     S± are the two-way-ANOVA indices (the member mean for an ensemble); "sampling" is the
     95 % interval of the estimator at these draws, "members" the range over the ensemble
     members, and "resolved" says whether ρ varies by at least the threshold times the
     surrogate's calibrated error there (where it does not, trust no index of that cell);
     "refined" marks a cell answered by ``study --refine`` (:mod:`uqsurrogate.refine`).
+    "paper" is the paper's number or statement (:data:`PAPER_VALUES`), and "vs paper" says
+    whether it lies within our sampling interval or member range (give or take a point);
+    where it does not, :data:`PAPER_COMPARISON` says why.  The legend under the table
+    explains the columns (:func:`uqsurrogate.uncertainty.trust.legend`).
     """
+    from .uncertainty.trust import legend
+
     def pct(v):
         return f"{100 * float(v):.1f}"
 
@@ -207,16 +233,18 @@ def paper_table(sens: xr.Dataset) -> str:
         return f"{pct(s[low].values[k])}–{pct(s[high].values[k])}"
 
     has_res = "resolved_z" in sens
-    lines = ["| c (M) | z (nm) | case | S+ (%) | S+ sampling | S+ members | S- (%) | S- sampling | S- members | "
-             "interaction (%) | resolved | paper |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| c (M) | z (nm) | case | S+ (%) | S+ paper | S+ sampling | S+ members | S- (%) | S- paper | S- sampling | "
+             "S- members | interaction (%) | resolved | vs paper |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cases = dict(zip(PAPER_Z, ("I", "II", "III", "IV", "-")))
+    differs = False
     for c in sens["c"].values:
         for z in sens["z"].values:
             s = sens.sel(c=c, z=z)
+            paper = PAPER_VALUES.get((float(c), float(z)))
             cells = []
             for k in range(2):
-                cells += [pct(s["S1_z_corrected"].values[k]),
+                cells += [pct(s["S1_z_corrected"].values[k]), paper[k][0] if paper else "–",
                           span(s, "S1_z_corrected_low", "S1_z_corrected_high", k),
                           span(s, "S1_z_corrected_member_min", "S1_z_corrected_member_max", k)]
             inter = pct(s["S_interaction_z_corrected"].values) if "S_interaction_z_corrected" in s else "–"
@@ -227,14 +255,37 @@ def paper_table(sens: xr.Dataset) -> str:
                     resolved += ", refined"
             else:
                 resolved = "n/a"
+            agrees = _agrees_with_paper(s, paper)
+            differs |= agrees is False
+            verdict = {None: "–", True: "agrees", False: "**differs**†"}[agrees]
             lines.append(f"| {c:g} | {z:g} | {cases[float(z)]} | {' | '.join(cells)} | {inter} | {resolved} | "
-                         f"{PAPER_STATEMENTS[(float(c), float(z))]} |")
-    if "ci" in sens.attrs:
-        note = f"Sampling intervals ({100 * float(sens.attrs.get('conf_level', 0.95)):g} %): {sens.attrs['ci']}"
-        if "refined_z" in sens and int(sens["refined_z"].values.sum()):
-            note += "; refined cells: the direct route's parametric bootstrap of its coefficients (docs/refine.md)"
-        lines += ["", note + "."]
-    return "\n".join(lines)
+                         f"{verdict} |")
+    ensemble = ", the mean over the ensemble" if "S1_z_corrected_member_min" in sens else ""
+    notes = [(f"S+, S-: the first-order (two-way ANOVA) index of rho at z to d+ and to d-, in percent{ensemble}; "
+              "interaction: the rest of the variance")]
+    notes += legend(sens, True, "S1_z_corrected_member_min" in sens, has_res)
+    if "refined_z" in sens and int(sens["refined_z"].values.sum()):
+        notes.append("refined: the cell was answered by study --refine; its sampling interval is the direct route's "
+                     "parametric bootstrap of its coefficients (docs/refine.md)")
+    notes.append("paper: the paper's number or statement (Sec. III-D; – where it gives none); vs paper: agrees where "
+                 "it lies within our sampling interval or member range, give or take a point")
+    if differs:
+        notes.append(f"† differs from the paper: {PAPER_COMPARISON} says why (our reference data are cDFT "
+                     "with a soft wall, not the paper's MD) and how far the simulator itself agrees")
+    return "\n".join(lines + [""] + [f"* {note}" for note in notes])
+
+
+def _agrees_with_paper(s: xr.Dataset, paper) -> bool | None:
+    """Whether the paper's range of S+ and of S- meets ours (sampling interval and member range, ±1 point)."""
+    if paper is None:
+        return None
+    for k, (_, (lo, hi)) in enumerate(paper):
+        bounds = [100 * s[v].values[k] for v in ("S1_z_corrected", "S1_z_corrected_low", "S1_z_corrected_high",
+                                                  "S1_z_corrected_member_min", "S1_z_corrected_member_max")
+                  if v in s and np.isfinite(s[v].values[k])]
+        if max(bounds) < lo - 1 or min(bounds) > hi + 1:
+            return False
+    return True
 
 
 def accuracy_check(f, n: int = 8, seed: int = 0) -> tuple[xr.Dataset, xr.Dataset]:
@@ -268,7 +319,8 @@ STUDY_FILES = ("accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc
 
 @locks_output("out", "study", parents=True)
 def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None, quick: bool = False,
-              seed: int = 0, progress: bool | None = None, figures: bool = True, map: Any = None) -> dict:
+              seed: int = 0, progress: bool | None = None, figures: bool = True, map: Any = None,
+              report: Callable[[str], None] | None = None) -> dict:
     """Run the main job and write its files into ``out``.
 
     Parameters
@@ -278,13 +330,19 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     model : path-like, optional
         A model directory; by default the shipped pretrained ModNN.
     quick : bool, default False
-        Smaller samples (300 x 300 instead of 700 x 700, 4 accuracy inputs): about half the time.
+        Smaller samples (300 x 300 instead of 700 x 700 draws, 150 x 150 instead of 300 x 300 at
+        every bin) and 4 accuracy inputs instead of 8: about 40 % of the time (``docs/benchmarks.md``).
     seed : int, default 0
     progress : bool, optional
     figures : bool, default True
         Draw PNG figures (needs matplotlib, the ``plot`` extra; skipped with a note if absent).
     map : object with an order-keeping ``map(func, iterable)``, optional
         Passed to :func:`paper_sensitivity`.
+    report : callable, optional
+        Receives one line per stage (the model loaded, the accuracy check, each concentration
+        of the sensitivity study, the figures) with its time and the time since the start:
+        feedback where progress bars are not shown (the command line passes a writer to
+        stderr when stderr is not a terminal).
 
     Returns
     -------
@@ -297,21 +355,32 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
 
     out = Path(out)
     t0 = time.perf_counter()
+
+    def stage(text: str, since: float) -> None:
+        if report is not None:
+            now = time.perf_counter()
+            report(f"{text} in {now - since:.1f} s ({now - t0:.0f} s so far)")
+
     path = Path(model) if model is not None else default_model_path()
     f = ModelFunction.from_artifact(path)
+    stage(f"model loaded ({f.n_members} network(s))", t0)
     if f.input_names != list(INPUTS) or f.species != ["cation", "anion"]:
         raise InputError(f"{path}: the study needs a model of the inputs {list(INPUTS)} giving cation and anion "
                          f"densities; this one takes {f.input_names} and gives {f.species}")
     out.mkdir(parents=True, exist_ok=True)  # after the model is known to fit
     timings = {}
     t = time.perf_counter()
-    data, metrics = accuracy_check(f, n=4 if quick else 8, seed=seed)
+    n_check = 4 if quick else 8
+    data, metrics = accuracy_check(f, n=n_check, seed=seed)
     save_results(data, out / "accuracy_check.nc")
     save_results(metrics, out / "accuracy_metrics.nc")
     timings["accuracy_s"] = time.perf_counter() - t
+    stage(f"accuracy check ({n_check} fresh simulator runs) done", t)
     t = time.perf_counter()
     sens = paper_sensitivity(f, n_z=300 if quick else 700, n_bins=150 if quick else 300, seed=seed,
-                             progress=progress, map=map)
+                             progress=progress, map=map,
+                             report=None if report is None else lambda line: report(
+                                 f"{line} ({time.perf_counter() - t0:.0f} s so far)"))
     sens.attrs["model"] = str(path)  # what study --refine evaluates for its windows
     save_results(sens, out / "paper_sensitivity.nc")
     timings["sensitivity_s"] = time.perf_counter() - t
@@ -321,11 +390,13 @@ def run_study(out: str | os.PathLike, *, model: str | os.PathLike | None = None,
     if figures:
         from .plotting import plot_file
 
+        t = time.perf_counter()
         try:
             for nc in ("accuracy_check.nc", "accuracy_metrics.nc", "paper_sensitivity.nc"):
                 written += [p.name for p in plot_file(out / nc, out)]
         except MissingDependencyError:
             logger.warning("matplotlib is not installed: no figures (pip install 'uqsurrogate[plot]')")
+        stage("figures drawn", t)
     timings["total_s"] = time.perf_counter() - t0
     m, lab = metrics.sel(reference="truth"), metrics.sel(reference="labels")
     return {"out": out, "files": written, "table": table, "timings": timings, "model": str(path),

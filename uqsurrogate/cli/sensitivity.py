@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._validation import collect_extrapolation, warn_extrapolation
 from ..errors import UsageError
 from ..observables import OBSERVABLES
 from ..sensitivity.registry import REGISTRY, STAGES, MethodSpec
@@ -117,25 +118,39 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.members:
         g = g.with_options(ensemble="members")
     for_model = spec.model_kwargs(g, args.members) if spec.model_kwargs else {}
-    result = spec.function(g, problem, **spec.design_from(args), **spec.analysis_from(args), **for_model,
-                           **_intervals(args), seed=args.seed, progress=None if not args.quiet else False)
-    if args.members:
-        from ..uncertainty.trust import member_summary, resolution
+    with collect_extrapolation() as reports:  # the indices and the resolution check: one warning
+        result = spec.function(g, problem, **spec.design_from(args), **spec.analysis_from(args), **for_model,
+                               **_intervals(args), seed=args.seed, progress=None if not args.quiet else False)
+        if args.members:
+            from ..uncertainty.trust import member_summary, resolution
 
-        result = member_summary(result)
-        if f.calibration and args.output in f.calibration:
-            result = resolution(g.with_options(ensemble="mean"), problem, result, seed=args.seed)
+            result = member_summary(result)
+            if f.calibration and args.output in f.calibration:
+                result = resolution(g.with_options(ensemble="mean"), problem, result, seed=args.seed)
+    warn_extrapolation(reports)
     result.attrs.update({"model": str(args.model), "output": args.output})
     save_results(result, args.out)
-    agg = "S1_agg" in result
-    for k, name in enumerate(result["input"].values):
-        s1 = float(result["S1_agg"][k]) if agg else float(result["S1"].isel(input=k).mean())
-        line = f"  {name:>10}: S1 {'(aggregated)' if agg else '(mean over outputs)'} {s1:.3f}"
-        if "ST_agg" in result:
-            line += f", ST (aggregated) {float(result['ST_agg'][k]):.3f}"
-        print(line)
+    _print_indices(result, args.out)
     print(f"wrote {args.out}: {args.method}, {result.attrs.get('model_evaluations')} model evaluations")
     return 0
+
+
+def _print_indices(result, out: Path) -> None:
+    """The per-output table of indices with their intervals and flags, or where it is for many outputs."""
+    from ..uncertainty.trust import index_table
+
+    table = index_table(result)
+    if table.startswith("|"):
+        print(table)
+        return
+    print(f"{table}: the indices of each, with their intervals, are in {out} (uqsurrogate plot {out} --out "
+          "figures/ draws them)")
+    if "S1_agg" in result:  # Sobol's variance-weighted aggregate over the outputs
+        for k, name in enumerate(result["input"].values):
+            line = f"  {name:>10}: S1 aggregated over the outputs (variance-weighted) {float(result['S1_agg'][k]):.3f}"
+            if "ST_agg" in result:
+                line += f", ST {float(result['ST_agg'][k]):.3f}"
+            print(line)
 
 
 def _add_sample(sub) -> None:
@@ -230,18 +245,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                      **spec.analysis_from(args))
     result.attrs.update({"design": str(args.design), "outputs": str(args.outputs)})
     save_results(result, args.out)
-    n_in = result.sizes["input"]
-    s1 = result["S1"].values.reshape(n_in, -1)
-    conf = result["S1_conf"].values.reshape(n_in, -1) if "S1_conf" in result else None
-    out_dims = [d for d in result["S1"].dims if d != "input"]
-    labels = [str(v) for v in result[out_dims[0]].values] if len(out_dims) == 1 and out_dims[0] in result.coords \
-        else [str(j) for j in range(s1.shape[1])]
-    if s1.shape[1] > 8:
-        print(f"S1 averaged over {s1.shape[1]} outputs (each is in {args.out}):")
-        s1, conf, labels = s1.mean(axis=1, keepdims=True), None, ["mean"]
-    for j, label in enumerate(labels):
-        parts = [f"{name} {s1[k, j]:.3f}" + (f" ± {conf[k, j]:.3f}" if conf is not None else "")
-                 for k, name in enumerate(result["input"].values)]
-        print(f"  {label}: S1 " + ", ".join(parts))
+    _print_indices(result, args.out)
     print(f"wrote {args.out}: {method} on {design.sizes['row']} rows of outputs")
     return 0

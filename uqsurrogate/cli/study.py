@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .._atomic import output_lock
@@ -23,7 +24,9 @@ def _add_study(sub) -> None:
         ),
     )
     p.add_argument("--out", type=Path, default=Path("uqsurrogate-study"), help="output directory (default ./uqsurrogate-study)")
-    p.add_argument("--quick", action="store_true", help="smaller samples (300 x 300 instead of 700 x 700): about half the time")
+    p.add_argument("--quick", action="store_true",
+                   help="smaller samples (300 x 300 draws instead of 700 x 700) and an accuracy check of 4 fresh "
+                   "inputs instead of 8 (its printed accuracy differs): about 40%% of the time (docs/benchmarks.md)")
     p.add_argument("--model", type=Path, help="use this model directory instead of the shipped one")
     p.add_argument("--from-scratch", action="store_true",
                    help="simulate the shipped surrogate's design (the paper grid plus 4,096 Sobol' points) and train a "
@@ -31,7 +34,8 @@ def _add_study(sub) -> None:
     p.add_argument("--epochs", type=int, default=400, help="with --from-scratch: training epochs (default 400)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars (on a terminal) and no stage lines (when stderr is not a terminal)")
     p.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
     p.add_argument("--refine", type=float, metavar="BUDGET",
                    help="then answer the unresolved cells with new simulator runs in the study's own distribution, "
@@ -48,7 +52,7 @@ def _add_study(sub) -> None:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
-    from ..study import STUDY_FILES, run_study, study_from_scratch
+    from ..study import STUDY_FILES, default_model_path, run_study, study_from_scratch
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; study writes a directory")
@@ -77,10 +81,11 @@ def _cmd_study(args: argparse.Namespace) -> int:
         if args.from_scratch:
             args.model = study_from_scratch(args.out, epochs=args.epochs, seed=args.seed,
                                             progress=None if not args.quiet else False, report=print)
+        print(f"model: {args.model if args.model is not None else default_model_path()}", flush=True)
         result = run_study(args.out, model=args.model, quick=args.quick, seed=args.seed,
-                           progress=None if not args.quiet else False, figures=not args.no_figures)
+                           progress=None if not args.quiet else False, figures=not args.no_figures,
+                           report=_stage_lines(args))
     acc = result["accuracy"]
-    print(f"model: {result['model']}")
     print(f"accuracy at fresh simulator inputs: RMSE+ {acc['rmse_plus']:.2e} M, RMSE- {acc['rmse_minus']:.2e} M "
           f"(vs the exact cDFT); success rate vs the MD-like error bars {acc['success_rate_vs_labels']:.3f} "
           f"(all bins), {acc['success_rate_measured_vs_labels']:.3f} (measured bins, error > 0)")
@@ -97,6 +102,13 @@ def _cmd_study(args: argparse.Namespace) -> int:
         with output_lock(args.out, "study", parents=True):
             return _refine(args, settings)
     return 0
+
+
+def _stage_lines(args: argparse.Namespace):
+    """Where progress bars are not shown (stderr is not a terminal): one line per stage on stderr, at once."""
+    if args.quiet or sys.stderr.isatty():
+        return None
+    return lambda line: print(f"uqsurrogate study: {line}", file=sys.stderr, flush=True)
 
 
 def _refine(args: argparse.Namespace, settings) -> int:

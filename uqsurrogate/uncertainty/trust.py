@@ -22,7 +22,18 @@ from .._validation import check_float, check_int
 from ..errors import InputError
 from ..protocols import UQModel
 
-__all__ = ["member_summary", "resolution"]
+__all__ = ["LEGEND", "index_table", "member_summary", "primary_index", "resolution", "sampling_interval"]
+
+#: What the columns of an index table mean (the study's table and ``sensitivity``'s), one line each.
+LEGEND = {
+    "sampling": "sampling: the {level:g} % interval of the estimator at these sample sizes ({ci}); more samples "
+                "narrow it",
+    "members": "members: the smallest to the largest index over the ensemble's members, all on the same draws: "
+               "the surrogate's own uncertainty as it reaches the index",
+    "resolved": "resolved (r x): the output's standard deviation over the inputs is r times the surrogate's "
+                "calibrated error there; yes when r >= {threshold:g}. Where it is no, the indices describe the "
+                "surrogate's errors more than the physics: trust none of that output's numbers",
+}
 
 
 def member_summary(result: xr.Dataset, indices=("S1", "S1_corrected", "ST")) -> xr.Dataset:
@@ -139,3 +150,146 @@ def resolution(f: UQModel, problem, result: xr.Dataset, *, n: int = 256, seed=0,
                                      "elsewhere the indices describe the surrogate more than the physics"})
     out.attrs["resolution_threshold"] = threshold
     return out
+
+
+def primary_index(ds: xr.Dataset) -> str:
+    """The first-order index a result reports: ``S1_corrected`` (nested's two-way ANOVA form) where present, else ``S1``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A sensitivity result.
+
+    Returns
+    -------
+    str
+        The variable's name.
+    """
+    return "S1_corrected" if "S1_corrected" in ds else "S1"
+
+
+def sampling_interval(ds: xr.Dataset, name: str) -> tuple[xr.DataArray, xr.DataArray] | None:
+    """The sampling interval (low, high) of index ``name``: its ``_low``/``_high``, else ± its ``_conf``; None if neither.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A sensitivity result.
+    name : str
+        An index in it (``S1``, ``S1_corrected``, ``ST``).
+
+    Returns
+    -------
+    tuple of xarray.DataArray, or None
+    """
+    if f"{name}_low" in ds and f"{name}_high" in ds:
+        return ds[f"{name}_low"], ds[f"{name}_high"]
+    if f"{name}_conf" in ds:
+        return ds[name] - ds[f"{name}_conf"], ds[name] + ds[f"{name}_conf"]
+    return None
+
+
+def _output_label(ds: xr.Dataset, dims: tuple[str, ...], index: tuple[int, ...]) -> str:
+    parts = []
+    for d, i in zip(dims, index):
+        if d == "bin" and "z" in ds.coords and ds["z"].dims == ("bin",):
+            parts.append(f"z = {float(ds['z'][i]):.4g} {ds['z'].attrs.get('units', 'nm')}")
+        elif d in ds.coords:
+            parts.append(str(ds[d].values[i]))
+        else:
+            parts.append(f"{d} {i}")
+    return ", ".join(parts) or "output"
+
+
+def index_table(ds: xr.Dataset, max_outputs: int = 12) -> str:
+    """A Markdown table of a sensitivity result: per output and input, the index, its intervals and the flag.
+
+    Columns: the first-order index (:func:`primary_index`), its sampling interval, the range
+    over the ensemble's members (``sensitivity --members``), ST where the method gives it,
+    and whether the output is resolved (with a calibrated ensemble), followed by a legend.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of a sensitivity method (after :func:`member_summary` and :func:`resolution`
+        where they apply).
+    max_outputs : int, default 12
+        With more outputs than this, no table: a line that says how many there are and how
+        many are unresolved (the file holds them all; ``uqsurrogate plot`` draws them).
+
+    Returns
+    -------
+    str
+    """
+    name = primary_index(ds)
+    s1 = ds[name].transpose("input", ...)
+    dims = s1.dims[1:]
+    shape = tuple(ds.sizes[d] for d in dims)
+    n_out = int(np.prod(shape)) if shape else 1
+    resolved = ds["resolved"].transpose(*dims) if "resolved" in ds else None
+    if n_out > max_outputs:
+        flag = ""
+        if resolved is not None:
+            flag = f"; {int((resolved.values == 0).sum())} of them unresolved (trust no index there)"
+        return f"{n_out} outputs{flag}"
+    interval = sampling_interval(ds, name)
+    members = (ds[f"{name}_member_min"], ds[f"{name}_member_max"]) if f"{name}_member_min" in ds else None
+    st = ds["ST"].transpose("input", ...) if "ST" in ds else None
+    level = 100 * float(ds.attrs.get("conf_level", 0.95))
+    head = ["output", "input", "S1" if name == "S1" else "S1 (two-way ANOVA)"]
+    if interval is not None:
+        head.append(f"sampling {level:g} %")
+    if members is not None:
+        head.append("members")
+    if st is not None:
+        head.append("ST")
+    if resolved is not None:
+        head.append("resolved")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def at(da, k, idx):
+        v = float(da.transpose("input", *dims).values[(k, *idx)])
+        return f"{v:.3f}" if np.isfinite(v) else "–"  # an output that never varies has no indices
+
+    for idx in np.ndindex(*shape) if shape else [()]:
+        label = _output_label(ds, dims, idx)
+        for k, inp in enumerate(ds["input"].values):
+            row = [label if k == 0 else "", str(inp), at(s1, k, idx)]
+            if interval is not None:
+                row.append(f"{at(interval[0], k, idx)} to {at(interval[1], k, idx)}")
+            if members is not None:
+                row.append(f"{at(members[0], k, idx)} to {at(members[1], k, idx)}")
+            if st is not None:
+                row.append(at(st, k, idx))
+            if resolved is not None:
+                ratio = float(ds["resolution_ratio"].transpose(*dims).values[idx])
+                row.append("" if k else (f"yes ({ratio:.1f}x)" if resolved.values[idx] else f"**no** ({ratio:.1f}x)"))
+            lines.append("| " + " | ".join(row) + " |")
+    notes = legend(ds, interval is not None, members is not None, resolved is not None)
+    return "\n".join(lines + [""] + [f"* {note}" for note in notes])
+
+
+def legend(ds: xr.Dataset, sampling: bool = True, members: bool = True, resolved: bool = True) -> list[str]:
+    """The legend lines (:data:`LEGEND`) of the columns a table of ``ds`` shows, filled from its attributes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result the table shows (its ``conf_level``, ``ci_method`` or ``ci``, and ``resolution_threshold``).
+    sampling, members, resolved : bool, default True
+        Which columns the table has.
+
+    Returns
+    -------
+    list of str
+        One line per column.
+    """
+    lines = []
+    if sampling:
+        ci = str(ds.attrs.get("ci_method", ds.attrs.get("ci", "bootstrap")))
+        lines.append(LEGEND["sampling"].format(level=100 * float(ds.attrs.get("conf_level", 0.95)), ci=ci))
+    if members:
+        lines.append(LEGEND["members"])
+    if resolved:
+        lines.append(LEGEND["resolved"].format(threshold=float(ds.attrs.get("resolution_threshold", 3.0))))
+    return lines
