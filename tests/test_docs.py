@@ -122,3 +122,35 @@ def test_python_blocks_run_as_written(doc, tmp_path):
     done = subprocess.run([sys.executable, "driver.py", "blocks.json"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
+
+
+def _written_by_commands() -> set[str]:
+    """What the bash blocks of the README and docs/ and the ``--help`` examples write (``--out X``, ``run.sh X``)."""
+    import re
+
+    from uqsurrogate.cli import build_parser
+
+    texts = []
+    for path in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        texts += re.findall(r"^```bash\n(.*?)^```", path.read_text(), flags=re.M | re.S)
+    sub = next(a for a in build_parser()._actions if hasattr(a, "choices") and isinstance(a.choices, dict))
+    texts += [p.epilog or "" for p in sub.choices.values()]
+    found = set()
+    for text in texts:
+        found.update(re.findall(r"--out\s+([\w./-]+)", text) + re.findall(r"run\.sh\s+([\w./-]+)", text))
+    return {f.rstrip("/") for f in found if not f.startswith("/") and not f.isupper()}
+
+
+def test_what_the_commands_write_is_ignored_by_git():
+    """A newcomer who runs the README's commands in the clone sees a clean ``git status``."""
+    import shutil
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = sorted(_written_by_commands())
+    assert {"study", "external-run", "figures", "grid.nc", "model"} <= set(written)
+    for name in ("data.nc", "design.csv"):  # what the Python blocks write
+        written.append(name)
+    done = subprocess.run(["git", "check-ignore", "--no-index", *written], cwd=ROOT, capture_output=True, text=True)
+    ignored = set(done.stdout.split())
+    assert not set(written) - ignored, f"not in .gitignore: {sorted(set(written) - ignored)}"
