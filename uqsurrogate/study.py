@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +52,13 @@ PAPER_STATEMENTS = {
 
 
 def default_model_path() -> Path:
-    """The pretrained soft-label surrogate shipped in the package (``scripts/build_default_model.py``)."""
-    return Path(str(resources.files("uqsurrogate.datasets").joinpath("modnn")))
+    """The pretrained soft-label surrogate shipped in the package (``scripts/build_default_model.py``).
+
+    On the command line it is called ``default`` (:data:`uqsurrogate.datasets.MODELS`).
+    """
+    from .datasets import model_path
+
+    return model_path("default")
 
 
 def _paper_problem(c: float):
