@@ -53,6 +53,9 @@ _PROFILE_VARS = MappingProxyType(
     }
 )
 
+#: long_name of the per-sample labels that the importers write.
+_SAMPLE_COORDS = MappingProxyType({"source": "where the sample came from"})
+
 
 def input_names(ds: xr.Dataset) -> list[str]:
     """Return the input names listed in ``ds.attrs["inputs"]``, in order.
@@ -155,7 +158,7 @@ def make_dataset(
         values = np.asarray(values)
         if values.shape != (n,):
             raise InputError(f"sample coordinate {name!r} has shape {values.shape}; expected ({n},)")
-        coords[name] = ("sample", values)
+        coords[name] = ("sample", values, {"long_name": _SAMPLE_COORDS.get(name, name)})
     global_attrs = {
         "Conventions": CONVENTIONS,
         "inputs": " ".join(inputs),

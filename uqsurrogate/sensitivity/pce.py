@@ -42,7 +42,9 @@ from ..results import (
     dataset,
     index_attrs,
     output_labels,
+    output_units,
     run_options,
+    squared_units,
 )
 from .registry import MethodSpec, Option
 
@@ -325,11 +327,13 @@ def pce(
         "ST": (["input", *dims], shaped(st), index_attrs("ST")),
         "S1_agg": (["input"], v1.sum(axis=1) / var.sum(), {"units": "1", "long_name": "aggregated first-order index"}),
         "ST_agg": (["input"], vt.sum(axis=1) / var.sum(), {"units": "1", "long_name": "aggregated total-order index"}),
-        "mean": (dims, shaped(coef[0]), {**yattrs, "long_name": "output mean (PCE)"}),
-        "variance": (dims, shaped(var), {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance (PCE)"}),
+        "mean": (dims, shaped(coef[0]), {**yattrs, "units": output_units(yattrs), "long_name": "output mean (PCE)"}),
+        "variance": (dims, shaped(var), {"units": squared_units(output_units(yattrs)),
+                                         "long_name": "output variance (PCE)"}),
         "loo_error": (dims, shaped(loo_rel), {"units": "1", "long_name": "leave-one-out MSE / variance"}),
-        "coefficients": (["term", *dims], shaped(coef), {**yattrs, "long_name": "coefficients, orthonormal basis"}),
-        "multi_index": (["term", "input"], alphas, {"long_name": "degree of each input in each term"}),
+        "coefficients": (["term", *dims], shaped(coef), {**yattrs, "units": output_units(yattrs),
+                                                         "long_name": "coefficients, orthonormal basis"}),
+        "multi_index": (["term", "input"], alphas, {"units": "1", "long_name": "degree of each input in each term"}),
     }
     for name, (low, high) in intervals.items():
         variables[f"{name}_conf"] = (["input", *dims], shaped((high - low) / 2), index_attrs(f"{name}_conf"))

@@ -124,8 +124,8 @@ def surrogate_metrics(
     }
     coords = {
         "reference": ("reference", list(refs), {"long_name": "what the prediction is compared with"}),
-        "species": ("species", list(SPECIES)),
-        "bin": ("bin", np.arange(y.shape[2])),
+        "species": ("species", list(SPECIES), {"long_name": "ion species"}),
+        "bin": ("bin", np.arange(y.shape[2]), {"units": "1", "long_name": "bin index along z"}),
     }
     return xr.Dataset(
         variables,
