@@ -100,3 +100,13 @@ def test_the_study_outputs_have_units_and_long_names(quick_study):
     assert not missing, "\n".join(missing)
     with xr.open_dataset(quick_study / "paper_sensitivity.nc") as ds:
         assert ds["resolved_z"].attrs["flag_meanings"] == "unresolved resolved"
+
+
+def test_the_written_log_line_gives_the_sizes(tmp_path, caplog):
+    """Not "(0 samples)" for a result that has no sample dim: its own dims and sizes."""
+    import logging
+
+    ds = xr.Dataset({"S1": (("c", "input", "z"), np.zeros((2, 2, 5)), {"units": "1", "long_name": "S1"})})
+    with caplog.at_level(logging.INFO, logger="uqsurrogate.results"):
+        save_results(ds, tmp_path / "r.nc")
+    assert "r.nc (c 2, input 2, z 5)" in caplog.text and "samples" not in caplog.text
