@@ -11,7 +11,6 @@ import xarray as xr
 
 from uqsurrogate.cli import main
 from uqsurrogate.info import kind_of
-from uqsurrogate.results import save_results
 
 VARY = ["--vary", "d_plus=normal(0.4,0.01)", "--vary", "d_minus=normal(0.55,0.01)",
         "--fix", "h=4.5", "--fix", "c=0.3", "--fix", "sigma=-0.015"]

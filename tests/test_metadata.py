@@ -50,7 +50,14 @@ def test_the_walk_finds_what_is_missing(tmp_path):
 def _library_results(path):
     """nested, sobol, pce (on the shipped surrogate and on a plain function), propagate, a design, its analysis."""
     from uqsurrogate import ModelFunction, Problem
-    from uqsurrogate.sensitivity import nested, pce, save_design, sobol, sobol_analyze, sobol_sample
+    from uqsurrogate.sensitivity import (
+        nested,
+        pce,
+        save_design,
+        sobol,
+        sobol_analyze,
+        sobol_sample,
+    )
     from uqsurrogate.study import default_model_path
     from uqsurrogate.testing import ishigami, ishigami_problem
     from uqsurrogate.uncertainty import propagate
@@ -110,3 +117,15 @@ def test_the_written_log_line_gives_the_sizes(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="uqsurrogate.results"):
         save_results(ds, tmp_path / "r.nc")
     assert "r.nc (c 2, input 2, z 5)" in caplog.text and "samples" not in caplog.text
+
+
+def test_the_refinement_record_has_units_and_long_names(tmp_path, capsys):
+    """``study --refine``'s record of rounds (on a study folder with the paper's layout, two cells unresolved)."""
+    from conftest import paper_study_dir
+
+    out = paper_study_dir(tmp_path, [[1, 0], [1, 1]])
+    assert main(["study", "--out", str(out), "--refine", "40", "--max-rounds", "1", "--no-figures"]) == 0, \
+        capsys.readouterr().err
+    assert not missing_metadata(out / "refinement.nc"), "\n".join(missing_metadata(out / "refinement.nc"))
+    with xr.open_dataset(out / "paper_sensitivity_refined.nc") as ds:
+        assert ds["refined_z"].attrs["flag_meanings"] == "surrogate direct"

@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from uqsurrogate.cli import build_parser, main

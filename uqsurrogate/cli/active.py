@@ -8,7 +8,15 @@ from pathlib import Path
 
 from .._atomic import output_lock
 from ..errors import UsageError
-from ._common import MODEL_HELP, _apply_ranges, _common_options, _Parser, _ranged, _subparser, model_arg
+from ._common import (
+    MODEL_HELP,
+    _apply_ranges,
+    _common_options,
+    _Parser,
+    _ranged,
+    _subparser,
+    model_arg,
+)
 
 #: Numeric ranges of the active subcommands' own options (argparse checks them, naming the option).
 _ACTIVE_RANGES = {"--rounds": (int, 0, None), "--batch": (int, 1, None), "--candidates": (int, 1, None),
