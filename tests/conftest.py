@@ -83,3 +83,19 @@ def paper_study_dir(tmp_path, resolved):
     out.mkdir()
     save_results(ds, out / "paper_sensitivity.nc")
     return out
+
+
+@pytest.fixture(scope="session")
+def quick_study(tmp_path_factory) -> Path:
+    """The main job's output folder, ``uqsurrogate study --quick`` with the shipped model (about a minute):
+    made once per session, for the slow checks that read it (the metadata walk, the notebook, ``info``)."""
+    import warnings
+
+    from uqsurrogate.cli import main
+    from uqsurrogate.warnings import ExtrapolationWarning
+
+    out = tmp_path_factory.mktemp("quick-study") / "study"
+    with warnings.catch_warnings():  # the paper's d_minus reaches past the training range: printed, as a user sees it
+        warnings.simplefilter("default", ExtrapolationWarning)
+        assert main(["study", "--out", str(out), "--quick", "--quiet"]) == 0
+    return out

@@ -543,11 +543,11 @@ TABLE = [
     (["info", "--example", "foo"], "--example"),
     (["info", "folder"], "folder"),
     (["info", "missing.nc"], "no such file"),
-    (["info"], "give either a FILE or --example NAME"),
+    (["info"], "give one of FILE, --example NAME or --model NAME|DIR"),
     (["info", "--example", "nope"], "argument --example: invalid choice: 'nope' (choose from 'real-md')"),
     (["info", "notes.txt"], "notes.txt"),
     (["info", "binary.bin"], "binary.bin"),
-    (["info", "d.nc", "--example", "real-md"], "give either a FILE or --example NAME"),
+    (["info", "d.nc", "--example", "real-md"], "give one of FILE, --example NAME or --model NAME|DIR"),
     # calibrate
     (["calibrate", "model", "d.nc"], "not an ensemble"),
     (["calibrate", "ens", "d.nc", "--alpha", "2"], "--alpha"),

@@ -288,11 +288,11 @@ class ModelFunction:
 
     def output_coords(self, fixed: Mapping[str, float] | None = None) -> dict:
         """Coordinates of one sample's output; ``z`` too where ``fixed`` inputs determine the grid."""
-        coords: dict[str, Any] = {"bin": ("bin", self.bin_index)}
+        coords: dict[str, Any] = {"bin": ("bin", self.bin_index, {"units": "1", "long_name": "bin index along z"})}
         if self.ensemble == "members":
-            coords["member"] = ("member", np.arange(self.n_members), {"long_name": "ensemble member"})
+            coords["member"] = ("member", np.arange(self.n_members), {"units": "1", "long_name": "ensemble member"})
         if self.output == "density":
-            coords["species"] = ("species", [self.species[i] for i in self.species_index])
+            coords["species"] = ("species", [self.species[i] for i in self.species_index], {"long_name": "ion species"})
         z = _z_coord(self, fixed)  # at the h the model runs at (clipped under extrapolation="clip")
         return coords if z is None else {**coords, "z": z}
 

@@ -59,6 +59,7 @@ from ._atomic import atomic_path, locks_output
 from ._validation import check_float, check_int
 from ._version import __version__
 from .errors import InputError
+from .results import flag_attrs
 
 __all__ = ["RefineSettings", "refine_study", "refined_sensitivity", "unresolved_cells"]
 
@@ -477,8 +478,8 @@ def refined_sensitivity(sens: xr.Dataset, slices, assessed: dict) -> xr.Dataset:
             out["resolved_z"].loc[where] = int(r["resolved"])
             flag.loc[where] = 1
     out["refined_z"] = flag
-    out["refined_z"].attrs = {"long_name": "1 where the cell's values come from the direct route's runs "
-                                           "(uqsurrogate study --refine)"}
+    out["refined_z"].attrs = flag_attrs("1 where the cell's values come from the direct route's runs "
+                                        "(uqsurrogate study --refine)", ("surrogate", "direct"))
     out.attrs["refined"] = "cells with refined_z = 1: weighted order-2 PCE on oracle runs in the study's distribution"
     return out
 
@@ -503,8 +504,10 @@ def _record_dataset(record: list[dict], settings: RefineSettings, unit: int) -> 
             "S1": (("round", "cell", "input"), take_input("S1"), {"units": "1", "long_name": "first-order index"}),
             "S1_low": (("round", "cell", "input"), take_input("S1_low"), {"units": "1", "long_name": "lower bound"}),
             "S1_high": (("round", "cell", "input"), take_input("S1_high"), {"units": "1", "long_name": "upper bound"}),
-            "resolution_ratio": (("round", "cell"), take("ratio"), {"units": "1"}),
-            "resolved": (("round", "cell"), take("resolved").astype(np.int8), {"long_name": "1 where resolved"}),
+            "resolution_ratio": (("round", "cell"), take("ratio"),
+                                 {"units": "1", "long_name": "output sd / surrogate's or runs' error"}),
+            "resolved": (("round", "cell"), take("resolved").astype(np.int8),
+                         flag_attrs("1 where resolved", ("unresolved", "resolved"))),
             "cost_to_resolve": (("round", "cell"), take("cost_to_resolve"),
                                 {"units": "default runs", "long_name": "further sampling length to resolve the cell "
                                                                        "(estimate, without the margin)"}),
@@ -512,16 +515,20 @@ def _record_dataset(record: list[dict], settings: RefineSettings, unit: int) -> 
                             {"units": "default runs", "long_name": "further sampling length to finish the cell: "
                                                                    "resolved and precise (estimate, "
                                                                    "with the margin not applied)"}),
-            "runs": (("round", "cell"), take("runs", 0).astype(np.int64), {"long_name": "runs behind the values"}),
+            "runs": (("round", "cell"), take("runs", 0).astype(np.int64),
+                     {"units": "1", "long_name": "runs behind the values"}),
             "source": (("round", "cell"), source.astype(str), {"long_name": "surrogate (round 0) or direct"}),
             "round_cost": ("round", cost, {"units": "default runs", "long_name": "sampling length spent in the round"}),
             "round_configurations": ("round", cost * unit, {"units": "1", "long_name": "configurations sampled"}),
         },
-        coords={"round": rounds, "cell": np.arange(len(keys)), "c": ("cell", c, {"units": "mol/L"}),
+        coords={"round": ("round", rounds, {"units": "1", "long_name": "refinement round (0: the study)"}),
+                "cell": ("cell", np.arange(len(keys)), {"units": "1", "long_name": "unresolved cell of the study"}),
+                "c": ("cell", c, {"units": "mol/L", "long_name": "salt concentration"}),
                 "window": ("cell", [record[0]["cells"][k]["window"] for k in keys],
                            {"units": "bins", "long_name": "half-width of the local cubic in z that stands for the "
                                                           "cell's bin (0: the bin alone)"}),
-                "z": ("cell", z, {"units": "nm"}), "input": ["d_plus", "d_minus"]},
+                "z": ("cell", z, {"units": "nm", "long_name": "requested z"}),
+                "input": ("input", ["d_plus", "d_minus"], {"long_name": "varied input"})},
         attrs={"Conventions": "CF-1.10", "title": "uqsurrogate study --refine: the unresolved cells, round by round",
                "settings": json.dumps(dataclasses.asdict(settings)), "default_run_configurations": unit,
                "uqsurrogate_version": __version__},

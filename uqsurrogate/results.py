@@ -31,9 +31,9 @@ from .conventions import CONVENTIONS
 from .errors import InputError
 from .problem import Problem
 
-__all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "check_input_names", "dataset", "index_attrs",
-           "jackknife_interval", "jackknife_variance",
-           "output_labels", "run_options", "save_results"]
+__all__ = ["RUN_OPTIONS", "base_attrs", "bias_corrected_interval", "check_input_names", "dataset", "flag_attrs",
+           "index_attrs", "jackknife_interval", "jackknife_variance", "output_labels", "output_units", "run_options",
+           "save_results", "squared_units"]
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +191,39 @@ def base_attrs(method: str, problem: Problem, seed: Any, **extra: Any) -> dict:
     }
     attrs.update({k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in extra.items()})
     return attrs
+
+
+def output_units(attrs: dict) -> str:
+    """The units of a model's output from its ``output_attrs``: ``"1"`` (dimensionless) where it gives none.
+
+    Examples
+    --------
+    >>> output_units({"units": "C/m3"}), output_units({})
+    ('C/m3', '1')
+    """
+    return str(attrs.get("units") or "1")
+
+
+def squared_units(units: str) -> str:
+    """The units of a variance of an output in ``units`` (UDUNITS syntax): ``"1"`` stays ``"1"``.
+
+    Examples
+    --------
+    >>> squared_units("C/m3"), squared_units("1")
+    ('(C/m3)2', '1')
+    """
+    return "1" if units == "1" else f"({units})2"
+
+
+def flag_attrs(long_name: str, meanings: tuple[str, str]) -> dict:
+    """CF attributes of a 0/1 flag variable: ``flag_values`` 0 1 and ``flag_meanings`` (one word each).
+
+    Examples
+    --------
+    >>> flag_attrs("resolved?", ("unresolved", "resolved"))["flag_meanings"]
+    'unresolved resolved'
+    """
+    return {"long_name": long_name, "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": " ".join(meanings)}
 
 
 def index_attrs(kind: str) -> dict:
@@ -369,5 +402,5 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         _netcdf_ready(ds).to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
-    logger.info("wrote %s (%d samples)", path, ds.sizes.get("sample", 0))
+    logger.info("wrote %s (%s)", path, ", ".join(f"{d} {n}" for d, n in ds.sizes.items()) or "scalars")
     return path

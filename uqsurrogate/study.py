@@ -66,8 +66,13 @@ PAPER_COMPARISON = "docs/paper_comparison.md"
 
 
 def default_model_path() -> Path:
-    """The pretrained soft-label surrogate shipped in the package (``scripts/build_default_model.py``)."""
-    return Path(str(resources.files("uqsurrogate.datasets").joinpath("modnn")))
+    """The pretrained soft-label surrogate shipped in the package (``scripts/build_default_model.py``).
+
+    On the command line it is called ``default`` (:data:`uqsurrogate.datasets.MODELS`).
+    """
+    from .datasets import model_path
+
+    return model_path("default")
 
 
 def _paper_problem(c: float):
@@ -178,16 +183,18 @@ def paper_sensitivity(f, n_z: int = 1000, n_bins: int = 400, seed: int = 0, prog
             if old in rb:
                 variables[new] = (rb[old].dims, rb[old].values, dict(rb[old].attrs))
         coords = {
-            "input": ["d_plus", "d_minus"],
+            "input": ("input", ["d_plus", "d_minus"], {"long_name": "varied input"}),
             "z": ("z", np.asarray(PAPER_Z), {"units": "nm", "long_name": "requested z"}),
             "z_bin": ("z", rz["z"].values, {"units": "nm", "long_name": "centre of the bin used"}),
-            "bin": ("bin", rb["bin"].values),
+            "bin": ("bin", rb["bin"].values, {"units": "1", "long_name": "bin index along z (the left half-slit)"}),
             "z_of_bin": ("bin", rb["z"].values, {"units": "nm", "long_name": "bin centre"}),
-            "d_plus_sample": ("d_plus_sample", rz["d_plus"].values, {"units": "nm"}),
-            "d_minus_sample": ("d_minus_sample", rz["d_minus"].values, {"units": "nm"}),
+            "d_plus_sample": ("d_plus_sample", rz["d_plus"].values,
+                              {"units": "nm", "long_name": "cation diameter draws of the response surface"}),
+            "d_minus_sample": ("d_minus_sample", rz["d_minus"].values,
+                               {"units": "nm", "long_name": "anion diameter draws of the response surface"}),
         }
         if members:
-            coords["member"] = ("member", np.arange(f.n_members), {"long_name": "ensemble member"})
+            coords["member"] = ("member", np.arange(f.n_members), {"units": "1", "long_name": "ensemble member"})
         pieces.append(xr.Dataset(variables, coords=coords).expand_dims(c=[c]))
         if report is not None:
             report(f"sensitivity at c = {c:g} mol/L ({n_z} x {n_z} draws at the paper's z, {n_bins} x {n_bins} at "

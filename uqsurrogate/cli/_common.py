@@ -14,6 +14,17 @@ from ..model_function import EXTRAPOLATION
 _INPUTS_HELP = "inputs as NAME=VALUE pairs joined by commas, e.g. h=4.5,c=0.5,d_plus=0.4,d_minus=0.6,sigma=-0.015"
 
 
+#: What every model argument's help says about the names of the shipped model.
+MODEL_HELP = "or default (the shipped, calibrated five-member ensemble; also: shipped)"
+
+
+def model_arg(text: str) -> Path:
+    """An argparse type: a model or ensemble directory, or a name of the shipped model (``default``)."""
+    from ..datasets import model_path
+
+    return model_path(text)
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from .._atomic import output_lock
 from ..errors import UsageError
-from ._common import _apply_ranges, _common_options, _Parser, _ranged, _subparser
+from ._common import (
+    MODEL_HELP,
+    _apply_ranges,
+    _common_options,
+    _Parser,
+    _ranged,
+    _subparser,
+    model_arg,
+)
 
 #: Numeric ranges of the active subcommands' own options (argparse checks them, naming the option).
 _ACTIVE_RANGES = {"--rounds": (int, 0, None), "--batch": (int, 1, None), "--candidates": (int, 1, None),
@@ -33,7 +41,8 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
     from ..active import ENGINES, RULES
     from ..active.loop import PRIORS
 
-    p.add_argument("model", type=Path, metavar="ENSEMBLE", help="the starting ensemble directory")
+    p.add_argument("model", type=model_arg, metavar="ENSEMBLE",
+                   help=f"the starting ensemble directory (copied into the run), {MODEL_HELP}")
     p.add_argument("data", type=Path, metavar="DATA", help="its training data (netCDF)")
     p.add_argument("--out", type=Path, required=True, help="the run directory (created; rerun to resume)")
     p.add_argument("--batch", type=int, default=20, help="points per round (default 20)")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..observables import OBSERVABLES
-from ._common import _add_extrapolation, _add_out, _add_problem_options, _model_and_problem, _refuse_overwrite, _subparser
+from ._common import MODEL_HELP, _add_extrapolation, _add_out, _add_problem_options, _model_and_problem, _refuse_overwrite, _subparser, model_arg
 
 
 def _add_propagate(sub) -> None:
@@ -22,13 +22,13 @@ def _add_propagate(sub) -> None:
         ),
         epilog=(
             "example (the paper's ion-size uncertainty at c = 0.3 M):\n"
-            "  uqsurrogate propagate model/ --vary 'd_plus=normal(0.4,0.01)' --vary 'd_minus=normal(0.6,0.015)' "
+            "  uqsurrogate propagate default --vary 'd_plus=normal(0.4,0.01)' --vary 'd_minus=normal(0.6,0.015)' "
             "--fix h=4.5 --fix c=0.3 --fix sigma=-0.015 --output charge_density --n 20000 --extrapolation warn "
             "--out bands.nc\n"
             "  uqsurrogate plot bands.nc --out figures/"
         ),
     )
-    p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
+    p.add_argument("model", type=model_arg, metavar="MODEL", help=f"model or ensemble directory, {MODEL_HELP}")
     _add_problem_options(p)
     p.add_argument("--output", choices=OBSERVABLES, default="density", help="what to propagate (default density)")
     p.add_argument("--species", nargs="+", help="for --output density: cation and/or anion (default both)")

@@ -11,7 +11,8 @@ from ..errors import InputError, UsageError
 from ..surrogate.losses import LOSSES
 from ..surrogate.network import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..surrogate.training import HEADS, OPTIMIZERS, OUTPUT_SCALES, PRESETS, REPRESENTATIONS, SCHEDULES
-from ._common import _add_quiet_force, _refuse_overwrite, _subparser
+from ..surrogate.metrics import SPLITS
+from ._common import MODEL_HELP, _add_quiet_force, _refuse_overwrite, _subparser, model_arg
 
 
 def _add_train(sub) -> None:
@@ -120,58 +121,51 @@ def _add_evaluate(sub) -> None:
     p = _subparser(
         sub,
         "evaluate",
-        help="accuracy of a model on a training-data file (the paper's Eqs. 7-10)",
+        help="accuracy of a model or ensemble on a training-data file (the paper's Eqs. 7-10)",
         description=(
-            "Predict the samples of DATA with MODEL and write the paper's metrics (test MSE, RMSE per bin, "
-            "per system, success rate, interface and bulk MSE), against the labels and, where the data have "
-            "it, against the exact density_true."
+            "Predict the samples of DATA with MODEL (an ensemble: its member mean) and write the paper's metrics "
+            "(test MSE, RMSE per bin, per system, success rate, interface and bulk MSE), against the labels and, "
+            "where the data have it, against the exact density_true."
         ),
+        epilog="example:\n  uqsurrogate simulate --design random --n 32 --seed 5 --out fresh.nc\n"
+               "  uqsurrogate evaluate default fresh.nc --out metrics.nc --members",
     )
-    p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
+    p.add_argument("model", type=model_arg, metavar="MODEL", help=f"model or ensemble directory, {MODEL_HELP}")
     p.add_argument("data", type=Path, metavar="DATA", help="training-data netCDF file")
     p.add_argument("--out", type=Path, required=True, help="netCDF file for the metrics")
-    p.add_argument("--split", choices=("auto", "test", "all"), default="auto",
+    p.add_argument("--split", choices=SPLITS, default="auto",
                    help="test: the model's held-out samples (DATA must be its training data); all: every sample; "
                    "auto (default): test if DATA is the training data, else all")
+    p.add_argument("--members", action="store_true",
+                   help="an ensemble: also each member's metrics (variables NAME_member along dim member)")
     _add_quiet_force(p, quiet=False)
     p.set_defaults(func=_cmd_evaluate)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from ..data.io import load_dataset, save_results
-    from ..data.schema import input_names
-    from ..surrogate import load_artifact, surrogate_metrics
-    from ..surrogate.training import data_digest
+    from ..surrogate import evaluate_model
 
     _refuse_overwrite(args)
-    surrogate = load_artifact(args.model)
     ds = load_dataset(args.data)
-    names = input_names(ds)
-    if names != surrogate.input_names:
-        raise UsageError(f"the data's inputs {names} differ from the model's {surrogate.input_names}")
-    training = surrogate.metadata["training"]
-    same = data_digest(ds) == training["data_sha256"]
-    split = args.split
-    if split == "auto":
-        split = "test" if same else "all"
-    if split == "test":
-        if not same:
-            raise UsageError("--split test needs the model's own training data (its hash differs); use --split all")
-        ds = ds.isel(sample=np.asarray(training["split"]["test_index"], dtype=int))
-    X = np.stack([ds[k].values for k in names], axis=1)
-    metrics = surrogate_metrics(surrogate.predict(X), ds)
-    metrics.attrs.update({"model": str(args.model), "data": str(args.data), "split": split})
+    metrics = evaluate_model(args.model, ds, split=args.split, members=args.members)
+    metrics.attrs.update({"model": str(args.model), "data": str(args.data)})
     save_results(metrics, args.out)
+    rows = [("mean" if metrics.attrs["members"] > 1 else "model", metrics, "")]
+    if args.members:
+        rows += [(str(m), metrics.sel(member=m), "_member") for m in metrics["member"].values]
     for ref in metrics["reference"].values:
-        m = metrics.sel(reference=ref)
-        print(
-            f"{ref:>6}: MSE {float(m['mse']):.3g} (mol/L)^2, RMSE+ {float(m['rmse_mean'][0]):.3g} "
-            f"RMSE- {float(m['rmse_mean'][1]):.3g} mol/L, success rate {float(m['success_rate_mean']):.3f} "
-            f"(measured bins {float(m['success_rate_measured_mean']):.3f})"
-        )
-    print(f"wrote {args.out} ({split} split, {ds.sizes['sample']} samples)")
+        for who, m, suffix in rows:
+            m = m.sel(reference=ref)
+            print(
+                f"{ref:>6} {who:>9}: MSE {float(m['mse' + suffix]):.3g} (mol/L)^2, RMSE+ "
+                f"{float(m['rmse_mean' + suffix][0]):.3g} RMSE- {float(m['rmse_mean' + suffix][1]):.3g} mol/L, "
+                f"success rate {float(m['success_rate_mean' + suffix]):.3f} (measured bins "
+                f"{float(m['success_rate_measured_mean' + suffix]):.3f})"
+            )
+    n = metrics.attrs["members"]
+    print(f"wrote {args.out} ({metrics.attrs['split']} split, {metrics.sizes['sample']} samples"
+          + (f", the mean of {n} members" if n > 1 else "") + ")")
     return 0
 
 
@@ -189,7 +183,9 @@ def _add_calibrate(sub) -> None:
         epilog="example:\n  uqsurrogate simulate --design random --n 256 --seed 7 --out calibration.nc\n"
                "  uqsurrogate calibrate ensemble/ calibration.nc --training-data grid.nc",
     )
-    p.add_argument("model", type=Path, metavar="ENSEMBLE", help="ensemble directory (train --members K)")
+    p.add_argument("model", type=model_arg, metavar="ENSEMBLE", help="ensemble directory (train --members K); "
+                   "the shipped one (default) is calibrated already and part of the installed package: copy it "
+                   "first to calibrate it anew")
     p.add_argument("data", type=Path, metavar="DATA", help="held-out training-data netCDF file")
     p.add_argument("--training-data", type=Path, help="the members' training data, to refuse shared input rows")
     p.add_argument("--alpha", type=float, default=0.1, help="conformal miscoverage (default 0.1: 90 %% intervals)")
@@ -201,9 +197,14 @@ def _add_calibrate(sub) -> None:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from ..data.io import load_dataset
     from ..model_function import ModelFunction
+    from ..datasets import model_path
     from ..surrogate.ensemble import is_ensemble
     from ..uncertainty.fit import calibrate_ensemble, write_calibration
 
+    if args.model == model_path("default"):
+        raise UsageError(f"calibrate writes into the ensemble, and the shipped one ({args.model}) is part of the "
+                         f"installed package (and calibrated already): copy it first, cp -r {args.model} ens, and "
+                         "calibrate ens")
     if not is_ensemble(args.model):
         raise UsageError(f"{args.model} is not an ensemble directory (train one with --members K)")
     with output_lock(args.model, "calibrate"):  # no other calibrate, or train --out, of this ensemble meanwhile
@@ -241,30 +242,33 @@ def _add_info(sub) -> None:
     p = _subparser(
         sub,
         "info",
-        help="summarise a training-data file",
-        description="Print the inputs and their ranges, the bins and the error levels of a training-data file, "
-        "or every way it breaks the data contract.",
+        help="say what a file or model is and summarise it",
+        description="Recognise FILE (training data, a sensitivity result, propagation bands, a design, accuracy "
+        "metrics, a model or ensemble directory) and summarise it in its own terms: the problem, method, sizes, "
+        "headline indices with their intervals and flags, and provenance. Training data are checked against the "
+        "contract: every way they break it is listed, and the exit status is 1.",
+        epilog="example:\n  uqsurrogate info --model default\n  uqsurrogate info --example real-md",
     )
-    p.add_argument("path", nargs="?", metavar="FILE", help="a training-data netCDF file")
+    p.add_argument("path", nargs="?", metavar="FILE", help="a netCDF file the toolkit reads or writes, or a model "
+                   "directory")
     p.add_argument("--example", metavar="NAME", choices=tuple(EXAMPLES),
                    help=f"a dataset shipped with the package instead: {', '.join(EXAMPLES)}")
+    p.add_argument("--model", type=model_arg, metavar="MODEL",
+                   help=f"a model or ensemble directory instead, {MODEL_HELP}")
     p.set_defaults(func=_cmd_info)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from ..data.io import load_dataset
-    from ..data.schema import check
-    from ..data.summary import summarize
     from ..datasets import example_path
+    from ..info import describe_file, describe_model
 
-    if (args.path is None) == (args.example is None):
-        raise UsageError("give either a FILE or --example NAME")
-    path = example_path(args.example) if args.example else Path(args.path)
-    ds = load_dataset(path, validate=False)
-    problems = check(ds)
-    if problems:
-        print(f"{path} breaks the training-data contract:")
-        print("\n".join(f"  - {p}" for p in problems))
-        return 1
-    print(summarize(ds, name=str(args.example or path)))
-    return 0
+    if sum(x is not None for x in (args.path, args.example, args.model)) != 1:
+        raise UsageError("give one of FILE, --example NAME or --model NAME|DIR")
+    if args.model is not None or (args.path is not None and Path(args.path).is_dir()):
+        print(describe_model(args.model if args.model is not None else Path(args.path)))
+        return 0
+    summary = describe_file(example_path(args.example) if args.example else Path(args.path))
+    if args.example:
+        summary.text = summary.text.replace(str(example_path(args.example)), args.example, 1)
+    print(summary.text)
+    return 1 if summary.problems else 0

@@ -9,8 +9,8 @@ from .._validation import collect_extrapolation, warn_extrapolation
 from ..errors import UsageError
 from ..observables import OBSERVABLES
 from ..sensitivity.registry import REGISTRY, STAGES, MethodSpec
-from ._common import (_add_extrapolation, _add_out, _add_problem_options, _model_and_problem, _problem, _ranged,
-                      _refuse_overwrite, _subparser)
+from ._common import (MODEL_HELP, _add_extrapolation, _add_out, _add_problem_options, _model_and_problem, _problem, _ranged,
+                      _refuse_overwrite, _subparser, model_arg)
 
 
 def _add_method(p: argparse.ArgumentParser) -> None:
@@ -78,7 +78,7 @@ def _add_sensitivity(sub) -> None:
         ),
         epilog=(
             "example (the paper's Sec. III-D, case c = 0.3 M):\n"
-            "  uqsurrogate sensitivity model/ --method nested --vary 'd_plus=normal(0.4,0.01)' "
+            "  uqsurrogate sensitivity default --method nested --vary 'd_plus=normal(0.4,0.01)' "
             "--vary 'd_minus=normal(0.6,0.015)' --fix h=4.5 --fix c=0.3 --fix sigma=-0.015 "
             "--output charge_density --z -2.05 -1.95 -1.85 -1.55 -1.0 --samples 1000 --extrapolation warn "
             "--out sens.nc\n"
@@ -86,7 +86,7 @@ def _add_sensitivity(sub) -> None:
             "evaluates them and says so)"
         ),
     )
-    p.add_argument("model", type=Path, metavar="MODEL", help="model directory")
+    p.add_argument("model", type=model_arg, metavar="MODEL", help=f"model or ensemble directory, {MODEL_HELP}")
     _add_method(p)
     _add_problem_options(p)
     p.add_argument("--output", choices=OBSERVABLES, default="density",
@@ -173,7 +173,8 @@ def _add_sample(sub) -> None:
     )
     _add_method(p)
     _add_problem_options(p)
-    p.add_argument("--model", type=Path, help="a model directory whose inputs order the design (optional)")
+    p.add_argument("--model", type=model_arg, help=f"a model or ensemble directory whose inputs order the design "
+                   f"(optional), {MODEL_HELP}")
     _add_method_options(p, ("design",))
     p.add_argument("--seed", type=int, help="seed of the design (default: fresh, recorded in the file)")
     _add_out(p, "design file: .nc, or .csv/.txt/.tsv for a table", _cmd_sample, quiet=False)

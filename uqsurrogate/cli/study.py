@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .._atomic import output_lock
 from ..errors import UsageError
-from ._common import _refuse_input_as_out, _subparser
+from ._common import _refuse_input_as_out, _subparser, model_arg
 
 
 def _add_study(sub) -> None:
@@ -27,7 +27,8 @@ def _add_study(sub) -> None:
     p.add_argument("--quick", action="store_true",
                    help="smaller samples (300 x 300 draws instead of 700 x 700) and an accuracy check of 4 fresh "
                    "inputs instead of 8 (its printed accuracy differs): about 40%% of the time (docs/benchmarks.md)")
-    p.add_argument("--model", type=Path, help="use this model directory instead of the shipped one")
+    p.add_argument("--model", type=model_arg, help="use this model or ensemble directory instead of the shipped one "
+                   "(default)")
     p.add_argument("--from-scratch", action="store_true",
                    help="simulate the shipped surrogate's design (the paper grid plus 4,096 Sobol' points) and train a "
                    "new surrogate on it first (minutes; time estimates shown)")

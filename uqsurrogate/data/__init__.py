@@ -8,7 +8,8 @@ from .io import load_dataset, save_dataset
 from .lammps import read_ave_chunk, read_lammps_run
 from .rebin import rebin
 from .runs import MDRun, runs_to_dataset
-from .schema import INPUTS, SPECIES, DataContractError, InputSpec, check, input_names, make_dataset, validate
+from .schema import (INPUTS, SPECIES, DataContractError, InputSpec, check, input_names, make_dataset, validate,
+                     z_as_coordinate)
 from .summary import summarize
 from .tables import parse_run_name, read_run_folder, read_table_run
 
@@ -34,4 +35,5 @@ __all__ = [
     "save_dataset",
     "summarize",
     "validate",
+    "z_as_coordinate",
 ]

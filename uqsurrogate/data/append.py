@@ -16,7 +16,7 @@ import xarray as xr
 
 from .._version import __version__
 from ..errors import InputError
-from .schema import input_names, validate
+from .schema import input_names, validate, z_as_coordinate
 
 __all__ = ["append_samples", "input_matrix"]
 
@@ -84,6 +84,7 @@ def append_samples(ds: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
     """
     validate(ds)
     validate(new, what="new samples")
+    ds, new = z_as_coordinate(ds), z_as_coordinate(new)  # either may come from a file of an earlier version
     names, new_names = input_names(ds), input_names(new)
     if names != new_names:
         raise InputError(f"the new samples have inputs {new_names}; the dataset has {names} (same names, same order)")

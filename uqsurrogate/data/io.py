@@ -18,6 +18,7 @@ import xarray as xr
 from ..errors import InputError, MissingDependencyError
 from ..results import _STORED_CHUNK, save_results
 from .schema import validate as _validate
+from .schema import z_as_coordinate
 
 __all__ = ["load_dataset", "memory_budget", "save_dataset", "save_results"]
 
@@ -90,7 +91,8 @@ def load_dataset(
     -------
     xarray.Dataset
         In memory (the file is closed), or dask-backed (the file stays open; close the
-        dataset when done).
+        dataset when done).  ``z`` is a coordinate, also when the file stores it as a
+        data variable (files written before it became one).
     """
     path = Path(path)
     if not path.is_file():
@@ -121,6 +123,7 @@ def load_dataset(
             raise InputError(f"chunks = {chunks!r}; expected a positive number of samples per chunk")
         ds = xr.open_dataset(path, engine="netcdf4", chunks={"sample": int(chunks)})
         logger.info("opened %s lazily, %d samples per chunk", path, chunks)
+    ds = z_as_coordinate(ds)  # files from before z became a coordinate
     if validate:
         _validate(ds, what=str(path))
     return ds

@@ -6,7 +6,9 @@ A training dataset is an :class:`xarray.Dataset` with
 * one variable per input along ``sample`` (by default ``h`` in nm, ``c`` in mol/L,
   ``d_plus`` and ``d_minus`` in nm, ``sigma`` in C/m2), their names listed, separated by
   spaces, in the dataset attribute ``inputs``;
-* ``z`` (sample, bin): bin centres in nm, strictly increasing along ``bin``;
+* ``z`` (sample, bin): bin centres in nm, strictly increasing along ``bin``, a non-index
+  coordinate, so that ``ds["density"].plot(x="z")`` works (files of earlier versions
+  store it as a data variable; :func:`z_as_coordinate` reads them the same way);
 * ``density`` and ``density_sem`` (sample, species, bin) in mol/L, and optionally
   ``density_true`` (the exact answer, where the source knows it);
 * CF attributes ``units`` and ``long_name`` on every variable, ``Conventions = "CF-1.10"``.
@@ -40,6 +42,7 @@ __all__ = [
     "input_names",
     "make_dataset",
     "validate",
+    "z_as_coordinate",
 ]
 
 _PROFILE_VARS = MappingProxyType(
@@ -49,6 +52,9 @@ _PROFILE_VARS = MappingProxyType(
         "density_true": "exact number density (bin average)",
     }
 )
+
+#: long_name of the per-sample labels that the importers write.
+_SAMPLE_COORDS = MappingProxyType({"source": "where the sample came from"})
 
 
 def input_names(ds: xr.Dataset) -> list[str]:
@@ -135,11 +141,6 @@ def make_dataset(
             raise InputError(f"input {name!r} has {values.size} values; expected one per sample ({n})")
         spec = specs[name]
         data_vars[name] = ("sample", values, {"units": spec.units, "long_name": spec.long_name})
-    data_vars["z"] = (
-        ("sample", "bin"),
-        z,
-        {"units": Z_UNITS, "long_name": "bin centre, distance from the slit midplane", "axis": "Z"},
-    )
     profiles = {"density": density, "density_sem": density_sem, "density_true": density_true}
     for name, arr in profiles.items():
         if arr is not None:
@@ -148,12 +149,16 @@ def make_dataset(
                 np.asarray(arr, dtype=float),
                 {"units": DENSITY_UNITS, "long_name": _PROFILE_VARS[name]},
             )
-    coords: dict[str, Any] = {"species": ("species", list(SPECIES), {"long_name": "ion species"})}
+    coords: dict[str, Any] = {
+        "species": ("species", list(SPECIES), {"long_name": "ion species"}),
+        "z": (("sample", "bin"), z,
+              {"units": Z_UNITS, "long_name": "bin centre, distance from the slit midplane", "axis": "Z"}),
+    }
     for name, values in (sample_coords or {}).items():
         values = np.asarray(values)
         if values.shape != (n,):
             raise InputError(f"sample coordinate {name!r} has shape {values.shape}; expected ({n},)")
-        coords[name] = ("sample", values)
+        coords[name] = ("sample", values, {"long_name": _SAMPLE_COORDS.get(name, name)})
     global_attrs = {
         "Conventions": CONVENTIONS,
         "inputs": " ".join(inputs),
@@ -163,6 +168,34 @@ def make_dataset(
     ds = xr.Dataset(data_vars, coords=coords, attrs=global_attrs)
     if validate_result:
         validate(ds)
+    return ds
+
+
+def z_as_coordinate(ds: xr.Dataset) -> xr.Dataset:
+    """Return ``ds`` with ``z`` as a (non-index) coordinate.
+
+    Files written before ``z`` became a coordinate store it as a data variable; this
+    reads them the same way as new ones.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A training dataset, ``z`` a data variable or a coordinate (or missing).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself when there is nothing to change.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> old = xr.Dataset({"z": (("sample", "bin"), [[0.0, 1.0]])})
+    >>> "z" in z_as_coordinate(old).coords
+    True
+    """
+    if "z" in ds.data_vars:
+        return ds.set_coords("z")
     return ds
 
 

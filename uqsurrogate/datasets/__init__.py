@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -17,10 +18,14 @@ import xarray as xr
 
 from ..errors import InputError
 
-__all__ = ["EXAMPLES", "example_path", "load_example"]
+__all__ = ["EXAMPLES", "MODELS", "example_path", "load_example", "model_path"]
 
 #: Name of each example dataset, and its file inside this package.
 EXAMPLES = {"real-md": "real_md_profiles.nc"}
+
+#: Names of the shipped model (the calibrated five-member soft-label ensemble), and its folder inside this
+#: package: every command that takes a model accepts them (``uqsurrogate evaluate default grid.nc ...``).
+MODELS = {"default": "modnn", "shipped": "modnn"}
 
 
 def example_path(name: str = "real-md") -> Path:
@@ -38,6 +43,32 @@ def example_path(name: str = "real-md") -> Path:
     if name not in EXAMPLES:
         raise InputError(f"name = {name!r}; the example datasets are: {', '.join(EXAMPLES)}")
     return Path(str(resources.files(__name__).joinpath(EXAMPLES[name])))
+
+
+def model_path(model: str | os.PathLike) -> Path:
+    """A model or ensemble directory: the shipped model's for one of its names, else the path given.
+
+    A name of :data:`MODELS` always means the shipped model; write ``./default`` for a
+    folder of that name in the working directory.
+
+    Parameters
+    ----------
+    model : str or path-like
+        ``"default"`` or ``"shipped"``, or a model or ensemble directory.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory (not checked: reading it checks it).
+
+    Examples
+    --------
+    >>> model_path("default").name, model_path("model/").name
+    ('modnn', 'model')
+    """
+    if isinstance(model, str) and model in MODELS:
+        return Path(str(resources.files(__name__).joinpath(MODELS[model])))
+    return Path(model)
 
 
 def load_example(name: str = "real-md") -> xr.Dataset:

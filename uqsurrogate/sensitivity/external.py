@@ -182,9 +182,10 @@ def sample(method: str, problem: Problem, *, seed: int | None = None, **settings
         "made_with": f"SALib {getattr(SALib, '__version__', '?')}, scipy {scipy.__version__}, numpy {np.__version__}",
         "comment": "run every row, then give the outputs keyed by row to uqsurrogate analyze",
     }
-    data = {n: ("row", X[:, k], {"units": problem.units[n], "long_name": f"input {n}"})
+    data = {n: ("row", X[:, k], {"units": problem.units[n] or "1", "long_name": f"input {n}"})
             for k, n in enumerate(problem.names)}
-    return xr.Dataset(data, coords={"row": ("row", np.arange(len(X)), {"long_name": "design row"})}, attrs=attrs)
+    return xr.Dataset(data, coords={"row": ("row", np.arange(len(X)), {"units": "1", "long_name": "design row"})},
+                      attrs=attrs)
 
 
 def save_design(design: xr.Dataset, path: str | os.PathLike) -> Path:

@@ -50,10 +50,13 @@ from ..results import (
     bias_corrected_interval,
     check_input_names,
     dataset,
+    flag_attrs,
     index_attrs,
     jackknife_variance,
     output_labels,
+    output_units,
     run_options,
+    squared_units,
 )
 from .registry import MethodSpec, Option
 
@@ -407,9 +410,11 @@ def nested(
         "S_interaction_corrected": (dims, shaped(est["S_interaction_corrected"]),
                                     {"units": "1", "long_name": "interaction share, two-way ANOVA"}),
         "negative_corrected": (["input", *dims], shaped(s_corr < 0).astype(np.int8),
-                               {"long_name": "1 where the corrected index is negative (V_i ~ 0 within noise)"}),
-        "variance": (dims, shaped(variance), {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance"}),
-        "mean": (dims, shaped(grand + shift), {**yattrs, "long_name": "output mean"}),
+                               flag_attrs("1 where the corrected index is negative (V_i ~ 0 within noise)",
+                                          ("not_negative", "negative"))),
+        "variance": (dims, shaped(variance), {"units": squared_units(output_units(yattrs)),
+                                              "long_name": "output variance"}),
+        "mean": (dims, shaped(grand + shift), {**yattrs, "units": output_units(yattrs), "long_name": "output mean"}),
     }
     for name, (low, high, half) in intervals.items():
         lead = ["input"] if name.startswith("S1") else []
@@ -426,11 +431,13 @@ def nested(
         ci=ci, ci_method=_CI_TEXT[ci], resamples=resamples,
         groups=f"{len(np.unique(jack_groups[0]))} x {len(np.unique(jack_groups[1]))}" if ci == "jackknife" else "none",
         conf_level=conf_level), constant=varying.constant, zero=varying.zero, out_dims=dims)
-    ds = ds.assign_coords({a_name: (a_name, a, {"units": problem.units[a_name]}),
-                           b_name: (b_name, b, {"units": problem.units[b_name]})})
+    ds = ds.assign_coords({a_name: (a_name, a, {"units": problem.units[a_name] or "1",
+                                                "long_name": f"outer draws of {a_name} (rows of the crossed grid)"}),
+                           b_name: (b_name, b, {"units": problem.units[b_name] or "1",
+                                                "long_name": f"inner draws of {b_name} (columns of the crossed grid)"})})
     if kept is not None:
         ds["response_surface"] = (("surface", a_name, b_name), kept, {**yattrs, "long_name": "response surface"})
-        ds = ds.assign_coords(surface=("surface", surfaces, {"long_name": "flat output index"}))
+        ds = ds.assign_coords(surface=("surface", surfaces, {"units": "1", "long_name": "flat output index"}))
     return ds
 
 

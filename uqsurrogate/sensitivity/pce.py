@@ -43,7 +43,9 @@ from ..results import (
     index_attrs,
     jackknife_interval,
     output_labels,
+    output_units,
     run_options,
+    squared_units,
 )
 from .registry import MethodSpec, Option
 
@@ -399,15 +401,18 @@ def pce(
         "ST": (["input", *dims], shaped(st), index_attrs("ST")),
         "S1_agg": (["input"], s1_agg, {"units": "1", "long_name": "aggregated first-order index"}),
         "ST_agg": (["input"], st_agg, {"units": "1", "long_name": "aggregated total-order index"}),
-        "mean": (dims, shaped(coef[0]), {**yattrs, "long_name": "output mean (PCE)"}),
-        "variance": (dims, shaped(var), {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance (PCE)"}),
+        "mean": (dims, shaped(coef[0]), {**yattrs, "units": output_units(yattrs), "long_name": "output mean (PCE)"}),
+        "variance": (dims, shaped(var), {"units": squared_units(output_units(yattrs)),
+                                         "long_name": "output variance (PCE)"}),
         "loo_error": (dims, shaped(loo_rel), {"units": "1", "long_name": "leave-one-out MSE / variance"}),
-        "coefficients": (["term", *dims], shaped(coef), {**yattrs, "long_name": "coefficients, orthonormal basis"}),
-        "multi_index": (["term", "input"], alphas, {"long_name": "degree of each input in each term"}),
+        "coefficients": (["term", *dims], shaped(coef), {**yattrs, "units": output_units(yattrs),
+                                                         "long_name": "coefficients, orthonormal basis"}),
+        "multi_index": (["term", "input"], alphas, {"units": "1", "long_name": "degree of each input in each term"}),
     }
     for name, (low, high) in intervals.items():
         if name.endswith("_agg"):
-            variables[f"{name}_conf"] = (["input"], (high - low) / 2, {"units": "1"})
+            variables[f"{name}_conf"] = (["input"], (high - low) / 2,
+                                         {"units": "1", "long_name": f"half-width of the interval of {name}"})
             continue
         variables[f"{name}_conf"] = (["input", *dims], shaped((high - low) / 2), index_attrs(f"{name}_conf"))
         variables[f"{name}_low"] = (["input", *dims], shaped(low), {"units": "1", "long_name": f"lower bound of {name}"})

@@ -65,7 +65,9 @@ from ..results import (
     index_attrs,
     jackknife_interval,
     output_labels,
+    output_units,
     run_options,
+    squared_units,
 )
 from .registry import MethodSpec, Option
 
@@ -430,14 +432,16 @@ def sobol(
         "ST": (["input", *dims], shaped(point["ST"]), index_attrs("ST")),
         "S1_agg": (["input"], agg["S1"], {"units": "1", "long_name": "aggregated first-order index"}),
         "ST_agg": (["input"], agg["ST"], {"units": "1", "long_name": "aggregated total-order index"}),
-        "variance": (dims, variance, {"units": f"({yattrs.get('units', '1')})2", "long_name": "output variance"}),
-        "mean": (dims, mean, {**yattrs, "long_name": "output mean"}),
+        "variance": (dims, variance, {"units": squared_units(output_units(yattrs)), "long_name": "output variance"}),
+        "mean": (dims, mean, {**yattrs, "units": output_units(yattrs), "long_name": "output mean"}),
     }
     if conf:
         variables["S1_conf"] = (["input", *dims], shaped(conf["S1"]), index_attrs("S1_conf"))
         variables["ST_conf"] = (["input", *dims], shaped(conf["ST"]), index_attrs("ST_conf"))
-        variables["S1_agg_conf"] = (["input"], agg_conf["S1"], {"units": "1"})
-        variables["ST_agg_conf"] = (["input"], agg_conf["ST"], {"units": "1"})
+        variables["S1_agg_conf"] = (["input"], agg_conf["S1"],
+                                    {"units": "1", "long_name": "half-width of the confidence interval of S1_agg"})
+        variables["ST_agg_conf"] = (["input"], agg_conf["ST"],
+                                    {"units": "1", "long_name": "half-width of the confidence interval of ST_agg"})
     if second_order:
         full = np.full((d, d, int(np.prod(out_shape))), np.nan)
         full_conf = np.full_like(full, np.nan)
@@ -456,7 +460,7 @@ def sobol(
         replicates=int(replicates) if ci == "rqmc" else 0), constant=np.logical_and.reduce(constant),
         zero=np.logical_and.reduce(zero), out_dims=dims)
     if second_order:
-        ds = ds.assign_coords(input_2=("input_2", problem.varied))
+        ds = ds.assign_coords(input_2=("input_2", problem.varied, {"long_name": "second varied input of a pair"}))
     return ds
 
 

@@ -5,7 +5,7 @@ TensorFlow is imported only when a network is built or loaded.
 
 from .artifact import ArtifactError, Surrogate, load_artifact, save_artifact
 from .losses import LOSSES
-from .metrics import surrogate_metrics
+from .metrics import evaluate_model, surrogate_metrics
 from .training import PRESETS, SurrogateTrainer, TrainingConfig, split_indices
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "load_artifact",
     "save_artifact",
     "split_indices",
+    "evaluate_model",
     "surrogate_metrics",
 ]

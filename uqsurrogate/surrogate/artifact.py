@@ -416,7 +416,8 @@ def read_metadata(path: str | os.PathLike) -> dict:
     """
     path = Path(path)
     if not path.is_dir():
-        raise ArtifactError(f"{path}: no such model directory")
+        raise ArtifactError(f"{path}: no such model directory (the shipped ensemble is called 'default' on the "
+                            "command line, uqsurrogate.study.default_model_path() in Python)")
     meta_path = path / METADATA_FILE
     if not meta_path.is_file():
         raise ArtifactError(f"{path}: {METADATA_FILE} is missing; not a uqsurrogate model directory")

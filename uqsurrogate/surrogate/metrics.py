@@ -25,14 +25,21 @@ measure) and, where the data have it, ``truth`` (``density_true``).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
+from .._validation import check_choice
 from .._version import __version__
 from ..conventions import CONVENTIONS, SPECIES
 from ..errors import InputError
 
-__all__ = ["surrogate_metrics"]
+__all__ = ["evaluate_model", "surrogate_metrics"]
+
+#: Which samples :func:`evaluate_model` scores (``uqsurrogate evaluate --split``).
+SPLITS = ("auto", "test", "all")
 
 
 def surrogate_metrics(
@@ -117,8 +124,8 @@ def surrogate_metrics(
     }
     coords = {
         "reference": ("reference", list(refs), {"long_name": "what the prediction is compared with"}),
-        "species": ("species", list(SPECIES)),
-        "bin": ("bin", np.arange(y.shape[2])),
+        "species": ("species", list(SPECIES), {"long_name": "ion species"}),
+        "bin": ("bin", np.arange(y.shape[2]), {"units": "1", "long_name": "bin index along z"}),
     }
     return xr.Dataset(
         variables,
@@ -132,3 +139,68 @@ def surrogate_metrics(
             "uqsurrogate_version": __version__,
         },
     )
+
+
+def evaluate_model(model: str | os.PathLike, ds: xr.Dataset, *, split: str = "auto",
+                   members: bool = False) -> xr.Dataset:
+    """The paper's metrics of a model or an ensemble's member mean on a training dataset.
+
+    Parameters
+    ----------
+    model : path-like
+        A model directory, or an ensemble directory (its members' predictions are averaged).
+    ds : xarray.Dataset
+        A training dataset with the model's inputs.
+    split : {"auto", "test", "all"}, default "auto"
+        ``test``: the model's held-out samples (``ds`` must be its training data; an
+        ensemble's members share one split); ``all``: every sample; ``auto``: ``test`` if
+        ``ds`` is the training data, else ``all``.
+    members : bool, default False
+        For an ensemble, also each member's metrics: every variable again as
+        ``NAME_member`` with a leading ``member`` dim.
+
+    Returns
+    -------
+    xarray.Dataset
+        :func:`surrogate_metrics` of the (mean) prediction; attributes ``split`` and
+        ``members`` (how many networks were averaged).
+
+    Raises
+    ------
+    InputError
+        If the inputs differ from the model's, ``split="test"`` is asked of other data, or
+        ``members`` of a single network.
+    """
+    from ..data.schema import input_names
+    from .artifact import load_artifact
+    from .ensemble import is_ensemble, read_ensemble
+    from .training import data_digest
+
+    check_choice(split, "split", SPLITS)
+    model = Path(model)
+    names = read_ensemble(model)["members"] if is_ensemble(model) else None
+    if members and names is None:
+        raise InputError(f"members=True (command line: --members) gives each ensemble member's metrics; {model} is "
+                         "a single network")
+    networks = [load_artifact(model / m) for m in names] if names else [load_artifact(model)]
+    if input_names(ds) != networks[0].input_names:
+        raise InputError(f"the data's inputs {input_names(ds)} differ from the model's {networks[0].input_names}")
+    training = [n.metadata["training"] for n in networks]
+    same = all(t["data_sha256"] == data_digest(ds) for t in training)
+    if split == "auto":
+        split = "test" if same else "all"
+    if split == "test":
+        if not same:
+            raise InputError("split = 'test' (command line: --split test) needs the model's own training data (its "
+                             "hash differs); use split 'all'")
+        ds = ds.isel(sample=np.asarray(training[0]["split"]["test_index"], dtype=int))
+    X = np.stack([ds[k].values for k in input_names(ds)], axis=1)
+    predictions = [n.predict(X) for n in networks]
+    metrics = surrogate_metrics(np.mean(predictions, axis=0), ds)
+    metrics.attrs.update({"split": split, "members": len(networks)})
+    if members:
+        each = xr.concat([surrogate_metrics(p, ds) for p in predictions], dim="member", combine_attrs="override")
+        for name, var in each.data_vars.items():
+            metrics[f"{name}_member"] = var.assign_attrs(long_name=f"{var.attrs['long_name']}, per member")
+        metrics = metrics.assign_coords(member=("member", list(names), {"long_name": "ensemble member"}))
+    return metrics

@@ -32,7 +32,7 @@ from .._validation import check_float, check_int
 from ..errors import InputError
 from ..evaluation import Moments, check_output, evaluate, sampled_rows
 from ..problem import Problem
-from ..results import base_attrs, output_labels, run_options
+from ..results import base_attrs, output_labels, output_units, run_options
 
 __all__ = ["propagate", "quantile_interval"]
 
@@ -150,11 +150,11 @@ def propagate(
     std = np.sqrt(moments.variance * n / (n - 1))
     z = stats.norm.ppf(0.5 + conf_level / 2)
     dims, coords, attrs = output_labels(f, problem, shape)
-    units = attrs.get("units")
+    units = output_units(attrs)
     what = attrs.get("long_name", "output")
 
     def labelled(name: str) -> dict:
-        return {**({"units": units} if units else {}), "long_name": f"{name} of the {what}"}
+        return {"units": units, "long_name": f"{name} of the {what}"}
 
     variables = {
         "mean": (dims, moments.mean, labelled("mean")),

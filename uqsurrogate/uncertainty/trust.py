@@ -21,6 +21,7 @@ from .._random import as_generator
 from .._validation import check_float, check_int
 from ..errors import InputError
 from ..protocols import UQModel
+from ..results import flag_attrs
 
 __all__ = ["LEGEND", "index_table", "member_summary", "primary_index", "resolution", "sampling_interval"]
 
@@ -89,7 +90,7 @@ def member_summary(result: xr.Dataset, indices=("S1", "S1_corrected", "ST")) -> 
             continue
         if any(name == f"{i}_members" for i in indices):
             continue
-        out[name] = da.mean("member").assign_attrs(da.attrs) if da.dtype.kind == "f" else da.max("member")
+        out[name] = (da.mean("member") if da.dtype.kind == "f" else da.max("member")).assign_attrs(da.attrs)
     out.attrs["members"] = int(result.sizes["member"])
     return out
 
@@ -146,8 +147,9 @@ def resolution(f: UQModel, problem, result: xr.Dataset, *, n: int = 256, seed=0,
                                             "long_name": "surrogate's calibrated error (RMS over the study's inputs)"})
     out["resolution_ratio"] = (dims, ratio, {"units": "1", "long_name": "output_sd / surrogate_error"})
     out["resolved"] = (dims, (ratio >= threshold).astype(np.int8),
-                       {"long_name": f"1 where the output varies by at least {threshold:g} x the surrogate's error; "
-                                     "elsewhere the indices describe the surrogate more than the physics"})
+                       flag_attrs(f"1 where the output varies by at least {threshold:g} x the surrogate's error; "
+                                  "elsewhere the indices describe the surrogate more than the physics",
+                                  ("unresolved", "resolved")))
     out.attrs["resolution_threshold"] = threshold
     return out
 
