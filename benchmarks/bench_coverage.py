@@ -39,10 +39,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from uqsurrogate.sensitivity import nested, pce, sobol  # noqa: E402
-from uqsurrogate.testing import coverage, panel  # noqa: E402
+from uqsurrogate.sensitivity import nested, pce, sobol
+from uqsurrogate.testing import coverage, panel
 
 TWO_INPUT = ("bilinear", "square", "interaction", "lognormal", "inert", "g2")
 ALL = (*TWO_INPUT, "ishigami", "sobol_g")

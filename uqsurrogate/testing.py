@@ -196,7 +196,7 @@ def panel() -> dict[str, PanelCase]:
         Name -> :class:`PanelCase`.
     """
     normal = Problem({"a": Normal(0.0, 1.0), "b": Normal(0.0, 1.0)})
-    s_bil, s12 = bilinear_indices()
+    s_bil, _ = bilinear_indices()
     e1, e2 = math.exp(1.0), math.exp(0.25)
     ln_s1 = np.array([e1 - 1, e2 - 1]) / (e1 * e2 - 1)
     # g = 1 + 0.1 b⁴, b ~ U(-π, π): E b⁴ = π⁴/5, E b⁸ = π⁸/9
