@@ -121,6 +121,26 @@ class _Layout:
         return out
 
 
+def _summed(lay: _Layout, g: np.ndarray) -> np.ndarray:
+    """``lay.stats(g).sum(axis=0)`` without the (nb, K, P) temporary: each sum reduced in one pass, (K, P)."""
+    d = lay.d
+    a, b = g[:, 0], g[:, -1]
+    ab = g[:, 1 : 1 + d]
+    out = np.empty((lay.k, g.shape[2]))
+    out[0], out[1] = a.sum(axis=0), b.sum(axis=0)
+    out[2], out[3], out[4] = (np.einsum("np,np->p", u, v) for u, v in ((a, a), (b, b), (a, b)))
+    out[lay.abj] = ab.sum(axis=0)
+    out[lay.abj2] = np.einsum("njp,njp->jp", ab, ab)
+    out[lay.a_abj] = np.einsum("np,njp->jp", a, ab)
+    out[lay.b_abj] = np.einsum("np,njp->jp", b, ab)
+    if lay.second:
+        ba = g[:, 1 + d : 1 + 2 * d]
+        out[lay.baj] = ba.sum(axis=0)
+        for p, (j, k) in enumerate(lay.pairs):
+            out[lay.baj_abk[p]] = np.einsum("np,np->p", ba[:, j], ab[:, k])
+    return out
+
+
 def _centre(s: np.ndarray, n: float, lay: _Layout) -> np.ndarray:
     """Mean over every design row (A, AB_j, [BA_j,] B) from sums s (..., K, P), as SALib centres."""
     m = s / n
@@ -227,7 +247,12 @@ class _SaltelliSums:
         if self.shift is None:
             self.shift = y.mean(axis=0)
         nb = y.shape[0] // self.step
-        q = self.lay.stats((y - self.shift).reshape(nb, self.step, -1))
+        g = (y - self.shift).reshape(nb, self.step, -1)
+        if self.weights is None:  # no per-row statistics needed: their sums in one pass each
+            part = _summed(self.lay, g)
+            self.total = part if self.total is None else self.total + part
+            return
+        q = self.lay.stats(g)
         part = q.sum(axis=0)
         self.total = part if self.total is None else self.total + part
         if self.weights is not None:
