@@ -6,7 +6,7 @@ Inputs: h = 4.5 nm, σ = -0.015 C/m², c = 0.3 and 1.9 M, D+ ~ N(0.4, 0.01²) nm
 D- ~ N(0.6, 0.015²) nm; 1000 x 1000 draws (``--quick``: 300 x 300), seed 0.  Output: the
 net charge density ρ(z) at z = -2.05, -1.95, -1.85, -1.55 and -1.0 nm; the nested
 estimator in the paper's form (S1) and bias-corrected (S1_corrected), with the corrected
-index's 95 % sampling interval (two-way bootstrap) and, for an ensemble such as the
+index's 95 % sampling interval (two-way jackknife) and, for an ensemble such as the
 shipped one, its range over the members (every member is studied with the same draws).
 
 This is what ``uqsurrogate study`` runs (through ``uqsurrogate.study.paper_sensitivity``),

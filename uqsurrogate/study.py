@@ -5,7 +5,7 @@
 2. Sensitivity: the paper's Sec. III-D study, the nested estimator of ρ(z) to the ion sizes,
    D+ ~ N(0.4, 0.01²) nm, D- ~ N(0.6, 0.015²) nm, at h = 4.5 nm, σ = -0.015 C/m², for
    c = 0.3 and 1.9 M: at the paper's five z values (700 x 700 draws, on every member of the
-   shipped ensemble, with two-way-bootstrap intervals) and at every bin of the left half (300 x 300).
+   shipped ensemble, with two-way jackknife intervals) and at every bin of the left half (300 x 300).
 3. A table of S+ and S- beside the paper's statements, figures, and netCDF files.
 
 :func:`paper_sensitivity` is shared with ``examples/paper_sensitivity.py``, so the study's
