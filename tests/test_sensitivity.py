@@ -144,7 +144,7 @@ def test_rqmc_splits_the_rows_and_jackknifes_the_scrambles():
 
     n, reps, seed = 256, 16, 4
     r = sobol(lambda X: ishigami(X)[:, None], ISHIGAMI, n, seed=seed, progress=False)
-    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps
+    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps and r.attrs["ci_method"].startswith("16 indep")
     assert r.attrs["model_evaluations"] == n * 5  # the rows of one design of n, split: no extra cost
     designs = [salib_sample.sample(ISHIGAMI.to_salib(), n // reps, calc_second_order=False, scramble=True, seed=int(s))
                for s in keyed_states(seed, reps)]
@@ -544,7 +544,7 @@ def test_pce_jackknife_equals_refitting_by_hand():
 
     n, order, reps = 256, 4, 8
     r = pce(lambda X: ishigami(X)[:, None], ISHIGAMI, n, order=order, seed=2, replicates=reps)
-    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps and r.attrs["model_evaluations"] == n
+    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps and r.attrs["ci_method"].startswith("16 indep") and r.attrs["model_evaluations"] == n
     # the design is not stored: the same scrambles again (R scrambled Sobol' sets of n / R, stacked)
     from uqsurrogate._random import as_generator
     from uqsurrogate.sensitivity.pce import _scrambles

@@ -77,6 +77,11 @@ logger = logging.getLogger(__name__)
 
 #: Confidence intervals: independent scrambles (jackknifed), bootstrap of base rows, or none.
 CI_METHODS = ("rqmc", "bootstrap", "none")
+_CI_TEXT = {
+    "rqmc": "{replicates} independent scrambles, delete-one-scramble jackknife, t interval",
+    "bootstrap": "bootstrap of base rows (SALib's; too wide on QMC rows)",
+    "none": "none",
+}
 ESTIMATORS = {
     "saltelli2010": ("Saltelli et al. 2010", "Jansen 1999"),
     "janon2014": ("Janon et al. 2014", "Jansen 1999"),
@@ -481,7 +486,8 @@ def sobol(
     ds = dataset(variables, coords, problem, base_attrs(
         "sobol", problem, seed_int, base_samples=n, model_evaluations=n_eval, second_order=int(second_order),
         estimator=estimator, estimator_S1=ESTIMATORS[estimator][0], estimator_ST=ESTIMATORS[estimator][1],
-        ci=ci, conf_level=conf_level, resamples=int(resamples) if ci == "bootstrap" else 0,
+        ci=ci, ci_method=_CI_TEXT[ci].format(replicates=replicates), conf_level=conf_level,
+        resamples=int(resamples) if ci == "bootstrap" else 0,
         replicates=int(replicates) if ci == "rqmc" else 0), constant=np.logical_and.reduce(constant),
         zero=np.logical_and.reduce(zero), out_dims=dims)
     if second_order:
