@@ -355,7 +355,7 @@ def test_plot_response_surfaces_draws_every_surface_and_pie(paper, c):
         sp, sm = np.clip(s["S1_z"].isel(z=j).values, 0, None)
         lines = pies[j].get_xlabel().split("\n")  # the shares under the pie, not on it: no labels to collide
         lo, hi = (100 * s[v].isel(z=j).values[0] for v in ("S1_z_low", "S1_z_high"))
-        assert lines[0] == f"S+ {100 * sp:.0f}%, sampling {lo:.0f}–{hi:.0f}"
+        assert lines[0] == f"S+ {100 * sp:.0f}%, sampling {round(lo)}–{round(hi)}"  # whole percent, never "-0"
         assert lines[1].startswith(f"S− {100 * sm:.0f}%, sampling")
         assert [t.get_text() for t in pies[j].texts] == ["", "", ""]
     assert f"c = {c:g} mol/L" in fig._suptitle.get_text()
