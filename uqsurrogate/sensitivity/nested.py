@@ -268,11 +268,12 @@ def _jackknife(sums: _CrossedSums, names: Sequence[str], est: dict, level: float
 
 @run_options(
     seed="The draws of a and b come first, then the bootstrap's.",
-    resamples="Replicates of the two-way bootstrap: each redraws both the a draws and the b draws with "
+    resamples="With ``ci=\"bootstrap\"``, replicates of the two-way bootstrap (0 turns any interval off): each "
+    "redraws both the a draws and the b draws with "
     "replacement (the crossed grid's two independent samples; resampling cells alone would treat them as one), "
     "computed from weighted sums while streaming: the cost is about 3 x resamples multiply-adds per evaluation "
     "and output, the memory 8 (n_inner + 3) x resamples bytes per output.",
-    conf_level="They are bias-corrected percentile intervals.",
+    conf_level="Jackknife t intervals by default; the bootstrap's are bias-corrected percentile intervals.",
     chunk_rows="Here rows of the grid (values of a) per model call, about 2**13 evaluations by default.",
 )
 def nested(
@@ -320,12 +321,15 @@ def nested(
     xarray.Dataset
         ``S1`` and ``S1_corrected`` (input, output dims...), ``S_interaction``, ``variance``,
         ``mean``, ``negative_corrected``, and ``response_surface`` (surface, a, b) if asked.
-        With ``resamples``: ``S1_low``/``S1_high`` and ``S1_corrected_low``/``_high`` (the
-        interval's bounds), ``S1_conf``/``S1_corrected_conf`` (its half-width, as ``sobol``
-        reports) and ``S_interaction_corrected_conf``.  On an additive-plus-interaction model
-        with normal inputs the 90 % interval of ``S1_corrected`` covered the exact index in
-        85-90 % of 400 repetitions at 16 x 16 draws and 90 % at 100 x 100
-        (``tests/test_sensitivity.py``).
+        With an interval (``ci``, ``resamples`` > 0): ``S1_low``/``S1_high`` and
+        ``S1_corrected_low``/``_high`` (the interval's bounds), ``S1_conf``/``S1_corrected_conf``
+        (its half-width, as ``sobol`` reports) and ``S_interaction_corrected_conf``; the
+        attributes ``ci`` and ``ci_method`` name it.  Measured on the coverage panel
+        (:func:`uqsurrogate.testing.coverage`, 1,000 runs): the jackknife's 90 % interval of
+        ``S1_corrected`` covers 0.87-0.92 at 100 x 100 draws on smooth, squared,
+        interaction-dominated and kinked outputs, 0.81-0.82 on a log-normal output's smaller
+        index and at a zero index of an interacting input, and 0.77-0.86 on skewed and
+        interaction-dominated outputs at 32 x 32 and below (docs/benchmarks.md).
     """
     if len(problem.varied) != 2:
         raise InputError(f"nested needs exactly two varied inputs; the Problem varies {problem.varied}")

@@ -283,7 +283,8 @@ def _jackknife(psi: np.ndarray, y: np.ndarray, alphas: np.ndarray, replicates: i
 
 @run_options(
     seed="Here it seeds the scrambled Sobol' points, then the bootstrap.",
-    resamples="Here replicates of the regression: the n (input, output) rows are resampled with replacement and "
+    resamples="With ``ci=\"bootstrap\"``, replicates of the regression: the n (input, output) rows are resampled "
+    "with replacement and "
     "the expansion refitted, with no new model evaluation.  The intervals hold the regression's sampling noise, "
     "not the truncation error of the expansion (``loo_error`` measures that).",
     conf_level="Intervals of ``ci`` (rqmc: jackknife t intervals; bootstrap: bias-corrected percentile).",
