@@ -26,14 +26,16 @@ follow Saltelli (2002), as SALib.
 
 Confidence intervals (``ci=``):
 
-* ``bootstrap`` — resample base rows with replacement (SALib's scheme; with
-  ``resample_index`` or the same seed the CIs equal SALib's); half-width
+* ``rqmc`` (default) — the n base samples are ``replicates`` independent scrambles of
+  n / replicates each (the rows of one design of n, split); the estimate is the pooled one and
+  the half-width t_(R-1) x the delete-one-scramble jackknife's standard error.  Valid for QMC
+  rows at no extra cost; 95 % intervals covered 0.92-0.98 on the coverage panel
+  (``uqsurrogate.testing.panel``).
+* ``bootstrap`` — one scramble of n; base rows resampled with replacement (SALib's scheme;
+  with ``resample_index`` or the same seed the CIs equal SALib's); half-width
   z_(1+level)/2 x sd of the replicates.  Rows of one QMC design are not independent draws,
-  so this treats the design as if it were random: use it for random designs or as a rough
-  guide for large N.
-* ``rqmc`` — ``replicates`` independent scrambles of the Sobol' design, each of N base
-  samples; the estimate is their mean and the half-width t_(R-1) sd / sqrt(R).  Valid for
-  QMC, at R times the cost.
+  so this treats the design as if it were random: 3-6x too wide on Ishigami.
+* ``none``.
 
 Aggregated (generalised, variance-weighted) indices over all outputs,
 S_agg = Σ_k V_i^k / Σ_k Var Y^k, come with each, with CIs by the same scheme.
