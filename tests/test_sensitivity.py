@@ -565,7 +565,8 @@ def test_pce_jackknife_equals_refitting_by_hand():
 
     n, order, reps = 256, 4, 8
     r = pce(lambda X: ishigami(X)[:, None], ISHIGAMI, n, order=order, seed=2, replicates=reps)
-    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps and r.attrs["ci_method"].startswith("16 indep") and r.attrs["model_evaluations"] == n
+    assert r.attrs["ci"] == "rqmc" and r.attrs["replicates"] == reps and r.attrs["model_evaluations"] == n
+    assert r.attrs["ci_method"].startswith("jackknife over independent scrambles")
     # the design is not stored: the same scrambles again (R scrambled Sobol' sets of n / R, stacked)
     from uqsurrogate._random import as_generator
     from uqsurrogate.sensitivity.pce import _scrambles
